@@ -46,7 +46,7 @@ class ExtractError(TripkbError):
     """A document whose text cannot be extracted (not a PDF, damaged, encrypted…)."""
 
 
-class IndexError_(TripkbError):
+class KBIndexError(TripkbError):
     """The index is missing, locked, or from an incompatible version."""
 
 
