@@ -1,0 +1,149 @@
+"""Chinese-aware analysis: jieba words for ranking, character bigrams for recall.
+
+Both analysers read text already in the match form (see :mod:`textnorm`).
+
+* Words: jieba (dictionary mode, no HMM, so a query segments the way its words
+  were segmented in documents) with a small domain dictionary. Token positions
+  are ordinals, so phrase queries work (jieba's own ChineseAnalyzer puts
+  character offsets there and breaks every phrase query).
+* Grams: overlapping CJK bigrams plus whole Latin/digit words. A query that
+  is a literal substring of a text always matches it as a phrase of grams,
+  whatever jieba makes of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from whoosh.analysis import Token, Tokenizer
+
+from .textnorm import _CJK
+
+_RUNS = re.compile(
+    r"(?P<cjk>[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]+)"
+    rf"|(?P<word>(?:(?![{_CJK}])[^\W_])+)"
+)
+
+
+def runs(text: str) -> Iterator[tuple[str, str, int, int]]:
+    """(kind, text, start, end) for each CJK run and each Latin/digit word."""
+    for m in _RUNS.finditer(text):
+        yield ("cjk" if m.group("cjk") else "word"), m.group(), m.start(), m.end()
+
+
+def gram_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
+    """(gram, position, start, end) for match-form ``text``.
+
+    Every CJK run gives its bigrams; in documents the run's last character is
+    also emitted as a unigram at the last bigram's position, so that a query of
+    one character or ending a run (館 in 圖書館 IFLA) is still a phrase match.
+    Queries omit that unigram unless the run is a single character.
+    """
+    pos = 0
+    for kind, run, start, _end in runs(text):
+        if kind == "word" or len(run) == 1:
+            yield run, pos, start, start + len(run)
+            pos += 1
+            continue
+        for i in range(len(run) - 1):
+            yield run[i : i + 2], pos, start + i, start + i + 2
+            pos += 1
+        if not query:
+            last = start + len(run) - 1
+            yield run[-1], pos - 1, last, last + 1
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "tripkb"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@lru_cache(maxsize=1)
+def segmenter():
+    """The jieba tokenizer, loaded once: its dictionary costs ~0.6 s."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tk = jieba.Tokenizer()
+    tk.tmp_dir = str(_cache_dir())  # jieba's default shared temp dir leaks files
+    with resources.as_file(resources.files("tripkb") / "data" / "userdict.txt") as path:
+        tk.load_userdict(str(path))
+    return tk
+
+
+def word_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
+    """(word, position, start, end) for jieba words of match-form ``text``.
+
+    In documents a long word also yields the dictionary words inside it at
+    its own position (jieba's search mode), so 圖書館 ranks a text that says
+    美國圖書館學會; queries keep whole words.
+    """
+    pos = 0
+    seg = segmenter()
+    for kind, run, start, _end in runs(text):
+        if kind == "word":
+            yield run, pos, start, start + len(run)
+            pos += 1
+            continue
+        for word, s, e in seg.tokenize(run, HMM=False):
+            if not query and len(word) > 2:
+                for n in (2, 3):
+                    for i in range(len(word) - n + 1):
+                        sub = word[i : i + n]
+                        if sub != word and seg.FREQ.get(sub):
+                            yield sub, pos, start + s + i, start + s + i + n
+            yield word, pos, start + s, start + e
+            pos += 1
+
+
+class _Tokenizer(Tokenizer):
+    """Adapts a ``(text, pos, start, end)`` generator to Whoosh's token stream."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.kind == other.kind
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True,
+                 mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        query = mode == "query"
+        source = word_tokens(value, query) if self.kind == "words" else gram_tokens(value, query)
+        for text, pos, start, end in source:
+            t.text = text
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = text
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar, t.endchar = start_char + start, start_char + end
+            yield t
+
+
+def words_analyzer() -> _Tokenizer:
+    return _Tokenizer("words")
+
+
+def grams_analyzer() -> _Tokenizer:
+    return _Tokenizer("grams")

@@ -1,0 +1,154 @@
+"""The Whoosh index: schema, version check, and the fields one document becomes.
+
+The index is derived from ``corpus/`` and can always be rebuilt. It records
+the schema version it was built with; :func:`status` says when it must be
+rebuilt instead of letting an old index fail in some obscure way.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import KBIndexError
+from .textnorm import match_form
+
+SCHEMA_VERSION = 1
+VERSION_FILE = "tripkb.json"
+INDEX_NAME = "tripkb"
+
+#: Searchable text fields and their BM25F weights. Each has a jieba-word
+#: field of this name and a bigram field with the ``_g`` suffix.
+TEXT_FIELDS = {"title": 4.0, "keywords": 3.0, "authors": 2.0, "abstract": 2.0, "body": 1.0}
+GRAM_SUFFIX = "_g"
+
+
+def schema():
+    from whoosh import fields
+
+    from .analysis import grams_analyzer, words_analyzer
+
+    spec: dict[str, Any] = {
+        "key": fields.ID(stored=True, unique=True),
+        "id": fields.ID(stored=True),
+        "sha256": fields.ID,
+        "stamp": fields.ID,
+        "type": fields.ID(sortable=True),
+        "institution": fields.ID(sortable=True),
+        "category": fields.ID(sortable=True),
+        "region": fields.ID(sortable=True),
+        "language": fields.ID,
+        "events": fields.KEYWORD(commas=True, lowercase=True),
+        "countries": fields.KEYWORD(commas=True),
+        "year": fields.NUMERIC(int, bits=16, signed=False, sortable=True),
+        "participants": fields.NUMERIC(int, bits=32, signed=False, sortable=True),
+        "data": fields.STORED,
+    }
+    for name, boost in TEXT_FIELDS.items():
+        spec[name] = fields.TEXT(analyzer=words_analyzer(), phrase=True, field_boost=boost)
+        spec[name + GRAM_SUFFIX] = fields.TEXT(analyzer=grams_analyzer(), phrase=True, field_boost=boost)
+    return fields.Schema(**spec)
+
+
+def status(index_dir: Path) -> str | None:
+    """None when the index can be used as it is, else why it must be (re)built."""
+    from whoosh import index as windex
+
+    marker = index_dir / VERSION_FILE
+    if not index_dir.is_dir() or not windex.exists_in(str(index_dir), indexname=INDEX_NAME):
+        return "there is no index yet"
+    try:
+        built = json.loads(marker.read_text(encoding="utf-8")).get("schema_version")
+    except (OSError, ValueError):
+        built = None
+    if built != SCHEMA_VERSION:
+        return f"the index was built with schema version {built}, this tripkb uses {SCHEMA_VERSION}"
+    return None
+
+
+def open_index(index_dir: Path):
+    from whoosh import index as windex
+
+    reason = status(index_dir)
+    if reason:
+        raise KBIndexError(f"cannot open the index in {index_dir}: {reason}; run 'tripkb reindex'")
+    return windex.open_dir(str(index_dir), indexname=INDEX_NAME)
+
+
+def create_index(index_dir: Path):
+    """A new empty index in ``index_dir`` (which must be empty or absent)."""
+    from whoosh import index as windex
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    ix = windex.create_in(str(index_dir), schema(), indexname=INDEX_NAME)
+    (index_dir / VERSION_FILE).write_text(
+        json.dumps({"schema_version": SCHEMA_VERSION, "tripkb": __version__}) + "\n", encoding="utf-8")
+    return ix
+
+
+PAGE_BREAK = "\n\f\n"
+
+
+@dataclass
+class StoredDoc:
+    """What a search hit carries: the record as JSON, its file and its text by page."""
+
+    record: dict[str, Any]
+    file: str | None
+    starts: list[int]
+    _text: bytes
+
+    @property
+    def text(self) -> str:
+        return zlib.decompress(self._text).decode("utf-8") if self._text else ""
+
+    def pages(self) -> list[str]:
+        text = self.text
+        bounds = self.starts + [len(text) + len(PAGE_BREAK)]
+        return [text[bounds[i]:bounds[i + 1] - len(PAGE_BREAK)] for i in range(len(self.starts))]
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> "StoredDoc":
+        return cls(record=data["record"], file=data["file"], starts=data["starts"], _text=data["text"])
+
+
+def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | None,
+                    pages: list[str]) -> dict[str, Any]:
+    """The Whoosh fields of one document; ``record`` is JSON-ready (see metadata.to_json)."""
+    text = PAGE_BREAK.join(pages)
+    starts, pos = [], 0
+    for page in pages:
+        starts.append(pos)
+        pos += len(page) + len(PAGE_BREAK)
+    values = {
+        "title": record.get("title", ""),
+        "keywords": "\n".join(record.get("keywords", [])),
+        "authors": "\n".join(record.get("authors", [])),
+        "abstract": record.get("abstract", ""),
+        "body": text,
+    }
+    doc: dict[str, Any] = {
+        "key": key,
+        "stamp": stamp,
+        "data": {"record": record, "file": file, "starts": starts,
+                 "text": zlib.compress(text.encode("utf-8"), 6) if text else b""},
+    }
+    for name, value in values.items():
+        if value:
+            folded = match_form(value)
+            doc[name] = folded
+            doc[name + GRAM_SUFFIX] = folded
+    for name in ("id", "sha256", "type", "institution", "category", "region", "language"):
+        if record.get(name):
+            doc[name] = str(record[name])
+    for name in ("events", "countries"):
+        if record.get(name):
+            doc[name] = ",".join(record[name])
+    for name in ("year", "participants"):
+        if isinstance(record.get(name), int):
+            doc[name] = record[name]
+    return doc

@@ -1,0 +1,172 @@
+"""Bring documents into the knowledge base: copy, describe, index.
+
+Originals are never modified or moved: each new document is copied into
+``corpus/`` and gets a sidecar there. Identity is the SHA-256 of the file's
+bytes, so ingesting the same files again adds nothing. One bad file is
+reported and skipped; the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ExtractError, MetadataError
+from .extract import Extracted, extract
+from .fsutil import copy_atomic
+from .indexer import Entry, Problem, Progress, SyncReport, _writer, prepare, sync
+from .index import open_index
+from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
+from .metadata import KEYS, derive, read_sidecar, write_sidecar
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    synced: SyncReport | None = None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
+    """Documents and stand-alone sidecars under the given files and folders."""
+    seen: set[Path] = set()
+    for path in paths:
+        if not path.exists():
+            report.problems.append(Problem(str(path), "no such file or folder"))
+            continue
+        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for p in candidates:
+            real = p.resolve()
+            if real in seen:
+                continue
+            suffix = p.suffix.lower()
+            if suffix in DOCUMENT_SUFFIXES:
+                seen.add(real)
+                yield p
+            elif suffix == ".yaml" and not any(p.with_suffix(s).exists() for s in DOCUMENT_SUFFIXES):
+                seen.add(real)
+                yield p
+            elif p is path:
+                report.problems.append(Problem(str(p), f"not a document tripkb can read "
+                                                      f"(expected {', '.join(DOCUMENT_SUFFIXES)} or .yaml)"))
+
+
+def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None) -> IngestReport:
+    """Copy new documents into the corpus, complete their sidecars and index them."""
+    report = IngestReport()
+    report.synced = sync(kb, progress)
+    corpus = kb.corpus.resolve()
+    sources = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
+    if not sources:
+        return report
+    ix = open_index(kb.index_dir)
+    with ix.searcher() as searcher, _writer(ix) as writer:
+        known_sha: set[str] = {t.decode() for t in searcher.reader().lexicon("sha256")}
+        known_ids: set[str] = {t.decode("utf-8") for t in searcher.reader().lexicon("id")}
+        for done, source in enumerate(sources, 1):
+            try:
+                fields = _bring_in(kb, source, known_sha, known_ids, report)
+            except (ExtractError, MetadataError, OSError) as exc:
+                report.problems.append(Problem(str(source), _reason(exc)))
+                fields = None
+            if fields is not None:
+                writer.update_document(**fields)
+            if progress:
+                progress(done, len(sources), source.name)
+    return report
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, MetadataError):
+        return f"{exc.key}: {exc.problem}" if exc.key else exc.problem
+    if isinstance(exc, OSError):
+        return f"cannot read or copy: {exc.strerror or exc}"
+    return str(exc)
+
+
+def _bring_in(kb: KnowledgeBase, source: Path, known_sha: set[str], known_ids: set[str],
+              report: IngestReport) -> dict[str, Any] | None:
+    if source.suffix.lower() == ".yaml":
+        return _bring_in_record(kb, source, known_ids, report)
+    sha = sha256_of(source)
+    if sha in known_sha:
+        report.unchanged += 1
+        return None
+    sidecar_in = source.with_suffix(".yaml")
+    record: dict[str, Any] = {}
+    if sidecar_in.exists():
+        record, warnings = read_sidecar(sidecar_in)
+        report.warnings.extend(warnings)
+    extracted = extract(source)
+    target = _free_name(kb.corpus, source.stem, source.suffix.lower(), sha)
+    record = complete(record, extracted, target, sha, known_ids)
+    copy_atomic(source, target)
+    sidecar = target.with_suffix(".yaml")
+    write_sidecar(sidecar, record)
+    known_sha.add(sha)
+    known_ids.add(record["id"])
+    prepared = prepare(kb, Entry(sidecar.relative_to(kb.corpus).as_posix(), sidecar, target), extracted)
+    report.problems.extend(prepared.problems)
+    report.warnings.extend(prepared.warnings)
+    report.added.append(kb.relative(target))
+    return prepared.fields
+
+
+def _bring_in_record(kb: KnowledgeBase, source: Path, known_ids: set[str],
+                     report: IngestReport) -> dict[str, Any] | None:
+    """A sidecar with no document: a metadata-only record, identified by its id."""
+    record, warnings = read_sidecar(source)
+    report.warnings.extend(warnings)
+    if record.get("id") in known_ids:
+        report.unchanged += 1
+        return None
+    record.pop("file", None)
+    record.setdefault("id", source.stem)
+    target = _free_name(kb.corpus, source.stem, ".yaml", record["id"])
+    write_sidecar(target, record)
+    known_ids.add(record["id"])
+    prepared = prepare(kb, Entry(target.relative_to(kb.corpus).as_posix(), target, None))
+    report.added.append(kb.relative(target))
+    return prepared.fields
+
+
+def complete(record: dict[str, Any], extracted: Extracted, target: Path, sha: str,
+             known_ids: set[str]) -> dict[str, Any]:
+    """Fill what the sidecar does not say yet; what it says is kept."""
+    out = dict(record)
+    if not out.get("id"):
+        base = target.stem
+        out["id"] = base if base not in known_ids else f"{base}-{sha[:8]}"
+    out.setdefault("type", "other")
+    out.setdefault("title", extracted.info_title or extracted.first_line or target.stem)
+    out["file"] = target.name
+    out["sha256"] = sha
+    out["pages"] = len(extracted.pages)
+    derive(out)
+    return {k: out[k] for k in KEYS if k in out} | {k: v for k, v in out.items() if k not in KEYS}
+
+
+def _free_name(folder: Path, stem: str, suffix: str, distinguisher: str) -> Path:
+    """``stem+suffix`` in ``folder``, or a name made unique with the distinguisher."""
+    safe = "".join(c if c.isalnum() or c in "-_.()" else "_" for c in stem).strip("._") or "document"
+    for name in (f"{safe}{suffix}", f"{safe}-{distinguisher[:8]}{suffix}"):
+        candidate = folder / name
+        if not candidate.exists() and not candidate.with_suffix(".yaml").exists():
+            return candidate
+    n = 2
+    while (folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}").exists():
+        n += 1
+    return folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}"

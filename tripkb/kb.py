@@ -1,0 +1,93 @@
+"""Where a knowledge base lives and which files belong to it (DESIGN §1)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import MetadataError, UsageError
+
+ENV_VAR = "TRIPKB_HOME"
+DOCUMENT_SUFFIXES = (".pdf",)
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    root: Path
+
+    @classmethod
+    def locate(cls, kb: str | os.PathLike | None = None, create: bool = False) -> "KnowledgeBase":
+        """``--kb DIR``, else ``$TRIPKB_HOME``, else the current directory.
+
+        With ``create`` a missing ``corpus/`` is made (ingest starts a KB);
+        otherwise a folder without one is refused with a hint.
+        """
+        chosen = kb or os.environ.get(ENV_VAR) or os.getcwd()
+        root = Path(chosen).expanduser().absolute()
+        base = cls(root)
+        if not base.corpus.is_dir():
+            if create:
+                base.corpus.mkdir(parents=True, exist_ok=True)
+            else:
+                how = "--kb" if kb else (f"${ENV_VAR}" if os.environ.get(ENV_VAR) else "the current directory")
+                raise UsageError(
+                    f"no knowledge base at {root} (from {how}): it has no corpus/ folder; "
+                    f"use --kb DIR or set {ENV_VAR}, or run 'tripkb ingest PATH' to start one"
+                )
+        return base
+
+    @property
+    def corpus(self) -> Path:
+        return self.root / "corpus"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    def relative(self, path: Path) -> str:
+        """A path as shown to users and in JSON: relative to the KB root, with '/'."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def sidecars(self) -> Iterator[Path]:
+        """Every sidecar in ``corpus/``, in a stable order."""
+        yield from sorted(p for p in self.corpus.rglob("*.yaml") if not _hidden(p, self.corpus))
+
+    def orphan_documents(self) -> Iterator[Path]:
+        """Documents in ``corpus/`` with no sidecar of the same stem."""
+        for p in sorted(self.corpus.rglob("*")):
+            if p.suffix.lower() in DOCUMENT_SUFFIXES and not _hidden(p, self.corpus) \
+                    and not p.with_suffix(".yaml").exists():
+                yield p
+
+    def document_path(self, sidecar: Path, file_value: str | None) -> Path | None:
+        """The document a sidecar describes, refusing any path that leaves ``corpus/``.
+
+        ``file:`` is relative to ``corpus/``; without it, a document of the same
+        stem beside the sidecar is used; with neither, the record is metadata-only.
+        """
+        if file_value is None:
+            for suffix in DOCUMENT_SUFFIXES:
+                candidate = sidecar.with_suffix(suffix)
+                if candidate.exists():
+                    return self._inside(candidate, sidecar, candidate.name)
+            return None
+        pure = PurePosixPath(file_value.replace("\\", "/"))
+        if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
+            raise MetadataError(str(sidecar), f"{file_value!r} is not a path inside corpus/ (refused)",
+                                key="file")
+        return self._inside(self.corpus.joinpath(*pure.parts), sidecar, file_value)
+
+    def _inside(self, path: Path, sidecar: Path, shown: str) -> Path:
+        real = path.resolve()
+        if not real.is_relative_to(self.corpus.resolve()):
+            raise MetadataError(str(sidecar), f"{shown!r} leads outside corpus/ (refused)", key="file")
+        return path
+
+
+def _hidden(path: Path, base: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(base).parts)

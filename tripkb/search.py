@@ -1,0 +1,321 @@
+"""Queries: parse the user's syntax, match words and literal text, rank, find pages and snippets.
+
+Every word or quoted phrase of a query becomes "its jieba words, all present"
+OR "the literal text as a phrase of character bigrams", over title, keywords,
+authors, abstract and body with BM25F weights. The bigram half guarantees that
+a document containing the query literally is always found; the word half
+ranks and widens recall. Pages and snippets come from the stored text by
+plain string search in the match form: no re-analysis, no jieba.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analysis import gram_tokens, runs, word_tokens
+from .errors import QueryError, UsageError
+from .index import GRAM_SUFFIX, PAGE_BREAK, TEXT_FIELDS, StoredDoc
+from .kb import KnowledgeBase
+from .metadata import TYPES
+from .textnorm import _CJK, display_form, is_cjk_char, match_form, query_form
+
+MAX_QUERY_CHARS = 1000
+FIELD_ALIASES = {"author": "authors", "keyword": "keywords", "text": "body", "org": "events",
+                 "event": "events", "country": "countries"}
+FACET_FIELDS = ("id", "type", "institution", "events", "countries", "region", "category",
+                "language", "year")
+QUERY_FIELDS = tuple(TEXT_FIELDS) + ("org", "country", "id", "type", "institution", "region",
+                                     "category", "language", "year")
+_LATIN = rf"[^\W_{_CJK}]"
+_ONE_LINE = str.maketrans("\n\f\t\r", "    ")
+
+
+@dataclass
+class Filters:
+    """The search options that narrow by metadata (DESIGN §3)."""
+
+    type: str | None = None
+    institution: str | None = None
+    org: str | None = None
+    country: str | None = None
+    region: str | None = None
+    category: str | None = None
+    since: int | None = None
+    until: int | None = None
+
+    def query(self):
+        from whoosh import query as Q
+
+        from .vocab import Vocabulary
+
+        parts = []
+        vocab = Vocabulary.load()
+        if self.type:
+            if self.type not in TYPES:
+                raise UsageError(f"--type must be one of {', '.join(TYPES)}, not {self.type!r}")
+            parts.append(Q.Term("type", self.type))
+        if self.institution:
+            parts.append(Q.Term("institution", vocab.canonical_institution(self.institution)))
+        if self.org:
+            parts.append(Q.Term("events", (vocab.org_code(self.org) or self.org).lower()))
+        if self.country:
+            parts.append(Q.Term("countries", vocab.canonical_country(self.country) or self.country.strip()))
+        if self.region:
+            parts.append(Q.Term("region", self.region.strip()))
+        if self.category:
+            parts.append(Q.Term("category", self.category.strip()))
+        if self.since is not None or self.until is not None:
+            if self.since is not None and self.until is not None and self.since > self.until:
+                raise UsageError(f"--since {self.since} is after --until {self.until}")
+            parts.append(Q.NumericRange("year", self.since, self.until))
+        return Q.And(parts) if parts else None
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    type: str | None
+    institution: str | None
+    year: int | None
+    file: str | None
+    score: float
+    pages: list[int]
+    snippet: str
+    record: dict[str, Any] = field(repr=False)
+    snippet_spans: list[tuple[int, int]] = field(default_factory=list)
+    title_spans: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "type": self.type,
+                "institution": self.institution, "year": self.year, "file": self.file,
+                "score": round(self.score, 3), "pages": self.pages, "snippet": self.snippet}
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    hits: list[Hit]
+    problems: list = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"query": self.query, "total": self.total, "hits": [h.to_json() for h in self.hits]}
+
+
+@dataclass
+class ParsedQuery:
+    """A Whoosh query plus what to highlight: whole literals first, then their words."""
+
+    query: Any
+    literals: list[str]
+    words: list[str]
+
+    def patterns(self) -> tuple[re.Pattern | None, re.Pattern | None]:
+        return _alternation(self.literals), _alternation([w for w in self.words if w not in self.literals])
+
+
+def parse(text: str) -> ParsedQuery:
+    """Turn user query syntax into a Whoosh query, or raise :class:`QueryError`."""
+    from whoosh import query as Q
+    from whoosh.qparser import PlusMinusPlugin, QueryParser
+
+    if not text or not text.strip():
+        raise QueryError("the query is empty: give a word or phrase to search for, e.g. 年會")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"the query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
+    parser = QueryParser("_q", schema=None)
+    parser.add_plugin(PlusMinusPlugin())
+    try:
+        raw = parser.parse(display_form(text))
+    except Exception as exc:  # Whoosh raises assorted errors on odd syntax
+        raise QueryError(f"cannot understand the query {text!r}: {exc}") from None
+    literals: list[str] = []
+    words: list[str] = []
+    built = _convert(raw, Q, literals, words, negated=False)
+    if built is None or built is Q.NullQuery:
+        raise QueryError(f"the query {text!r} has no words to search for (only punctuation or operators)")
+    return ParsedQuery(built, literals, words)
+
+
+def _convert(q, Q, literals: list[str], words: list[str], negated: bool):
+    if isinstance(q, Q.Not):
+        inner = _convert(q.query, Q, literals, words, not negated)
+        return Q.Not(inner) if inner is not None else None
+    if isinstance(q, (Q.AndNot, Q.AndMaybe)):
+        a = _convert(q.a, Q, literals, words, negated)
+        b = _convert(q.b, Q, literals, words, negated ^ isinstance(q, Q.AndNot))
+        if a is None:
+            return None
+        return type(q)(a, b) if b is not None else a
+    if isinstance(q, Q.compound.CompoundQuery):
+        kids = [k for k in (_convert(c, Q, literals, words, negated) for c in q.subqueries) if k is not None]
+        if not kids:
+            return None
+        if all(isinstance(k, Q.Not) for k in kids):
+            raise QueryError("the query only excludes words; add a word to search for")
+        return type(q)(kids, boost=q.boost) if len(kids) > 1 else kids[0]
+    if q is Q.NullQuery or isinstance(q, Q.qcore._NullQuery):
+        return None
+    fieldname = getattr(q, "fieldname", None)
+    name = FIELD_ALIASES.get(fieldname, fieldname)
+    if name != "_q" and name not in TEXT_FIELDS and name not in FACET_FIELDS:
+        raise QueryError(f"unknown field '{fieldname}:' in the query; fields are: {', '.join(QUERY_FIELDS)}")
+    if name in FACET_FIELDS:
+        return _facet(Q, name, q)
+    fields = tuple(TEXT_FIELDS) if name == "_q" else (name,)
+    if isinstance(q, Q.Phrase):
+        text = " ".join(q.words)
+    elif isinstance(q, (Q.Term, Q.Prefix, Q.Wildcard, Q.FuzzyTerm)):
+        text = q.text
+    else:
+        raise QueryError(f"this kind of query is not supported: {q}")
+    folded = query_form(str(text))
+    if isinstance(q, (Q.Prefix, Q.Wildcard)):
+        cls = type(q)
+        leaf = Q.Or([cls(f, folded) for f in fields] + [cls(f + GRAM_SUFFIX, folded) for f in fields])
+        if not negated and isinstance(q, Q.Prefix):
+            words.append(folded)
+        return leaf
+    grams = [g for g, *_ in gram_tokens(folded, query=True)]
+    if not grams:
+        return None
+    tokens = [w for w, *_ in word_tokens(folded, query=True)]
+    if len(grams) == 1 and len(grams[0]) == 1 and is_cjk_char(grams[0]):
+        gram_qs = [Q.Prefix(f + GRAM_SUFFIX, grams[0]) for f in fields]
+    elif len(grams) == 1:
+        gram_qs = [Q.Term(f + GRAM_SUFFIX, grams[0]) for f in fields]
+    else:
+        gram_qs = [Q.Phrase(f + GRAM_SUFFIX, grams) for f in fields]
+    if isinstance(q, Q.Phrase) and len(tokens) > 1:
+        word_q = Q.Or([Q.Phrase(f, tokens) for f in fields])
+    else:
+        word_q = Q.And([Q.Or([Q.Term(f, t) for f in fields]) for t in tokens])
+    if not negated:
+        literals.append(folded)
+        words.extend(t for t in tokens if len(t) > 1 or not is_cjk_char(t))
+    return Q.Or([word_q] + gram_qs, boost=q.boost)
+
+
+def _facet(Q, name: str, q):
+    from .vocab import Vocabulary
+
+    text = str(getattr(q, "text", "")).strip()
+    vocab = Vocabulary.load()
+    if name == "year":
+        if not text.isdigit():
+            raise QueryError(f"year: needs a year such as year:2007, not {text!r}")
+        return Q.NumericRange("year", int(text), int(text))
+    if name == "events":
+        return Q.Term("events", (vocab.org_code(text) or text).lower())
+    if name == "countries":
+        return Q.Term("countries", vocab.canonical_country(text) or text)
+    if name == "institution":
+        return Q.Term("institution", vocab.canonical_institution(text))
+    return Q.Term(name, text)
+
+
+def _alternation(texts: list[str]) -> re.Pattern | None:
+    """One regex for all the texts, longest first, tolerant of punctuation between runs."""
+    parts = []
+    for text in sorted(set(texts), key=len, reverse=True):
+        pieces = list(runs(text))
+        if not pieces:
+            continue
+        body = r"[^\w]*".join(re.escape(r) for _, r, _, _ in pieces)
+        if pieces[0][0] == "word":
+            body = rf"(?<!{_LATIN})" + body
+        if pieces[-1][0] == "word":
+            body += rf"(?!{_LATIN})"
+        parts.append(body)
+    return re.compile("|".join(parts)) if parts else None
+
+
+def find_spans(text_match_form: str, *patterns: re.Pattern | None) -> list[tuple[int, int]]:
+    """Spans matched by the first pattern that matches anything, in order."""
+    for pattern in patterns:
+        if pattern is not None:
+            spans = [m.span() for m in pattern.finditer(text_match_form) if m.end() > m.start()]
+            if spans:
+                return spans
+    return []
+
+
+def _snippet(text: str, spans: list[tuple[int, int]], width: int = 110,
+             lo: int = 0, hi: int | None = None) -> tuple[str, list[tuple[int, int]]]:
+    """A one-line window of ``text[lo:hi]`` around the first span, with the spans inside it."""
+    hi = len(text) if hi is None else hi
+    first = spans[0][0] if spans else lo
+    start = max(lo, first - width // 4)
+    end = min(hi, start + width)
+    window = text[start:end].translate(_ONE_LINE).rstrip()
+    tail = "…" if end < hi else ""
+    if not spans:
+        return window + tail, []
+    lead = "…" if start > lo else ""
+    shift = len(lead) - start
+    inside = [(max(s, start) + shift, min(e, end) + shift) for s, e in spans if s < end and e > start]
+    return lead + window + tail, inside
+
+
+def _hit(hit, stored: StoredDoc, literal_re, word_re) -> Hit:
+    record = stored.record
+    text = stored.text
+    spans = find_spans(match_form(text), literal_re, word_re) if text else []
+    pages = sorted({bisect.bisect_right(stored.starts, s) for s, _ in spans})
+    if spans:
+        page = pages[0] - 1
+        bound = stored.starts[page + 1] - len(PAGE_BREAK) if page + 1 < len(stored.starts) else len(text)
+        snippet, snippet_spans = _snippet(text, spans, lo=stored.starts[page], hi=bound)
+    else:
+        source = record.get("abstract") or ""
+        snippet, snippet_spans = _snippet(source, find_spans(match_form(source), literal_re, word_re))
+    title = record.get("title", "")
+    return Hit(id=record.get("id", ""), title=title, type=record.get("type"),
+               institution=record.get("institution"), year=record.get("year"), file=stored.file,
+               score=float(hit.score or 0.0), pages=pages if stored.file else [],
+               snippet=snippet, record=record, snippet_spans=snippet_spans,
+               title_spans=find_spans(match_form(title), literal_re, word_re))
+
+
+def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: int = 10,
+           progress=None) -> SearchResult:
+    """Run a query, first bringing the index up to date with ``corpus/`` (built on first use)."""
+    from .index import open_index
+    from .indexer import refresh
+
+    if limit < 1:
+        raise UsageError("--limit must be at least 1")
+    parsed = parse(text)
+    filter_q = (filters or Filters()).query()
+    literal_re, word_re = parsed.patterns()
+    synced = refresh(kb, progress)
+    ix = open_index(kb.index_dir)
+    with ix.searcher() as searcher:
+        results = searcher.search(parsed.query, limit=limit, filter=filter_q)
+        total = len(results)
+        hits = [_hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re) for h in results]
+    return SearchResult(query=text, total=total, hits=hits, problems=synced.problems if synced else [])
+
+
+def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
+    """The indexed document with this id (exact, else case-insensitive)."""
+    from .errors import NotFoundError
+    from .index import open_index
+    from .indexer import refresh
+
+    refresh(kb, progress)
+    ix = open_index(kb.index_dir)
+    with ix.searcher() as searcher:
+        wanted = doc_id.strip()
+        if searcher.document_number(id=wanted) is None:
+            folded = wanted.casefold()
+            wanted = next((t.decode("utf-8") for t in searcher.reader().lexicon("id")
+                           if t.decode("utf-8").casefold() == folded), wanted)
+        fields = searcher.document(id=wanted)
+        if fields is None:
+            raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")
+        return StoredDoc.from_stored(fields["data"])

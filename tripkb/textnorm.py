@@ -1,0 +1,87 @@
+"""Text normalisation shared by indexing, querying and highlighting.
+
+Two forms of every text exist:
+
+* the *display* form: NFKC, whitespace between CJK characters removed (PDF
+  extraction breaks lines mid-word and some PDFs space every character).
+  It is what is stored and shown.
+* the *match* form: the display form converted Traditional→Simplified with
+  OpenCC ``t2s`` and lower-cased, **character for character**, so an offset in
+  one is the same offset in the other. Everything is indexed and queried in
+  this form, which makes matching blind to script (圖書館 = 图书馆, 臺北 = 台北)
+  while highlights land on the original characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Han, CJK punctuation, kana, Hangul, full-width forms: characters between
+# which whitespace carries no meaning.
+_CJK = (
+    "\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f"
+    "\uff00-\uffef\U00020000-\U0003134f"
+)
+_CJK_SPACE = re.compile(f"(?<=[{_CJK}])[ \\t\\r\\n\u3000]+(?=[{_CJK}])")
+_SPACES = re.compile(r"[ \t\u3000]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def is_cjk_char(ch: str) -> bool:
+    """True for ideographs, kana and Hangul: characters indexed as bigrams."""
+    o = ord(ch)
+    return (
+        0x3400 <= o <= 0x4DBF
+        or 0x4E00 <= o <= 0x9FFF
+        or 0xF900 <= o <= 0xFAFF
+        or 0x3040 <= o <= 0x30FF
+        or 0xAC00 <= o <= 0xD7AF
+        or 0x20000 <= o <= 0x3134F
+    )
+
+
+def has_han(text: str) -> bool:
+    return _HAN.search(text) is not None
+
+
+def display_form(text: str) -> str:
+    """NFKC, CJK-internal whitespace removed, runs of spaces folded."""
+    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CJK_SPACE.sub("", text)
+    text = _SPACES.sub(" ", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc  # imported lazily: only indexing and highlighting need it
+
+    return opencc.OpenCC("t2s")
+
+
+def _lower_char(ch: str) -> str:
+    low = ch.lower()
+    return low if len(low) == 1 else ch
+
+
+def match_form(text: str) -> str:
+    """Simplified, lower-cased copy of ``text`` with identical length and offsets."""
+    if not text:
+        return text
+    converted = _t2s().convert(text)
+    if len(converted) != len(text):  # a phrase rule changed length: go char by char
+        conv = _t2s().convert
+        converted = "".join(c if len(c := conv(ch)) == 1 else ch for ch in text)
+    lowered = converted.lower()
+    if len(lowered) == len(converted):  # every character lowered to one character
+        return lowered
+    return "".join(_lower_char(ch) for ch in converted)
+
+
+def query_form(text: str) -> str:
+    """What a query string is matched as: display form, then match form."""
+    return match_form(display_form(text))
