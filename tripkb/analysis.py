@@ -40,10 +40,11 @@ def runs(text: str) -> Iterator[tuple[str, str, int, int]]:
 def gram_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
     """(gram, position, start, end) for match-form ``text``.
 
-    Every CJK run gives its bigrams; in documents the run's last character is
-    also emitted as a unigram at the last bigram's position, so that a query of
-    one character or ending a run (館 in 圖書館 IFLA) is still a phrase match.
-    Queries omit that unigram unless the run is a single character.
+    Every CJK run gives its bigrams. In documents the run's first and last
+    characters are also emitted as unigrams, at the first and last bigram's
+    positions, so that a query whose CJK part is one character at an edge
+    (館 in 圖書館 IFLA, 於 in IFLA 於南非) is still a phrase match. Queries emit
+    a unigram only for a one-character run.
     """
     pos = 0
     for kind, run, start, _end in runs(text):
@@ -51,6 +52,8 @@ def gram_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int,
             yield run, pos, start, start + len(run)
             pos += 1
             continue
+        if not query:
+            yield run[0], pos, start, start + 1
         for i in range(len(run) - 1):
             yield run[i : i + 2], pos, start + i, start + i + 2
             pos += 1

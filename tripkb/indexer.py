@@ -92,14 +92,16 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None)
     record: dict[str, Any] = {}
     warnings: list[str] = []
     document = entry.document
-    if entry.sidecar:
-        try:
+    try:
+        if entry.sidecar:
             record, warnings = read_sidecar(entry.sidecar)
             document = kb.document_path(entry.sidecar, record.get("file"))
-        except MetadataError as exc:
-            where = kb.relative(entry.sidecar) + (f":{exc.line}" if exc.line else "")
-            reason = f"{exc.key}: {exc.problem}" if exc.key else exc.problem
-            return Prepared(entry, None, [Problem(where, reason)], [])
+        elif document is not None:
+            kb.inside(document, document, document.name)
+    except MetadataError as exc:
+        where = kb.relative(Path(exc.path)) + (f":{exc.line}" if exc.line else "")
+        reason = f"{exc.key}: {exc.problem}" if exc.key else exc.problem
+        return Prepared(entry, None, [Problem(where, reason)], [])
     pages: list[str] = []
     info_title = first_line = None
     if document is not None:

@@ -74,18 +74,19 @@ class KnowledgeBase:
             for suffix in DOCUMENT_SUFFIXES:
                 candidate = sidecar.with_suffix(suffix)
                 if candidate.exists():
-                    return self._inside(candidate, sidecar, candidate.name)
+                    return self.inside(candidate, sidecar, candidate.name)
             return None
         pure = PurePosixPath(file_value.replace("\\", "/"))
         if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
             raise MetadataError(str(sidecar), f"{file_value!r} is not a path inside corpus/ (refused)",
                                 key="file")
-        return self._inside(self.corpus.joinpath(*pure.parts), sidecar, file_value)
+        return self.inside(self.corpus.joinpath(*pure.parts), sidecar, file_value)
 
-    def _inside(self, path: Path, sidecar: Path, shown: str) -> Path:
-        real = path.resolve()
-        if not real.is_relative_to(self.corpus.resolve()):
-            raise MetadataError(str(sidecar), f"{shown!r} leads outside corpus/ (refused)", key="file")
+    def inside(self, path: Path, named_by: Path, shown: str) -> Path:
+        """``path`` if it really lies in ``corpus/`` (symlinks resolved), else a refusal."""
+        if not path.resolve().is_relative_to(self.corpus.resolve()):
+            raise MetadataError(str(named_by), f"{shown!r} leads outside corpus/ (refused)",
+                                key="file" if named_by != path else None)
         return path
 
 

@@ -1,0 +1,65 @@
+"""Shared fixtures: real PDFs made with a real CJK font, real knowledge bases on disk."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tripkb.kb import KnowledgeBase
+
+REPO = Path(__file__).resolve().parent.parent
+FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+SHARED_PDFS = REPO.parent / "shared" / "realworld-pdfs"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory, monkeypatch):
+    """No test reads the user's KB or writes caches outside a temp dir."""
+    monkeypatch.delenv("TRIPKB_HOME", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def make_pdf(path: Path, pages: list[str], title: str | None = None) -> Path:
+    """A real PDF of the given pages' text, set in WenQuanYi Micro Hei."""
+    if not FONT.exists():
+        pytest.skip(f"needs the CJK font {FONT}: apt-get install fonts-wqy-microhei")
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("wqy", fname=str(FONT))
+    pdf.set_font("wqy", size=11)
+    if title:
+        pdf.set_title(title)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 7, text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(path))
+    return path
+
+
+@pytest.fixture
+def pdf_maker():
+    return make_pdf
+
+
+@pytest.fixture
+def sample_kb(tmp_path) -> KnowledgeBase:
+    """A private copy of the sample knowledge base shipped in the repository."""
+    root = tmp_path / "sample"
+    shutil.copytree(REPO / "corpus", root / "corpus")
+    return KnowledgeBase(root)
+
+
+@pytest.fixture
+def empty_kb(tmp_path) -> KnowledgeBase:
+    return KnowledgeBase.locate(tmp_path / "kb", create=True)
+
+
+def tripkb_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "TRIPKB_HOME"}
+    env.update(extra)
+    return env

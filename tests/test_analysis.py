@@ -1,0 +1,55 @@
+"""Tokenisers: ordinal positions, bigrams for recall, domain words for ranking."""
+
+from tripkb.analysis import gram_tokens, word_tokens
+from tripkb.textnorm import query_form
+
+
+def texts(tokens):
+    return [t for t, *_ in tokens]
+
+
+def test_word_positions_are_ordinals_not_character_offsets():
+    tokens = list(word_tokens(query_form("參加國際圖書館協會聯盟年會"), query=True))
+    assert [p for _, p, _, _ in tokens] == list(range(len(tokens)))
+    assert texts(tokens) == ["参加", "国际图书馆协会联盟", "年会"]
+
+
+def test_domain_dictionary_keeps_traditional_terms_whole():
+    words = texts(word_tokens(query_form("臺北市立圖書館舉辦海報展，介紹資訊素養"), query=True))
+    for word in ("台北市立图书馆", "海报展", "资讯素养"):
+        assert word in words
+
+
+def test_documents_also_index_the_words_inside_long_words():
+    doc = texts(word_tokens(query_form("美國圖書館學會年會")))
+    assert {"美国图书馆学会", "图书馆", "美国", "学会", "年会"} <= set(doc)
+
+
+def test_bigrams_and_latin_words():
+    grams = list(gram_tokens(query_form("圖書館 ASIS&T 年會")))
+    assert texts(grams) == ["图", "图书", "书馆", "馆", "asis", "t", "年", "年会", "会"]
+    # the unigrams at a run's edges share the edge bigram's position
+    assert [p for _, p, _, _ in grams] == [0, 0, 1, 1, 2, 3, 4, 4, 4]
+
+
+def cuts_a_latin_word(text: str, i: int, j: int) -> bool:
+    def latin(k: int) -> bool:
+        return 0 <= k < len(text) and text[k].isascii() and text[k].isalnum()
+
+    return (latin(i - 1) and latin(i)) or (latin(j - 1) and latin(j))
+
+
+def test_query_bigrams_of_any_substring_appear_consecutively_in_the_document():
+    """The literal guarantee at its root: any substring (Latin words whole) is a gram phrase."""
+    doc = query_form("本館同仁出席國際圖書館協會聯盟(IFLA)於南非德班舉行之年會,並參觀 Library of Congress。")
+    positions = {}
+    for text, pos, *_ in gram_tokens(doc):
+        positions.setdefault(text, set()).add(pos)
+    for i in range(len(doc)):
+        for j in range(i + 2, min(len(doc), i + 12) + 1):
+            query = list(gram_tokens(doc[i:j], query=True))
+            if len(query) < 2 or cuts_a_latin_word(doc, i, j):
+                continue
+            starts = positions.get(query[0][0], set())
+            assert any(all(p + k in positions.get(t, set()) for k, (t, *_) in enumerate(query))
+                       for p in starts), doc[i:j]

@@ -1,0 +1,36 @@
+"""Normalisation: what is stored, what is matched, and that offsets line up."""
+
+from tripkb.textnorm import display_form, match_form, query_form
+
+
+def test_spaces_between_cjk_characters_are_removed():
+    assert display_form("稻 作 病 蟲 害 防 治") == "稻作病蟲害防治"
+    assert display_form("參\n加國際圖書館\n協會聯盟年會") == "參加國際圖書館協會聯盟年會"
+
+
+def test_spaces_between_latin_words_are_kept():
+    assert display_form("annual   conference\nof  IFLA") == "annual conference\nof IFLA"
+    assert display_form("參加 IFLA 年會") == "參加 IFLA 年會"
+
+
+def test_nfkc_folds_full_width_forms():
+    assert display_form("ＩＦＬＡ２００７年會") == "IFLA2007年會"
+    assert display_form("（國家圖書館）") == "(國家圖書館)"
+
+
+def test_match_form_is_script_blind_and_lower_case():
+    assert match_form("國際圖書館協會聯盟") == "国际图书馆协会联盟"
+    assert match_form("臺北") == match_form("台北") == "台北"
+    assert match_form("ASIS&T Annual Meeting") == "asis&t annual meeting"
+
+
+def test_match_form_keeps_every_offset():
+    text = display_form("參加2007年美國圖書館學會（ALA）年會，於臺北報告。İstanbul ﬁles")
+    folded = match_form(text)
+    assert len(folded) == len(text)
+    i = folded.index("美国图书馆学会")
+    assert text[i:i + 7] == "美國圖書館學會"
+
+
+def test_query_form_applies_both():
+    assert query_form("ＡＬＡ 年 會") == "ala 年会"
