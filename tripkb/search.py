@@ -136,6 +136,8 @@ def parse(text: str) -> ParsedQuery:
     literals: list[str] = []
     words: list[str] = []
     built = _convert(raw, Q, literals, words, negated=False)
+    if isinstance(built, Q.Not) or (built is None and re.match(r"\s*(-|NOT\s)", text)):
+        raise QueryError("the query only excludes words; add a word to search for")
     if built is None or built is Q.NullQuery:
         raise QueryError(f"the query {text!r} has no words to search for (only punctuation or operators)")
     return ParsedQuery(built, literals, words)
@@ -148,6 +150,8 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool):
     if isinstance(q, (Q.AndNot, Q.AndMaybe)):
         a = _convert(q.a, Q, literals, words, negated)
         b = _convert(q.b, Q, literals, words, negated ^ isinstance(q, Q.AndNot))
+        if a is None and isinstance(q, Q.AndNot) and b is not None:
+            raise QueryError("the query only excludes words; add a word to search for")
         if a is None:
             return None
         return type(q)(a, b) if b is not None else a
