@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-out = Console(highlight=False, soft_wrap=False)
+out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 HIGHLIGHT = "bold black on yellow"
@@ -25,12 +25,20 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def _line(label: str, style: str, message: str) -> None:
+    """One unwrapped line on stderr, so scripts and grep see the whole message."""
+    if err.is_terminal:
+        err.print(Text(label, style=style) + Text(message), soft_wrap=True)
+    else:
+        sys.stderr.write(f"{label}{message}\n")
+
+
 def error(message: str) -> None:
-    err.print(Text("Error: ", style="bold red") + Text(message))
+    _line("Error: ", "bold red", message)
 
 
 def warning(message: str) -> None:
-    err.print(Text("Warning: ", style="yellow") + Text(message))
+    _line("Warning: ", "yellow", message)
 
 
 def _marked(text: str, spans: list[tuple[int, int]], style: str = "") -> Text:
@@ -120,4 +128,5 @@ def progress_bar(label: str) -> Iterator:
     try:
         yield update
     finally:
-        bar.stop()
+        if task is not None:
+            bar.stop()
