@@ -30,7 +30,6 @@ FACET_FIELDS = ("id", "type", "institution", "events", "countries", "region", "c
 QUERY_FIELDS = tuple(TEXT_FIELDS) + ("org", "country", "id", "type", "institution", "region",
                                      "category", "language", "year")
 _LATIN = rf"[^\W_{_CJK}]"
-_ONE_LINE = str.maketrans("\n\f\t\r", "    ")
 
 
 @dataclass
@@ -229,7 +228,8 @@ def _alternation(texts: list[str]) -> re.Pattern | None:
         pieces = list(runs(text))
         if not pieces:
             continue
-        body = r"[^\w]*".join(re.escape(r) for _, r, _, _ in pieces)
+        body = r"[^\w]*".join(r"\n?".join(map(re.escape, r)) if kind == "cjk" else re.escape(r)
+                               for kind, r, _ in pieces)
         if pieces[0][0] == "word":
             body = rf"(?<!{_LATIN})" + body
         if pieces[-1][0] == "word":
@@ -255,14 +255,31 @@ def _snippet(text: str, spans: list[tuple[int, int]], width: int = 110,
     first = spans[0][0] if spans else lo
     start = max(lo, first - width // 4)
     end = min(hi, start + width)
-    window = text[start:end].translate(_ONE_LINE).rstrip()
+    lead = "…" if start > lo and spans else ""
+    window, moved = _one_line(text, start, end)
     tail = "…" if end < hi else ""
-    if not spans:
-        return window + tail, []
-    lead = "…" if start > lo else ""
-    shift = len(lead) - start
-    inside = [(max(s, start) + shift, min(e, end) + shift) for s, e in spans if s < end and e > start]
+    inside = [(moved[max(s, start) - start] + len(lead), moved[min(e, end) - start] + len(lead))
+              for s, e in spans if s < end and e > start]
     return lead + window + tail, inside
+
+
+def _one_line(text: str, start: int, end: int) -> tuple[str, list[int]]:
+    """``text[start:end]`` on one line: a break inside a CJK run vanishes, others become spaces.
+
+    Also returns where each original offset (relative to ``start``) lands.
+    """
+    out: list[str] = []
+    moved: list[int] = []
+    for i in range(start, end):
+        moved.append(len(out))
+        ch = text[i]
+        if ch in "\n\f\r\t":
+            if ch == "\n" and 0 < i < len(text) - 1 and is_cjk_char(text[i - 1]) and is_cjk_char(text[i + 1]):
+                continue
+            ch = " "
+        out.append(ch)
+    moved.append(len(out))
+    return "".join(out).rstrip(), moved
 
 
 def _hit(hit, stored: StoredDoc, literal_re, word_re) -> Hit:
