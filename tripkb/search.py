@@ -120,7 +120,7 @@ class ParsedQuery:
 def parse(text: str) -> ParsedQuery:
     """Turn user query syntax into a Whoosh query, or raise :class:`QueryError`."""
     from whoosh import query as Q
-    from whoosh.qparser import PlusMinusPlugin, QueryParser
+    from whoosh.qparser import FieldsPlugin, PlusMinusPlugin, QueryParser
 
     if not text or not text.strip():
         raise QueryError("the query is empty: give a word or phrase to search for, e.g. 年會")
@@ -128,6 +128,8 @@ def parse(text: str) -> ParsedQuery:
         raise QueryError(f"the query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
     parser = QueryParser("_q", schema=None)
     parser.add_plugin(PlusMinusPlugin())
+    # Only Latin names are field names: 出國類別：開會 is text, not a field query.
+    parser.replace_plugin(FieldsPlugin(expr=r"(?P<text>[A-Za-z_]+|[*]):"))
     try:
         raw = parser.parse(display_form(text))
     except Exception as exc:  # Whoosh raises assorted errors on odd syntax
