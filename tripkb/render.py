@@ -76,7 +76,7 @@ def record(doc, first_page: str) -> None:
     rec = doc.record
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column()
+    table.add_column(overflow="fold")
     for key, value in rec.items():
         if isinstance(value, list):
             value = "、".join(map(str, value))
