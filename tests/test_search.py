@@ -136,3 +136,20 @@ def test_index_is_rebuilt_when_missing(kb, tmp_path):
     shutil.copytree(kb.corpus, copy.corpus)
     assert ids(search(copy, "德班")) == ["EX0960001"]
     assert sync(copy).unchanged == 3
+
+
+def test_filters_understand_aliases_and_former_names(tmp_path):
+    from tripkb.metadata import write_sidecar
+
+    kb = KnowledgeBase.locate(tmp_path / "kb", create=True)
+    write_sidecar(kb.corpus / "a.yaml", {"id": "A", "title": "公共圖書館參訪", "institution": "國立臺中圖書館",
+                                         "countries": ["USA"], "events": ["WLIC"], "year": 2009})
+    write_sidecar(kb.corpus / "b.yaml", {"id": "B", "title": "公共圖書館年會", "institution": "國立公共資訊圖書館",
+                                         "countries": ["美国"], "year": 2015})
+    both = {"A", "B"}
+    assert set(ids(search(kb, "公共圖書館", Filters(institution="國立公共資訊圖書館")))) == both
+    assert set(ids(search(kb, "公共圖書館", Filters(institution="國立臺中圖書館")))) == both
+    assert set(ids(search(kb, "公共圖書館", Filters(country="美國")))) == both
+    assert set(ids(search(kb, "公共圖書館", Filters(region="美加地區")))) == both
+    assert ids(search(kb, "公共圖書館", Filters(org="國際圖書館協會聯盟"))) == ["A"]
+    assert ids(search(kb, "公共圖書館 org:ifla")) == ["A"]

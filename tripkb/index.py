@@ -17,7 +17,7 @@ from . import __version__
 from .errors import KBIndexError
 from .textnorm import match_form
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VERSION_FILE = "tripkb.json"
 INDEX_NAME = "tripkb"
 
@@ -117,8 +117,17 @@ class StoredDoc:
 
 
 def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | None,
-                    pages: list[str]) -> dict[str, Any]:
-    """The Whoosh fields of one document; ``record`` is JSON-ready (see metadata.to_json)."""
+                    pages: list[str], vocab=None) -> dict[str, Any]:
+    """The Whoosh fields of one document; ``record`` is JSON-ready (see metadata.to_json).
+
+    Facets are indexed under canonical names (國圖 → 國家圖書館, USA → 美國, WLIC → IFLA),
+    so filters and counts see one value per thing; the stored record keeps what
+    the sidecar says.
+    """
+    if vocab is None:
+        from .vocab import Vocabulary
+
+        vocab = Vocabulary.load()
     text = PAGE_BREAK.join(pages)
     starts, pos = [], 0
     for page in pages:
@@ -142,12 +151,15 @@ def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | No
             folded = match_form(value)
             doc[name] = folded
             doc[name + GRAM_SUFFIX] = folded
-    for name in ("id", "sha256", "type", "institution", "category", "region", "language"):
+    for name in ("id", "sha256", "type", "category", "region", "language"):
         if record.get(name):
             doc[name] = str(record[name])
-    for name in ("events", "countries"):
-        if record.get(name):
-            doc[name] = ",".join(record[name])
+    if record.get("institution"):
+        doc["institution"] = vocab.canonical_institution(record["institution"], record.get("year"))
+    if record.get("events"):
+        doc["events"] = ",".join(vocab.org_code(e) or e for e in record["events"])
+    if record.get("countries"):
+        doc["countries"] = ",".join(vocab.canonical_country(c) or c for c in record["countries"])
     for name in ("year", "participants"):
         if isinstance(record.get(name), int):
             doc[name] = record[name]

@@ -19,6 +19,7 @@ from .extract import Extracted, extract
 from .index import create_index, document_fields, open_index, status
 from .kb import KnowledgeBase
 from .metadata import read_sidecar, to_json
+from .vocab import Vocabulary
 
 #: progress(done, total, label): how long work reports itself; the CLI draws it.
 Progress = Callable[[int, int, str], None]
@@ -125,7 +126,7 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None)
     if document is not None and "pages" not in record:
         record["pages"] = len(pages)
     fields = document_fields(entry.key, entry.stamp(), to_json(record),
-                             f"corpus/{rel_file}" if rel_file else None, pages)
+                             f"corpus/{rel_file}" if rel_file else None, pages, Vocabulary.load(kb.root))
     return Prepared(entry, fields, problems, warnings)
 
 

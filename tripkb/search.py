@@ -45,13 +45,13 @@ class Filters:
     since: int | None = None
     until: int | None = None
 
-    def query(self):
+    def query(self, kb_root=None):
         from whoosh import query as Q
 
         from .vocab import Vocabulary
 
         parts = []
-        vocab = Vocabulary.load()
+        vocab = Vocabulary.load(kb_root)
         if self.type:
             if self.type not in TYPES:
                 raise UsageError(f"--type must be one of {', '.join(TYPES)}, not {self.type!r}")
@@ -313,7 +313,7 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
     if limit < 1:
         raise UsageError("--limit must be at least 1")
     parsed = parse(text)
-    filter_q = (filters or Filters()).query()
+    filter_q = (filters or Filters()).query(kb.root)
     literal_re, word_re = parsed.patterns()
     synced = refresh(kb, progress)
     ix = open_index(kb.index_dir)
