@@ -17,7 +17,7 @@ from . import __version__
 from .errors import KBIndexError
 from .textnorm import match_form
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 VERSION_FILE = "tripkb.json"
 INDEX_NAME = "tripkb"
 
@@ -33,10 +33,10 @@ def schema():
     from .analysis import grams_analyzer, words_analyzer
 
     spec: dict[str, Any] = {
-        "key": fields.ID(stored=True, unique=True),
-        "id": fields.ID(stored=True),
-        "sha256": fields.ID,
-        "stamp": fields.ID,
+        "key": fields.ID(stored=True, unique=True, sortable=True),
+        "id": fields.ID(stored=True, sortable=True),
+        "sha256": fields.ID(sortable=True),
+        "stamp": fields.ID(sortable=True),
         "type": fields.ID(sortable=True),
         "institution": fields.ID(sortable=True),
         "category": fields.ID(sortable=True),
@@ -88,6 +88,18 @@ def create_index(index_dir: Path):
     (index_dir / VERSION_FILE).write_text(
         json.dumps({"schema_version": SCHEMA_VERSION, "tripkb": __version__}) + "\n", encoding="utf-8")
     return ix
+
+
+def live_values(reader, fieldname: str) -> list[str]:
+    """The values of a column over documents not deleted.
+
+    Term lists keep the terms of deleted documents until segments merge, so
+    they cannot say what is in the index now; columns per live document can.
+    """
+    if reader.doc_count_all() == 0:  # an empty index has no columns at all
+        return []
+    column = reader.column_reader(fieldname)
+    return [column[docnum] for docnum in reader.all_doc_ids() if column[docnum]]
 
 
 PAGE_BREAK = "\n\f\n"

@@ -327,7 +327,7 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
 def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
     """The indexed document with this id (exact, else case-insensitive)."""
     from .errors import NotFoundError
-    from .index import open_index
+    from .index import live_values, open_index
     from .indexer import refresh
 
     refresh(kb, progress)
@@ -336,8 +336,7 @@ def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
         wanted = doc_id.strip()
         if searcher.document_number(id=wanted) is None:
             folded = wanted.casefold()
-            wanted = next((t.decode("utf-8") for t in searcher.reader().lexicon("id")
-                           if t.decode("utf-8").casefold() == folded), wanted)
+            wanted = next((v for v in live_values(searcher.reader(), "id") if v.casefold() == folded), wanted)
         fields = searcher.document(id=wanted)
         if fields is None:
             raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")
