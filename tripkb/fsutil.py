@@ -20,13 +20,16 @@ def _finish(tmp: str, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def write_text_atomic(target: Path, text: str) -> None:
+def write_text_atomic(target: Path, text: str, durable: bool = True) -> None:
+    """Write via a temporary file and a rename; ``durable=False`` skips the fsync, for
+    bulk writers that make thousands of files and call :func:`os.sync` once at the end."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         _finish(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -53,3 +56,16 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def free_name(folder: Path, stem: str, suffix: str, distinguisher: str) -> Path:
+    """``stem+suffix`` in ``folder``, or a name made unique with the distinguisher."""
+    safe = "".join(c if c.isalnum() or c in "-_.()" else "_" for c in stem).strip("._") or "document"
+    for name in (f"{safe}{suffix}", f"{safe}-{distinguisher[:8]}{suffix}"):
+        candidate = folder / name
+        if not candidate.exists() and not candidate.with_suffix(".yaml").exists():
+            return candidate
+    n = 2
+    while (folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}").exists():
+        n += 1
+    return folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}"
