@@ -12,10 +12,11 @@ from .textnorm import display_form
 
 @dataclass
 class Extracted:
-    """What a document yields: display-form text per page and the PDF's own title."""
+    """What a document yields: display-form text per page and the PDF's own title and author."""
 
     pages: list[str]
     info_title: str | None = None
+    info_author: str | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -48,7 +49,7 @@ def extract(path: Path) -> Extracted:
         if reader.is_encrypted and not reader.decrypt(""):
             raise ExtractError("password-protected PDF: cannot read its text without the password")
         pages = [display_form(page.extract_text() or "") for page in reader.pages]
-        title = _info_title(reader)
+        title, author = _info(reader, "title"), _info(reader, "author")
     except ExtractError:
         raise
     except FileNotDecryptedError:
@@ -56,14 +57,15 @@ def extract(path: Path) -> Extracted:
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             AssertionError, RecursionError, OSError, NotImplementedError, ZeroDivisionError) as exc:
         raise ExtractError(f"damaged or unreadable PDF ({type(exc).__name__}: {exc})".rstrip()) from None
-    return Extracted(pages=pages, info_title=title)
+    return Extracted(pages=pages, info_title=title, info_author=author)
 
 
-def _info_title(reader) -> str | None:
+def _info(reader, name: str) -> str | None:
+    """The /Info title or author, unless it is a word processor's placeholder."""
     try:
-        title = reader.metadata.title if reader.metadata else None
+        value = getattr(reader.metadata, name) if reader.metadata else None
     except Exception:  # a broken /Info dictionary should not lose the text
         return None
-    if isinstance(title, str) and title.strip() and not title.lower().startswith(("microsoft word", "untitled")):
-        return display_form(title)
+    if isinstance(value, str) and value.strip() and not value.lower().startswith(("microsoft word", "untitled")):
+        return display_form(value)
     return None

@@ -13,13 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .autofill import fill
+from .check import read_valid_sidecar
+from .cover import read_cover
 from .errors import ExtractError, MetadataError
 from .extract import Extracted, extract
-from .fsutil import copy_atomic, sha256_of
+from .fsutil import copy_atomic, free_name, sha256_of
 from .indexer import Entry, Problem, Progress, SyncReport, _writer, prepare, sync
 from .index import live_values, open_index
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
-from .metadata import KEYS, derive, read_sidecar, write_sidecar
+from .metadata import KEYS, read_sidecar, write_sidecar
+from .vocab import Vocabulary
 
 
 @dataclass
@@ -64,13 +68,17 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
     if not sources:
         return report
     ix = open_index(kb.index_dir)
+    vocab = Vocabulary.load(kb.root)
     with ix.searcher() as searcher, _writer(ix) as writer:
         known_sha: set[str] = set(live_values(searcher.reader(), "sha256"))
         known_ids: set[str] = set(live_values(searcher.reader(), "id"))
         for done, source in enumerate(sources, 1):
             try:
-                fields = _bring_in(kb, source, known_sha, known_ids, report)
-            except (ExtractError, MetadataError, OSError) as exc:
+                fields = _bring_in(kb, source, known_sha, known_ids, vocab, report)
+            except MetadataError as exc:  # named by the sidecar at fault, as 'meta check' names it
+                report.problems.append(Problem(exc.path + (f":{exc.line}" if exc.line else ""), _reason(exc)))
+                fields = None
+            except (ExtractError, OSError) as exc:
                 report.problems.append(Problem(str(source), _reason(exc)))
                 fields = None
             if fields is not None:
@@ -89,9 +97,9 @@ def _reason(exc: Exception) -> str:
 
 
 def _bring_in(kb: KnowledgeBase, source: Path, known_sha: set[str], known_ids: set[str],
-              report: IngestReport) -> dict[str, Any] | None:
+              vocab: Vocabulary, report: IngestReport) -> dict[str, Any] | None:
     if source.suffix.lower() == ".yaml":
-        return _bring_in_record(kb, source, known_ids, report)
+        return _bring_in_record(kb, source, known_ids, vocab, report)
     sha = sha256_of(source)
     if sha in known_sha:
         report.unchanged += 1
@@ -99,11 +107,11 @@ def _bring_in(kb: KnowledgeBase, source: Path, known_sha: set[str], known_ids: s
     sidecar_in = source.with_suffix(".yaml")
     record: dict[str, Any] = {}
     if sidecar_in.exists():
-        record, warnings = read_sidecar(sidecar_in)
+        record, warnings = read_valid_sidecar(sidecar_in, vocab, derived=False)
         report.warnings.extend(warnings)
     extracted = extract(source)
-    target = _free_name(kb.corpus, source.stem, source.suffix.lower(), sha)
-    record = complete(record, extracted, target, sha, known_ids)
+    target = free_name(kb.corpus, source.stem, source.suffix.lower(), sha)
+    record = complete(record, extracted, target, sha, known_ids, vocab)
     copy_atomic(source, target)
     sidecar = target.with_suffix(".yaml")
     write_sidecar(sidecar, record)
@@ -116,17 +124,17 @@ def _bring_in(kb: KnowledgeBase, source: Path, known_sha: set[str], known_ids: s
     return prepared.fields
 
 
-def _bring_in_record(kb: KnowledgeBase, source: Path, known_ids: set[str],
+def _bring_in_record(kb: KnowledgeBase, source: Path, known_ids: set[str], vocab: Vocabulary,
                      report: IngestReport) -> dict[str, Any] | None:
     """A sidecar with no document: a metadata-only record, identified by its id."""
-    record, warnings = read_sidecar(source)
+    record, warnings = read_valid_sidecar(source, vocab)
     report.warnings.extend(warnings)
     if record.get("id") in known_ids:
         report.unchanged += 1
         return None
     record.pop("file", None)
     record.setdefault("id", source.stem)
-    target = _free_name(kb.corpus, source.stem, ".yaml", record["id"])
+    target = free_name(kb.corpus, source.stem, ".yaml", record["id"])
     write_sidecar(target, record)
     known_ids.add(record["id"])
     prepared = prepare(kb, Entry(target.relative_to(kb.corpus).as_posix(), target, None))
@@ -135,29 +143,65 @@ def _bring_in_record(kb: KnowledgeBase, source: Path, known_ids: set[str],
 
 
 def complete(record: dict[str, Any], extracted: Extracted, target: Path, sha: str,
-             known_ids: set[str]) -> dict[str, Any]:
-    """Fill what the sidecar does not say yet; what it says is kept."""
-    out = dict(record)
+             known_ids: set[str], vocab: Vocabulary) -> dict[str, Any]:
+    """Fill what the sidecar does not say yet from the cover and 摘要; what it says is kept.
+
+    The values filled in are marked in ``extracted:`` (see :mod:`tripkb.autofill`).
+    """
+    found = read_cover(extracted.pages, vocab, extracted.info_title, extracted.info_author).record()
+    if found.get("id") in known_ids:  # the cover's 系統識別號 is another record's already
+        del found["id"]
+    found.setdefault("type", "other")
+    found.setdefault("title", target.stem)
+    out = fill(record, found)
     if not out.get("id"):
         base = target.stem
         out["id"] = base if base not in known_ids else f"{base}-{sha[:8]}"
-    out.setdefault("type", "other")
-    out.setdefault("title", extracted.info_title or extracted.first_line or target.stem)
     out["file"] = target.name
     out["sha256"] = sha
     out["pages"] = len(extracted.pages)
-    derive(out)
     return {k: out[k] for k in KEYS if k in out} | {k: v for k, v in out.items() if k not in KEYS}
 
 
-def _free_name(folder: Path, stem: str, suffix: str, distinguisher: str) -> Path:
-    """``stem+suffix`` in ``folder``, or a name made unique with the distinguisher."""
-    safe = "".join(c if c.isalnum() or c in "-_.()" else "_" for c in stem).strip("._") or "document"
-    for name in (f"{safe}{suffix}", f"{safe}-{distinguisher[:8]}{suffix}"):
-        candidate = folder / name
-        if not candidate.exists() and not candidate.with_suffix(".yaml").exists():
-            return candidate
-    n = 2
-    while (folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}").exists():
-        n += 1
-    return folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}"
+@dataclass
+class ExtractReport:
+    changed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    synced: SyncReport | None = None
+
+
+def reextract(kb: KnowledgeBase, ids: list[str] | None = None,
+              progress: Progress | None = None) -> ExtractReport:
+    """Read the covers of corpus documents again (all, or those with ``ids``) and refresh
+    the fields that are still tripkb's; a person's values are never touched (see :mod:`autofill`)."""
+    vocab = Vocabulary.load(kb.root)
+    report = ExtractReport()
+    wanted = set(ids or ())
+    seen: set[str] = set()
+    sidecars = list(kb.sidecars())
+    for done, sidecar in enumerate(sidecars, 1):
+        if progress:
+            progress(done, len(sidecars), sidecar.name)
+        try:
+            record, _ = read_sidecar(sidecar, derived=False)
+            doc_id = record.get("id") or sidecar.stem
+            document = kb.document_path(sidecar, record.get("file"))
+            if (wanted and doc_id not in wanted) or document is None or not document.exists():
+                continue
+            seen.add(doc_id)
+            extracted = extract(document)
+        except (MetadataError, ExtractError, OSError) as exc:
+            report.problems.append(Problem(kb.relative(sidecar), _reason(exc)))
+            continue
+        found = read_cover(extracted.pages, vocab, extracted.info_title, extracted.info_author).record()
+        found.pop("id", None)  # an id, once given, is never changed
+        new = fill(record, found)
+        if new != record:
+            write_sidecar(sidecar, new)
+            report.changed.append(kb.relative(sidecar))
+        else:
+            report.unchanged += 1
+    report.problems += [Problem(i, "no document with this id in corpus/") for i in sorted(wanted - seen)]
+    report.synced = sync(kb, progress)
+    return report
