@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ExtractError
 from .textnorm import display_form
+
+#: Documents with more pages are refused: almost surely broken or not a report.
+MAX_PAGES = int(os.environ.get("TRIPKB_MAX_PAGES", "5000"))
 
 
 @dataclass
@@ -47,6 +51,9 @@ def extract(path: Path) -> Extracted:
         reader = pypdf.PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise ExtractError("password-protected PDF: cannot read its text without the password")
+        if len(reader.pages) > MAX_PAGES:
+            raise ExtractError(f"has {len(reader.pages)} pages, more than the limit of {MAX_PAGES} "
+                               "(set TRIPKB_MAX_PAGES to allow more)")
         pages = [display_form(page.extract_text() or "") for page in reader.pages]
         title = _info_title(reader)
     except ExtractError:

@@ -131,8 +131,8 @@ def _guarded(report: IngestReport, source: Path, work, writer: BatchWriter) -> N
     """Run one document's import; its failure becomes one line, the batch goes on."""
     try:
         fields = work()
-    except MetadataError as exc:
-        report.problems.append(Problem(str(source) + (f":{exc.line}" if exc.line else ""),
+    except MetadataError as exc:  # names the sidecar at fault, not the document
+        report.problems.append(Problem(exc.path + (f":{exc.line}" if exc.line else ""),
                                        f"{exc.key}: {exc.problem}" if exc.key else exc.problem))
         return
     except OSError as exc:

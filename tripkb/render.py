@@ -26,7 +26,11 @@ def print_json(data: Any) -> None:
 
 
 def _line(label: str, style: str, message: str) -> None:
-    """One unwrapped line on stderr, so scripts and grep see the whole message."""
+    """One unwrapped line on stderr, so scripts and grep see the whole message.
+
+    File names that are not valid UTF-8 are shown with escapes, never crash.
+    """
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     if err.is_terminal:
         err.print(Text(label, style=style) + Text(message), soft_wrap=True)
     else:
