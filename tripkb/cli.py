@@ -12,6 +12,7 @@ import typer
 from .errors import TripkbError
 
 app = typer.Typer(
+    pretty_exceptions_enable=False,
     help="A knowledge base of official trip reports (公務出國報告), conference papers and posters, "
          "with Chinese full-text search.\n\nThe knowledge base is --kb DIR, else $TRIPKB_HOME, "
          "else the current directory.",
@@ -42,6 +43,16 @@ def _friendly(fn):
         except KeyboardInterrupt:
             render.error("interrupted")
             raise typer.Exit(130) from None
+        except OSError as exc:  # disk full, permissions…: the OS's own words, with the file
+            where = f"{exc.filename}: " if exc.filename else ""
+            render.error(f"{where}{exc.strerror or exc}")
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            if os.environ.get("TRIPKB_DEBUG"):
+                raise
+            render.error(f"unexpected internal error ({type(exc).__name__}: {exc}); "
+                         "please report it, with the output of the same command run with TRIPKB_DEBUG=1")
+            raise typer.Exit(1) from None
 
     return wrapper
 

@@ -258,7 +258,10 @@ class BatchWriter:
             try:
                 w.commit()
             except OSError as exc:
-                w.cancel()
+                try:
+                    w.cancel()
+                except OSError:
+                    pass  # cancelling writes too; the committed index is untouched either way
                 raise KBIndexError(f"cannot write the index: {exc.strerror or exc} "
                                    f"(corpus/ is intact; fix this and run 'tripkb ingest' again)") from None
 
@@ -269,8 +272,11 @@ class BatchWriter:
         if exc_type is None:
             self.commit()
         elif self.w is not None:
-            self.w.cancel()
-            self.w = None
+            w, self.w = self.w, None
+            try:
+                w.cancel()
+            except OSError:
+                pass
         return False
 
 
