@@ -8,15 +8,15 @@ reported and skipped; the rest of the batch goes on.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ExtractError, MetadataError
+from .bundle import import_bundle, is_bundle
+from .errors import BundleError, ExtractError, MetadataError
 from .extract import Extracted, extract
-from .fsutil import copy_atomic
+from .fsutil import copy_atomic, sha256_of
 from .indexer import Entry, Problem, Progress, SyncReport, _writer, prepare, sync
 from .index import open_index
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
@@ -32,16 +32,8 @@ class IngestReport:
     synced: SyncReport | None = None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
-    """Documents and stand-alone sidecars under the given files and folders."""
+    """Documents, stand-alone sidecars and bundles under the given files and folders."""
     seen: set[Path] = set()
     for path in paths:
         if not path.exists():
@@ -56,12 +48,13 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
             if suffix in DOCUMENT_SUFFIXES:
                 seen.add(real)
                 yield p
-            elif suffix == ".yaml" and not any(p.with_suffix(s).exists() for s in DOCUMENT_SUFFIXES):
+            elif is_bundle(p) or (suffix == ".yaml"
+                                  and not any(p.with_suffix(s).exists() for s in DOCUMENT_SUFFIXES)):
                 seen.add(real)
                 yield p
             elif p is path:
-                report.problems.append(Problem(str(p), f"not a document tripkb can read "
-                                                      f"(expected {', '.join(DOCUMENT_SUFFIXES)} or .yaml)"))
+                report.problems.append(Problem(str(p), f"not a document tripkb can read (expected "
+                                                      f"{', '.join(DOCUMENT_SUFFIXES)}, .yaml or a .tar.gz bundle)"))
 
 
 def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None) -> IngestReport:
@@ -69,9 +62,36 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
     report = IngestReport()
     report.synced = sync(kb, progress)
     corpus = kb.corpus.resolve()
-    sources = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
-    if not sources:
-        return report
+    collected = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
+    sources = [p for p in collected if not is_bundle(p)]
+    if sources:
+        _ingest_files(kb, sources, report, progress)
+    bundles = [p for p in collected if is_bundle(p)]
+    if bundles:
+        for bundle in bundles:
+            _ingest_bundle(kb, bundle, report)
+        placed = sync(kb, progress)
+        report.problems.extend(placed.problems)
+        report.warnings.extend(placed.warnings)
+    return report
+
+
+def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> None:
+    """Place a bundle's new documents in ``corpus/``; the caller indexes them."""
+    try:
+        result = import_bundle(kb, bundle)
+    except BundleError as exc:
+        report.problems.append(Problem(exc.path, exc.problem))
+        return
+    except OSError as exc:
+        report.problems.append(Problem(str(bundle), _reason(exc)))
+        return
+    report.added.extend(result.added)
+    report.unchanged += result.unchanged
+    report.problems.extend(result.problems)
+
+
+def _ingest_files(kb: KnowledgeBase, sources: list[Path], report: IngestReport, progress: Progress | None) -> None:
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher, _writer(ix) as writer:
         known_sha: set[str] = {t.decode() for t in searcher.reader().lexicon("sha256")}
@@ -86,7 +106,6 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
                 writer.update_document(**fields)
             if progress:
                 progress(done, len(sources), source.name)
-    return report
 
 
 def _reason(exc: Exception) -> str:

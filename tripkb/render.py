@@ -25,12 +25,24 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def plain_lines(lines: list[str]) -> None:
+    """Text on stdout exactly as given (no markup, no wrapping), one item a line."""
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+def export_summary(count: int, what: str, where: str | None) -> None:
+    """On stderr, so that an export to standard output stays clean."""
+    noun = "document" if count == 1 else "documents"
+    err.print(Text(f"Exported {count} {noun} ({what})" + (f" to {where}." if where else ".")), soft_wrap=True)
+
+
 def error(message: str) -> None:
-    err.print(Text("Error: ", style="bold red") + Text(message))
+    """One line, however long: scripts and users grep for it."""
+    err.print(Text("Error: ", style="bold red") + Text(message), soft_wrap=True)
 
 
 def warning(message: str) -> None:
-    err.print(Text("Warning: ", style="yellow") + Text(message))
+    err.print(Text("Warning: ", style="yellow") + Text(message), soft_wrap=True)
 
 
 def _marked(text: str, spans: list[tuple[int, int]], style: str = "") -> Text:
@@ -120,4 +132,5 @@ def progress_bar(label: str) -> Iterator:
     try:
         yield update
     finally:
-        bar.stop()
+        if task is not None:  # stopping a bar that never started prints a stray blank line
+            bar.stop()

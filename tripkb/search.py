@@ -310,12 +310,17 @@ def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
     refresh(kb, progress)
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher:
-        wanted = doc_id.strip()
-        if searcher.document_number(id=wanted) is None:
-            folded = wanted.casefold()
-            wanted = next((t.decode("utf-8") for t in searcher.reader().lexicon("id")
-                           if t.decode("utf-8").casefold() == folded), wanted)
-        fields = searcher.document(id=wanted)
-        if fields is None:
-            raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")
-        return StoredDoc.from_stored(fields["data"])
+        fields = stored_by_id(searcher, doc_id)
+    if fields is None:
+        raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")
+    return StoredDoc.from_stored(fields["data"])
+
+
+def stored_by_id(searcher, doc_id: str) -> dict[str, Any] | None:
+    """The stored fields of the document with this id: exact, else case-insensitive."""
+    wanted = doc_id.strip()
+    if searcher.document_number(id=wanted) is None:
+        folded = wanted.casefold()
+        wanted = next((t.decode("utf-8") for t in searcher.reader().lexicon("id")
+                       if t.decode("utf-8").casefold() == folded), wanted)
+    return searcher.document(id=wanted)
