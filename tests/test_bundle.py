@@ -48,12 +48,13 @@ def test_round_trip_loses_nothing(kb, fresh, tmp_path):
     (kb.corpus / "2009").mkdir()  # a document in a subfolder, named by its sidecar's file:
     (kb.corpus / "2009" / "notes.pdf").write_bytes((kb.corpus / "ifla.pdf").read_bytes() + b"%\n")
     (kb.corpus / "2009" / "notes.yaml").write_text("id: N1\ntitle: 筆記\nfile: 2009/notes.pdf\n", encoding="utf-8")
+    (kb.corpus / "loose.pdf").write_bytes((kb.corpus / "paper.pdf").read_bytes() + b"%\n")  # no sidecar
     assert sync(kb).problems == []
     bundle = bundle_of(kb, tmp_path / "all.tar.gz")
     report = ingest(fresh, [bundle])
     assert report.problems == [] and report.unchanged == 0
     assert sorted(report.added) == ["corpus/2009/notes.yaml", "corpus/C09601160.yaml", "corpus/C09601649.yaml",
-                                    "corpus/ifla.yaml", "corpus/paper.yaml"]
+                                    "corpus/ifla.yaml", "corpus/loose.pdf", "corpus/paper.yaml"]
     assert corpus_files(fresh) == corpus_files(kb)
     for query in QUERIES:  # equal scores may come in either order: the index order differs
         mine, theirs = search(kb, query, limit=50).to_json(), search(fresh, query, limit=50).to_json()

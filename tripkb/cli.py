@@ -304,7 +304,7 @@ def _write_records(format_: str, items, output: Optional[Path], bom: bool) -> No
 @_friendly
 def cite(
     ctx: typer.Context,
-    doc_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="The document's id, e.g. C09601649."),
+    doc_id: Optional[str] = typer.Argument(None, metavar="ID", help="The document's id, e.g. C09601649."),
     style: str = typer.Option("tw", "--style", help="tw (as Taiwanese LIS papers cite trip reports) or apa."),
     all_: bool = typer.Option(False, "--all", help="A reference list of every document (or of the selection)."),
     query: QueryOpt = None, type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None,

@@ -104,7 +104,7 @@ def dc_elements(record: dict[str, Any]) -> list[tuple[str, str]]:
               ("language", record.get("language"))]
     pairs += [("coverage", c) for c in record.get("countries", [])]
     pairs.append(("coverage", period))
-    return [(name, str(value)) for name, value in pairs if value]
+    return list(dict.fromkeys((name, str(value)) for name, value in pairs if value))  # IFLA as keyword and event: once
 
 
 def dc_record(record: dict[str, Any]) -> ET.Element:
