@@ -42,6 +42,24 @@ def run(*args, **kw):
     return proc.returncode, out, err
 
 
+def wait_until_locked(kb: Path, deadline: float = 60) -> None:
+    """Until another process holds the KB's writer lock."""
+    from filelock import FileLock, Timeout
+
+    from tripkb.lock import LOCK_NAME
+
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        probe = FileLock(str(kb / LOCK_NAME))
+        try:
+            probe.acquire(timeout=0)
+            probe.release()
+            time.sleep(0.05)
+        except Timeout:
+            return
+    raise AssertionError("the first ingest never took the lock")
+
+
 def documents(kb: Path) -> list[str]:
     return sorted(p.name for p in (kb / "corpus").glob("*.pdf"))
 
@@ -76,7 +94,7 @@ def test_second_writer_waits_then_fails_while_searches_work(tmp_path, many):
     code, _, err = run("--kb", str(kb), "ingest", str(many / "r000.pdf"))
     assert code == 0, err
     first = cli("--kb", str(kb), "ingest", str(many))
-    time.sleep(1.0)
+    wait_until_locked(kb)
     code, out, err = run("--kb", str(kb), "ingest", str(many), TRIPKB_LOCK_TIMEOUT="1")
     assert code == 1
     assert err == f"Error: another tripkb process is writing to {kb}; waited 1 s " \

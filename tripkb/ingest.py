@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ExtractError, MetadataError
+from .bundle import import_bundle, is_bundle
+from .errors import BundleError, ExtractError, MetadataError
 from .extract import Extracted, extract
 from .fsutil import copy_atomic, sha256_of
 from .index import live_values, open_index
@@ -51,12 +52,12 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
         candidates = sorted(p for p in path.rglob("*") if not p.is_dir()) if path.is_dir() else [path]
         for p in candidates:
             suffix = p.suffix.lower()
-            wanted = suffix in DOCUMENT_SUFFIXES or (
+            wanted = suffix in DOCUMENT_SUFFIXES or is_bundle(p) or (
                 suffix == ".yaml" and not any(p.with_suffix(s).exists() for s in DOCUMENT_SUFFIXES))
             if not wanted:
                 if p is path:
-                    report.problems.append(Problem(str(p), "not a document tripkb can read "
-                                                          f"(expected {', '.join(DOCUMENT_SUFFIXES)} or .yaml)"))
+                    report.problems.append(Problem(str(p), "not a document tripkb can read (expected "
+                                                          f"{', '.join(DOCUMENT_SUFFIXES)}, .yaml or a .tar.gz bundle)"))
                 continue
             if not p.is_file():  # FIFOs, sockets, dangling links: never open them
                 report.problems.append(Problem(str(p), "not a regular file"))
@@ -75,14 +76,37 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
         recover(kb)
         report.synced = sync_locked(kb, progress, workers=workers)
         corpus = kb.corpus.resolve()
-        sources = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
+        collected = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
+        sources = [p for p in collected if not is_bundle(p)]
         if sources:
             try:
                 _import(kb, sources, report, progress, workers)
             finally:
                 if (kb.corpus / STAGING).is_dir() and not any((kb.corpus / STAGING).iterdir()):
                     (kb.corpus / STAGING).rmdir()
+        bundles = [p for p in collected if is_bundle(p)]
+        for bundle in bundles:
+            _ingest_bundle(kb, bundle, report)
+        if bundles:
+            placed = sync_locked(kb, progress, workers=workers)
+            report.problems.extend(placed.problems)
+            report.warnings.extend(placed.warnings)
     return report
+
+
+def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> None:
+    """Place a bundle's new documents in ``corpus/``; the caller indexes them."""
+    try:
+        result = import_bundle(kb, bundle)
+    except BundleError as exc:
+        report.problems.append(Problem(exc.path, exc.problem))
+        return
+    except OSError as exc:
+        report.problems.append(Problem(str(bundle), f"cannot read the bundle: {exc.strerror or exc}"))
+        return
+    report.added.extend(result.added)
+    report.unchanged += result.unchanged
+    report.problems.extend(result.problems)
 
 
 def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,

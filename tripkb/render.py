@@ -25,6 +25,17 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def plain_lines(lines: list[str]) -> None:
+    """Text on stdout exactly as given (no markup, no wrapping), one item a line."""
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+def export_summary(count: int, what: str, where: str | None) -> None:
+    """On stderr, so that an export to standard output stays clean."""
+    noun = "document" if count == 1 else "documents"
+    err.print(Text(f"Exported {count} {noun} ({what})" + (f" to {where}." if where else ".")), soft_wrap=True)
+
+
 def _line(label: str, style: str, message: str) -> None:
     """One unwrapped line on stderr, so scripts and grep see the whole message.
 
@@ -132,5 +143,5 @@ def progress_bar(label: str) -> Iterator:
     try:
         yield update
     finally:
-        if task is not None:
+        if task is not None:  # stopping a bar that never started prints a stray blank line
             bar.stop()

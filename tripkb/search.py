@@ -370,17 +370,24 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
 def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
     """The indexed document with this id (exact, else case-insensitive)."""
     from .errors import NotFoundError
-    from .index import live_values, open_index
+    from .index import open_index
     from .indexer import refresh
 
     refresh(kb, progress)
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher:
-        wanted = doc_id.strip()
-        if searcher.document_number(id=wanted) is None:
-            folded = wanted.casefold()
-            wanted = next((v for v in live_values(searcher.reader(), "id") if v.casefold() == folded), wanted)
-        fields = searcher.document(id=wanted)
-        if fields is None:
-            raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")
-        return StoredDoc.from_stored(fields["data"])
+        fields = stored_by_id(searcher, doc_id)
+    if fields is None:
+        raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")
+    return StoredDoc.from_stored(fields["data"])
+
+
+def stored_by_id(searcher, doc_id: str) -> dict[str, Any] | None:
+    """The stored fields of the document with this id: exact, else case-insensitive."""
+    from .index import live_values
+
+    wanted = doc_id.strip()
+    if searcher.document_number(id=wanted) is None:
+        folded = wanted.casefold()
+        wanted = next((v for v in live_values(searcher.reader(), "id") if v.casefold() == folded), wanted)
+    return searcher.document(id=wanted)
