@@ -206,8 +206,9 @@ def verify(ctx: typer.Context) -> None:
         report = run(_kb(ctx), progress)
     for problem in report.problems:
         render.error(str(problem))
+    n = len(report.problems)
     render.out.print(f"Verified {report.checked} documents: "
-                     + (f"{len(report.problems)} problems." if report.problems else "all consistent."))
+                     + (f"{n} problem{'s' if n > 1 else ''}." if n else "all consistent."))
     if report.problems:
         raise typer.Exit(1)
 
