@@ -174,6 +174,8 @@ def derive(record: dict[str, Any]) -> None:
             year = year_from_id(record["id"])
             if year:
                 record["year"] = year
+    if "participants" not in record and record.get("authors"):
+        record["participants"] = len(record["authors"])
     if "region" not in record and record.get("countries"):
         from .vocab import Vocabulary
 
