@@ -53,3 +53,11 @@ def test_query_bigrams_of_any_substring_appear_consecutively_in_the_document():
             starts = positions.get(query[0][0], set())
             assert any(all(p + k in positions.get(t, set()) for k, (t, *_) in enumerate(query))
                        for p in starts), doc[i:j]
+
+
+def test_a_cjk_run_continues_across_a_line_break():
+    text = query_form("國際圖書\n館協會")
+    grams = list(gram_tokens(text, query=True))
+    assert texts(grams) == ["国际", "际图", "图书", "书馆", "馆协", "协会"]
+    assert grams[3][2:] == (3, 6)  # 书馆 spans the break: offsets are in the original text
+    assert texts(word_tokens(text, query=True)) == ["国际图书馆协会"]  # one dictionary word

@@ -104,3 +104,15 @@ def test_sidecar_path_escaping_the_kb_is_refused(empty_kb, tmp_path):
         "corpus/link.yaml: file: 'link.pdf' leads outside corpus/ (refused)",
         "corpus/orphan.pdf: 'orphan.pdf' leads outside corpus/ (refused)",
     ]
+
+
+def test_a_removed_document_can_be_ingested_again(empty_kb, tmp_path, pdf_maker):
+    """Deleted documents leave terms behind in Whoosh; they must not count as present."""
+    pdf_maker(tmp_path / "a.pdf", IFLA_2007)
+    ingest(empty_kb, [tmp_path / "a.pdf"])
+    (empty_kb.corpus / "a.pdf").unlink()
+    (empty_kb.corpus / "a.yaml").unlink()
+    report = ingest(empty_kb, [tmp_path / "a.pdf"])
+    assert report.synced.removed == 1 and report.added == ["corpus/a.pdf"]
+    assert search(empty_kb, "德班").total == 1
+    assert sync(empty_kb).unchanged == 1

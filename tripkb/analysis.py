@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -25,16 +25,27 @@ from whoosh.analysis import Token, Tokenizer
 
 from .textnorm import _CJK
 
+_IDEO = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
 _RUNS = re.compile(
-    r"(?P<cjk>[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]+)"
+    rf"(?P<cjk>[{_IDEO}]+(?:\n[{_IDEO}]+)*)"
     rf"|(?P<word>(?:(?![{_CJK}])[^\W_])+)"
 )
 
 
-def runs(text: str) -> Iterator[tuple[str, str, int, int]]:
-    """(kind, text, start, end) for each CJK run and each Latin/digit word."""
+def runs(text: str) -> Iterator[tuple[str, str, Sequence[int]]]:
+    """(kind, text, offsets) for each CJK run and each Latin/digit word.
+
+    A CJK run continues across a single line break (PDF lines wrap
+    mid-word); its text has the break removed and ``offsets[i]`` is where
+    its i-th character stands in ``text``.
+    """
     for m in _RUNS.finditer(text):
-        yield ("cjk" if m.group("cjk") else "word"), m.group(), m.start(), m.end()
+        run, start = m.group(), m.start()
+        if "\n" not in run:
+            yield ("cjk" if m.group("cjk") else "word"), run, range(start, m.end())
+        else:
+            offsets = [start + i for i, ch in enumerate(run) if ch != "\n"]
+            yield "cjk", run.replace("\n", ""), offsets
 
 
 def gram_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
@@ -47,19 +58,18 @@ def gram_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int,
     a unigram only for a one-character run.
     """
     pos = 0
-    for kind, run, start, _end in runs(text):
+    for kind, run, at in runs(text):
         if kind == "word" or len(run) == 1:
-            yield run, pos, start, start + len(run)
+            yield run, pos, at[0], at[-1] + 1
             pos += 1
             continue
         if not query:
-            yield run[0], pos, start, start + 1
+            yield run[0], pos, at[0], at[0] + 1
         for i in range(len(run) - 1):
-            yield run[i : i + 2], pos, start + i, start + i + 2
+            yield run[i : i + 2], pos, at[i], at[i + 1] + 1
             pos += 1
         if not query:
-            last = start + len(run) - 1
-            yield run[-1], pos - 1, last, last + 1
+            yield run[-1], pos - 1, at[-1], at[-1] + 1
 
 
 def _cache_dir() -> Path:
@@ -91,9 +101,9 @@ def word_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int,
     """
     pos = 0
     seg = segmenter()
-    for kind, run, start, _end in runs(text):
+    for kind, run, at in runs(text):
         if kind == "word":
-            yield run, pos, start, start + len(run)
+            yield run, pos, at[0], at[-1] + 1
             pos += 1
             continue
         for word, s, e in seg.tokenize(run, HMM=False):
@@ -102,8 +112,8 @@ def word_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int,
                     for i in range(len(word) - n + 1):
                         sub = word[i : i + n]
                         if sub != word and seg.FREQ.get(sub):
-                            yield sub, pos, start + s + i, start + s + i + n
-            yield word, pos, start + s, start + e
+                            yield sub, pos, at[s + i], at[s + i + n - 1] + 1
+            yield word, pos, at[s], at[e - 1] + 1
             pos += 1
 
 

@@ -239,6 +239,26 @@ def reindex(ctx: typer.Context) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+@_friendly
+def verify(ctx: typer.Context) -> None:
+    """Check every file against its sidecar's SHA-256, every sidecar against the index, and back.
+
+    Prints one line per mismatch or orphan and exits 1 if there is any; changes nothing.
+    """
+    from . import render
+    from .verify import verify as run
+
+    with render.progress_bar("Verifying") as progress:
+        report = run(_kb(ctx), progress)
+    for problem in report.problems:
+        render.error(str(problem))
+    render.out.print(f"Verified {report.checked} documents: "
+                     + (f"{len(report.problems)} problems." if report.problems else "all consistent."))
+    if report.problems:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     app(prog_name="tripkb")

@@ -17,7 +17,7 @@ from . import __version__
 from .errors import KBIndexError
 from .textnorm import match_form
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 VERSION_FILE = "tripkb.json"
 INDEX_NAME = "tripkb"
 
@@ -33,10 +33,10 @@ def schema():
     from .analysis import grams_analyzer, words_analyzer
 
     spec: dict[str, Any] = {
-        "key": fields.ID(stored=True, unique=True),
-        "id": fields.ID(stored=True),
-        "sha256": fields.ID,
-        "stamp": fields.ID,
+        "key": fields.ID(stored=True, unique=True, sortable=True),
+        "id": fields.ID(stored=True, sortable=True),
+        "sha256": fields.ID(sortable=True),
+        "stamp": fields.ID(sortable=True),
         "type": fields.ID(sortable=True),
         "institution": fields.ID(sortable=True),
         "category": fields.ID(sortable=True),
@@ -90,6 +90,18 @@ def create_index(index_dir: Path):
     return ix
 
 
+def live_values(reader, fieldname: str) -> list[str]:
+    """The values of a column over documents not deleted.
+
+    Term lists keep the terms of deleted documents until segments merge, so
+    they cannot say what is in the index now; columns per live document can.
+    """
+    if reader.doc_count_all() == 0:  # an empty index has no columns at all
+        return []
+    column = reader.column_reader(fieldname)
+    return [column[docnum] for docnum in reader.all_doc_ids() if column[docnum]]
+
+
 PAGE_BREAK = "\n\f\n"
 
 
@@ -117,8 +129,17 @@ class StoredDoc:
 
 
 def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | None,
-                    pages: list[str]) -> dict[str, Any]:
-    """The Whoosh fields of one document; ``record`` is JSON-ready (see metadata.to_json)."""
+                    pages: list[str], vocab=None) -> dict[str, Any]:
+    """The Whoosh fields of one document; ``record`` is JSON-ready (see metadata.to_json).
+
+    Facets are indexed under canonical names (國圖 → 國家圖書館, USA → 美國, WLIC → IFLA),
+    so filters and counts see one value per thing; the stored record keeps what
+    the sidecar says.
+    """
+    if vocab is None:
+        from .vocab import Vocabulary
+
+        vocab = Vocabulary.load()
     text = PAGE_BREAK.join(pages)
     starts, pos = [], 0
     for page in pages:
@@ -142,12 +163,15 @@ def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | No
             folded = match_form(value)
             doc[name] = folded
             doc[name + GRAM_SUFFIX] = folded
-    for name in ("id", "sha256", "type", "institution", "category", "region", "language"):
+    for name in ("id", "sha256", "type", "category", "region", "language"):
         if record.get(name):
             doc[name] = str(record[name])
-    for name in ("events", "countries"):
-        if record.get(name):
-            doc[name] = ",".join(record[name])
+    if record.get("institution"):
+        doc["institution"] = vocab.canonical_institution(record["institution"], record.get("year"))
+    if record.get("events"):
+        doc["events"] = ",".join(vocab.org_code(e) or e for e in record["events"])
+    if record.get("countries"):
+        doc["countries"] = ",".join(vocab.canonical_country(c) or c for c in record["countries"])
     for name in ("year", "participants"):
         if isinstance(record.get(name), int):
             doc[name] = record[name]

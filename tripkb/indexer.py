@@ -16,9 +16,10 @@ from typing import Any
 
 from .errors import ExtractError, KBIndexError, MetadataError
 from .extract import Extracted, extract
-from .index import create_index, document_fields, open_index, status
+from .index import create_index, document_fields, live_values, open_index, status
 from .kb import KnowledgeBase
 from .metadata import read_sidecar, to_json
+from .vocab import Vocabulary
 
 #: progress(done, total, label): how long work reports itself; the CLI draws it.
 Progress = Callable[[int, int, str], None]
@@ -125,18 +126,14 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None)
     if document is not None and "pages" not in record:
         record["pages"] = len(pages)
     fields = document_fields(entry.key, entry.stamp(), to_json(record),
-                             f"corpus/{rel_file}" if rel_file else None, pages)
+                             f"corpus/{rel_file}" if rel_file else None, pages, Vocabulary.load(kb.root))
     return Prepared(entry, fields, problems, warnings)
 
 
 def indexed_stamps(ix) -> dict[str, str]:
-    """key → stamp for every indexed document, read from the term list alone."""
-    stamps: dict[str, str] = {}
+    """key → stamp for every indexed document, read from one column alone."""
     with ix.reader() as reader:
-        for term in reader.lexicon("stamp"):
-            stamp = term.decode("utf-8")
-            stamps[stamp.rsplit(":", 2)[0]] = stamp
-    return stamps
+        return {stamp.rsplit(":", 2)[0]: stamp for stamp in live_values(reader, "stamp")}
 
 
 def sync(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,

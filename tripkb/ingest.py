@@ -8,7 +8,6 @@ reported and skipped; the rest of the batch goes on.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +15,9 @@ from typing import Any
 
 from .errors import ExtractError, MetadataError
 from .extract import Extracted, extract
-from .fsutil import copy_atomic
+from .fsutil import copy_atomic, sha256_of
 from .indexer import Entry, Problem, Progress, SyncReport, _writer, prepare, sync
-from .index import open_index
+from .index import live_values, open_index
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
 from .metadata import KEYS, derive, read_sidecar, write_sidecar
 
@@ -30,14 +29,6 @@ class IngestReport:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     synced: SyncReport | None = None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
@@ -74,8 +65,8 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
         return report
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher, _writer(ix) as writer:
-        known_sha: set[str] = {t.decode() for t in searcher.reader().lexicon("sha256")}
-        known_ids: set[str] = {t.decode("utf-8") for t in searcher.reader().lexicon("id")}
+        known_sha: set[str] = set(live_values(searcher.reader(), "sha256"))
+        known_ids: set[str] = set(live_values(searcher.reader(), "id"))
         for done, source in enumerate(sources, 1):
             try:
                 fields = _bring_in(kb, source, known_sha, known_ids, report)

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-out = Console(highlight=False, soft_wrap=False)
+out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 HIGHLIGHT = "bold black on yellow"
@@ -31,12 +31,20 @@ def print_csv(text: str) -> None:
     sys.stdout.write(text)
 
 
+def _line(label: str, style: str, message: str) -> None:
+    """One unwrapped line on stderr, so scripts and grep see the whole message."""
+    if err.is_terminal:
+        err.print(Text(label, style=style) + Text(message), soft_wrap=True)
+    else:
+        sys.stderr.write(f"{label}{message}\n")
+
+
 def error(message: str) -> None:
-    err.print(Text("Error: ", style="bold red") + Text(message), soft_wrap=True)
+    _line("Error: ", "bold red", message)
 
 
 def warning(message: str) -> None:
-    err.print(Text("Warning: ", style="yellow") + Text(message), soft_wrap=True)
+    _line("Warning: ", "yellow", message)
 
 
 def _marked(text: str, spans: list[tuple[int, int]], style: str = "") -> Text:
@@ -74,7 +82,7 @@ def record(doc, first_page: str) -> None:
     rec = doc.record
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column()
+    table.add_column(overflow="fold")
     for key, value in rec.items():
         if isinstance(value, list):
             value = "、".join(map(str, value))
@@ -126,7 +134,7 @@ def progress_bar(label: str) -> Iterator:
     try:
         yield update
     finally:
-        if task is not None:  # stopping a bar never started prints a blank line
+        if task is not None:
             bar.stop()
 
 

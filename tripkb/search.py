@@ -30,7 +30,6 @@ FACET_FIELDS = ("id", "type", "institution", "events", "countries", "region", "c
 QUERY_FIELDS = tuple(TEXT_FIELDS) + ("org", "country", "id", "type", "institution", "region",
                                      "category", "language", "year")
 _LATIN = rf"[^\W_{_CJK}]"
-_ONE_LINE = str.maketrans("\n\f\t\r", "    ")
 
 
 @dataclass
@@ -46,13 +45,13 @@ class Filters:
     since: int | None = None
     until: int | None = None
 
-    def query(self):
+    def query(self, kb_root=None):
         from whoosh import query as Q
 
         from .vocab import Vocabulary
 
         parts = []
-        vocab = Vocabulary.load()
+        vocab = Vocabulary.load(kb_root)
         if self.type:
             if self.type not in TYPES:
                 raise UsageError(f"--type must be one of {', '.join(TYPES)}, not {self.type!r}")
@@ -121,7 +120,7 @@ class ParsedQuery:
 def parse(text: str) -> ParsedQuery:
     """Turn user query syntax into a Whoosh query, or raise :class:`QueryError`."""
     from whoosh import query as Q
-    from whoosh.qparser import PlusMinusPlugin, QueryParser
+    from whoosh.qparser import FieldsPlugin, PlusMinusPlugin, QueryParser
 
     if not text or not text.strip():
         raise QueryError("the query is empty: give a word or phrase to search for, e.g. 年會")
@@ -129,6 +128,8 @@ def parse(text: str) -> ParsedQuery:
         raise QueryError(f"the query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
     parser = QueryParser("_q", schema=None)
     parser.add_plugin(PlusMinusPlugin())
+    # Only Latin names are field names: 出國類別：開會 is text, not a field query.
+    parser.replace_plugin(FieldsPlugin(expr=r"(?P<text>[A-Za-z_]+|[*]):"))
     try:
         raw = parser.parse(display_form(text))
     except Exception as exc:  # Whoosh raises assorted errors on odd syntax
@@ -136,6 +137,8 @@ def parse(text: str) -> ParsedQuery:
     literals: list[str] = []
     words: list[str] = []
     built = _convert(raw, Q, literals, words, negated=False)
+    if isinstance(built, Q.Not) or (built is None and re.match(r"\s*(-|NOT\s)", text)):
+        raise QueryError("the query only excludes words; add a word to search for")
     if built is None or built is Q.NullQuery:
         raise QueryError(f"the query {text!r} has no words to search for (only punctuation or operators)")
     return ParsedQuery(built, literals, words)
@@ -148,6 +151,8 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool):
     if isinstance(q, (Q.AndNot, Q.AndMaybe)):
         a = _convert(q.a, Q, literals, words, negated)
         b = _convert(q.b, Q, literals, words, negated ^ isinstance(q, Q.AndNot))
+        if a is None and isinstance(q, Q.AndNot) and b is not None:
+            raise QueryError("the query only excludes words; add a word to search for")
         if a is None:
             return None
         return type(q)(a, b) if b is not None else a
@@ -225,7 +230,8 @@ def _alternation(texts: list[str]) -> re.Pattern | None:
         pieces = list(runs(text))
         if not pieces:
             continue
-        body = r"[^\w]*".join(re.escape(r) for _, r, _, _ in pieces)
+        body = r"[^\w]*".join(r"\n?".join(map(re.escape, r)) if kind == "cjk" else re.escape(r)
+                               for kind, r, _ in pieces)
         if pieces[0][0] == "word":
             body = rf"(?<!{_LATIN})" + body
         if pieces[-1][0] == "word":
@@ -251,14 +257,31 @@ def _snippet(text: str, spans: list[tuple[int, int]], width: int = 110,
     first = spans[0][0] if spans else lo
     start = max(lo, first - width // 4)
     end = min(hi, start + width)
-    window = text[start:end].translate(_ONE_LINE).rstrip()
+    lead = "…" if start > lo and spans else ""
+    window, moved = _one_line(text, start, end)
     tail = "…" if end < hi else ""
-    if not spans:
-        return window + tail, []
-    lead = "…" if start > lo else ""
-    shift = len(lead) - start
-    inside = [(max(s, start) + shift, min(e, end) + shift) for s, e in spans if s < end and e > start]
+    inside = [(moved[max(s, start) - start] + len(lead), moved[min(e, end) - start] + len(lead))
+              for s, e in spans if s < end and e > start]
     return lead + window + tail, inside
+
+
+def _one_line(text: str, start: int, end: int) -> tuple[str, list[int]]:
+    """``text[start:end]`` on one line: a break inside a CJK run vanishes, others become spaces.
+
+    Also returns where each original offset (relative to ``start``) lands.
+    """
+    out: list[str] = []
+    moved: list[int] = []
+    for i in range(start, end):
+        moved.append(len(out))
+        ch = text[i]
+        if ch in "\n\f\r\t":
+            if ch == "\n" and 0 < i < len(text) - 1 and is_cjk_char(text[i - 1]) and is_cjk_char(text[i + 1]):
+                continue
+            ch = " "
+        out.append(ch)
+    moved.append(len(out))
+    return "".join(out).rstrip(), moved
 
 
 def _hit(hit, stored: StoredDoc, literal_re, word_re) -> Hit:
@@ -290,7 +313,7 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
     if limit < 1:
         raise UsageError("--limit must be at least 1")
     parsed = parse(text)
-    filter_q = (filters or Filters()).query()
+    filter_q = (filters or Filters()).query(kb.root)
     literal_re, word_re = parsed.patterns()
     synced = refresh(kb, progress)
     ix = open_index(kb.index_dir)
@@ -304,7 +327,7 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
 def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
     """The indexed document with this id (exact, else case-insensitive)."""
     from .errors import NotFoundError
-    from .index import open_index
+    from .index import live_values, open_index
     from .indexer import refresh
 
     refresh(kb, progress)
@@ -313,8 +336,7 @@ def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
         wanted = doc_id.strip()
         if searcher.document_number(id=wanted) is None:
             folded = wanted.casefold()
-            wanted = next((t.decode("utf-8") for t in searcher.reader().lexicon("id")
-                           if t.decode("utf-8").casefold() == folded), wanted)
+            wanted = next((v for v in live_values(searcher.reader(), "id") if v.casefold() == folded), wanted)
         fields = searcher.document(id=wanted)
         if fields is None:
             raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")

@@ -2,9 +2,10 @@
 
 Two forms of every text exist:
 
-* the *display* form: NFKC, whitespace between CJK characters removed (PDF
-  extraction breaks lines mid-word and some PDFs space every character).
-  It is what is stored and shown.
+* the *display* form: NFKC, spaces between CJK characters removed (some PDFs
+  space every character) and the line breaks between them reduced to one
+  "\n". It is what is stored and shown; analysis reads a CJK run across
+  such a line break as one run (PDF extraction breaks lines mid-word).
 * the *match* form: the display form converted Traditional→Simplified with
   OpenCC ``t2s`` and lower-cased, **character for character**, so an offset in
   one is the same offset in the other. Everything is indexed and queried in
@@ -25,7 +26,8 @@ _CJK = (
     "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f"
     "\uff00-\uffef\U00020000-\U0003134f"
 )
-_CJK_SPACE = re.compile(f"(?<=[{_CJK}])[ \\t\\r\\n\u3000]+(?=[{_CJK}])")
+_CJK_SPACE = re.compile(f"(?<=[{_CJK}])[ \\t\u3000]+(?=[{_CJK}])")
+_CJK_NEWLINE = re.compile(f"(?<=[{_CJK}])[ \\t\u3000]*\\n[ \\t\u3000\\n]*(?=[{_CJK}])")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
@@ -51,7 +53,7 @@ def has_han(text: str) -> bool:
 def display_form(text: str) -> str:
     """NFKC, CJK-internal whitespace removed, runs of spaces folded."""
     text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _CJK_SPACE.sub("", text)
+    text = _CJK_NEWLINE.sub("\n", _CJK_SPACE.sub("", text))
     text = _SPACES.sub(" ", text)
     return _BLANK_LINES.sub("\n\n", text).strip()
 
