@@ -194,6 +194,20 @@ def test_several_countries_count_under_each_region(empty_kb):
     assert stats(empty_kb, ["type"], count="participants").cells == {("report",): 3, ("paper",): 0}
 
 
+def test_removed_and_changed_records_are_counted_as_they_are_now(table5_kb):
+    (table5_kb.corpus / "r00000.yaml").unlink()  # 國家圖書館, 2009
+    (table5_kb.corpus / "r00001.yaml").write_text("type: paper\nyear: 2009\ninstitution: 國圖\n",
+                                                  encoding="utf-8")
+    result = stats(table5_kb, ["type"], Filters(institution="國家圖書館", since=2009))
+    assert result.margins[0] == {"report": 3, "paper": 1}
+
+
+def test_an_empty_knowledge_base_counts_nothing(empty_kb):
+    result = stats(empty_kb, ["institution", "year"], count="participants", historical=True)
+    assert (result.total, result.rows, result.to_json()["rows"]) == (0, [], [])
+    assert stats(empty_kb, []).to_json() == {"by": [], "rows": [], "total": 0}
+
+
 def test_query_and_filters_narrow_the_count(table4_kb):
     assert stats(table4_kb, ["year"]).total == 85
     assert stats(table4_kb, ["year"], query="檔案").total == 3

@@ -163,13 +163,16 @@ def stats_result(result) -> None:
     out.print(Text(_stats_title(result), style="bold"))
     if not result.cells:
         return
+    flipped = False
     if len(result.by) == 1:
         table = _ranked_table(result)
     elif len(result.by) == 2:
-        table = _cross_tab(result)
+        table, flipped = _fitting_cross_tab(result)
     else:
         table = _flat_table(result)
     out.print(table)
+    if flipped:
+        out.print(Text(f"({result.by[1]} down, {result.by[0]} across, to fit the terminal)", style="dim"))
     _stats_notes(result)
 
 
@@ -208,17 +211,30 @@ def _ranked_table(result) -> Table:
     return table
 
 
-def _cross_tab(result) -> Table:
-    """Rows are the first --by field, columns the second; totals on both margins."""
-    rows, cols = result.order
-    row_margin, col_margin = result.margins
+def _fitting_cross_tab(result) -> tuple[Table, bool]:
+    """The cross-tab as asked, or with the years down the rows when years across are too wide.
+
+    Year numbers cannot wrap; names in headers can, as in the paper's 表五.
+    """
+    table = _cross_tab(result, flip=False)
+    if result.by[1] != "year" or out.measure(table, options=out.options.update_width(10_000)).maximum <= out.width:
+        return table, False
+    return _cross_tab(result, flip=True), True
+
+
+def _cross_tab(result, flip: bool) -> Table:
+    """Rows are the first --by field, columns the second (or the reverse); both margins totalled."""
+    at = (1, 0) if flip else (0, 1)
+    rows, cols = (result.order[i] for i in at)
+    row_margin, col_margin = (result.margins[i] for i in at)
     table = _table(padding=(0, 0))
-    table.add_column(result.by[0], footer="合計", no_wrap=True)
+    table.add_column(result.by[at[0]], footer="合計", no_wrap=True)
     for col in cols:
-        table.add_column(_label(col), justify="right", footer=str(col_margin.get(col, 0)))
+        table.add_column(_label(col), justify="right", overflow="fold", footer=str(col_margin.get(col, 0)))
     table.add_column("合計", justify="right", footer=Text(str(result.total), style="bold"))
     for row in rows:
-        cells = [result.cells.get((row, col), 0) for col in cols]
+        keys = [(col, row) if flip else (row, col) for col in cols]
+        cells = [result.cells.get(key, 0) for key in keys]
         table.add_row(_label(row), *(Text(str(n), style="dim" if not n else "") for n in cells),
                       Text(str(row_margin.get(row, 0)), style="bold"))
     return table

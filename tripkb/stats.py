@@ -5,14 +5,12 @@ single-valued fields from Whoosh's sortable columns, ``events`` and
 ``countries`` by turning their term lists around (term → documents). That is
 what lets 60,000 records summarise in about a second.
 
-The index keeps names as the sidecars write them; they are made canonical
-here, so the counts follow the vocabulary in use today (a KB's own
-``vocab/`` included) without a reindex. An institution counts under its
-current name (國立臺中圖書館 under 國立公共資訊圖書館) unless ``historical``
-asks for the name it bore that year; an organisation under its code (IFLA); a
-country under its canonical name; a document under its region *and* the
-region of each of its countries. The institution, org, country and region
-filters compare these canonical names as well, so every spelling is counted.
+The index already holds canonical names (see ``index.document_fields``): an
+institution under its current name (國立臺中圖書館 under 國立公共資訊圖書館), an
+organisation under its code, a country under its canonical name. Here
+``historical`` turns an institution back into the name it bore that year, and
+a document counts under its region *and* the region of each of its countries;
+the --region filter compares that same set, the other filters run in the index.
 
 A document with several values of a field counts once under each, so cells
 may add up to more than the totals; the totals (margins and ``total``) count
@@ -114,16 +112,16 @@ def stats(kb: KnowledgeBase, by: Sequence[str], filters: Filters | None = None,
     if top is not None and (top < 1 or not [b for b in by if b != "year"]):
         raise UsageError("--top N needs N ≥ 1 and a --by field other than year (years are never folded)")
     filters = filters or Filters()
-    index_filter = replace(filters, institution=None, org=None, country=None, region=None).query()
+    index_filter = replace(filters, region=None).query(kb.root)
     parsed = parse(query) if query is not None else None
     vocab = Vocabulary.load(kb.root)
     synced = refresh(kb, progress)
     with open_index(kb.index_dir).searcher() as searcher:
         docs = _matching(searcher, parsed.query if parsed else None, index_filter)
         fields = _Fields(searcher.reader(), vocab)
-        for name, wanted in _vocab_filters(filters, vocab):
-            values = fields.values(name)
-            docs = [d for d in docs if wanted in values[d]]
+        if filters.region:
+            regions = fields.values("region")
+            docs = [d for d in docs if filters.region.strip() in regions[d]]
         columns = [fields.values(name, historical) for name in by]
         weights, uncounted = fields.weights(docs) if count == "participants" else (None, 0)
     folds = _folds(by, columns, docs, weights, top) if top else [None] * len(by)
@@ -142,20 +140,6 @@ def _matching(searcher, query, index_filter) -> list[int]:
         return list(searcher.reader().all_doc_ids())
     results = searcher.search(query or Q.Every(), filter=index_filter, limit=None, scored=False)
     return sorted(results.docs())
-
-
-def _vocab_filters(filters: Filters, vocab) -> list[tuple[str, str]]:
-    """(field, canonical value) for the filters that compare canonical names."""
-    wanted = []
-    if filters.institution:
-        wanted.append(("institution", vocab.canonical_institution(filters.institution)))
-    if filters.org:
-        wanted.append(("org", vocab.org_code(filters.org) or filters.org.strip().upper()))
-    if filters.country:
-        wanted.append(("country", vocab.canonical_country(filters.country) or filters.country.strip()))
-    if filters.region:
-        wanted.append(("region", filters.region.strip()))
-    return wanted
 
 
 class _Fields:
@@ -184,11 +168,11 @@ class _Fields:
         if name == "org":
             return self._terms("events", lambda t: vocab.org_code(t) or t.upper())
         if name == "country":
-            return self._terms("countries", lambda t: vocab.canonical_country(t) or t)
+            return self._terms("countries", lambda t: t)
         if name == "region":
             return self._regions()
         if not historical:
-            return self._column("institution", lambda v: vocab.canonical_institution(v) if v else None)
+            return self._column("institution", lambda v: v or None)
         years = self.values("year")
         memo: dict[tuple[str, Label], tuple[Label, ...]] = {}
         out: Values = []
