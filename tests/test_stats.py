@@ -15,6 +15,7 @@ from itertools import cycle
 
 import pytest
 import yaml
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from tripkb.cli import app
@@ -272,7 +273,18 @@ def test_cli_cross_tab_shows_zero_cells_and_margins(table5_kb):
     assert row.split() == ["臺北市立圖書館", "0", "0", "0", "0", "0", "2", "0", "0", "2", "0", "4"]
     footer = next(line for line in lines if line.startswith("合計"))
     assert footer.split() == ["合計", "6", "7", "5", "4", "3", "11", "14", "10", "13", "9", "82"]
-    assert all(len(line) <= 80 for line in lines)
+    assert all(cell_len(line) <= 80 for line in lines)
+
+
+def test_cli_turns_a_cross_tab_with_too_many_years_round(empty_kb):
+    write_records(empty_kb, [{"type": "report", "year": year, "title": "報告", "countries": [country]}
+                             for year in range(1995, 2020) for country in ("美國", "日本")])
+    result = run(empty_kb, "--by", "region", "--by", "year")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["year", "美加地區", "亞洲地區", "合計"]
+    assert lines[-1] == "(year down, region across, to fit the terminal)"
+    assert all(cell_len(line) <= 80 for line in lines)
 
 
 def test_cli_ranked_table_has_shares(table5_kb):
@@ -283,8 +295,6 @@ def test_cli_ranked_table_has_shares(table5_kb):
 
 
 def test_cli_charts_fit_in_80_columns(table5_kb):
-    from rich.cells import cell_len
-
     for args in (["--by", "institution"], ["--by", "year", "--by", "institution", "--top", "3"]):
         result = run(table5_kb, *args, "--chart")
         assert result.exit_code == 0, result.stderr
