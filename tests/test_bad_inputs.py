@@ -92,7 +92,7 @@ def test_a_mixed_batch(empty_kb, batch, monkeypatch):
         "photo.pdf": "not a PDF (no %PDF- header)",
         "locked.pdf": "password-protected PDF: cannot read its text without the password",
         "huge.pdf": "has 60 pages, more than the limit of 50 (set TRIPKB_MAX_PAGES to allow more)",
-        "badyaml.yaml:2": "not valid YAML: expected ',' or ']', but got ':'",
+        "badyaml.yaml:2": "not valid YAML: did not find expected ',' or ']'",
         "types.yaml:2": "pages: expected a whole number, found 'many'",
         "dupid.yaml": "id: id EX0960001 is already used by another document in the knowledge base "
                       "(not ingested)",

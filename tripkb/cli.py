@@ -178,6 +178,74 @@ def show(
 
 @app.command()
 @_friendly
+def stats(
+    ctx: typer.Context,
+    by: Optional[list[str]] = typer.Option(None, "--by", metavar="FIELD",
+                                           help="year, institution, region, org, category, type or country; "
+                                                "twice for a cross-tab (rows × columns)."),
+    count: str = typer.Option("documents", "--count", metavar="WHAT",
+                              help="documents, or participants (sums each document's number of travellers)."),
+    top: Optional[int] = typer.Option(None, "--top", metavar="N",
+                                      help="Keep the N largest values of each field but year; fold the rest into 其他."),
+    historical: bool = typer.Option(False, "--historical",
+                                    help="Name each institution as it was called that year (國立臺中圖書館 before 2013)."),
+    query: Optional[str] = typer.Option(None, "--query", "-q", metavar="TEXT",
+                                        help="Count only the documents this search query finds."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts)."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one line per non-zero cell (for spreadsheets)."),
+    chart: bool = typer.Option(False, "--chart", help="Draw a bar chart, or a trend over the years for FIELD × year."),
+    type_: Optional[str] = typer.Option(None, "--type", help="report, paper, poster, slides or other."),
+    institution: Optional[str] = typer.Option(None, "--institution", help="Reporting institution, any of its names."),
+    org: Optional[str] = typer.Option(None, "--org", help="Organisation or conference code or name, e.g. IFLA."),
+    country: Optional[str] = typer.Option(None, "--country", help="Destination country, e.g. 美國."),
+    region: Optional[str] = typer.Option(None, "--region", help="Destination region, e.g. 歐洲地區."),
+    category: Optional[str] = typer.Option(None, "--category", help="Trip category, e.g. 開會."),
+    since: Optional[int] = typer.Option(None, "--since", metavar="YEAR", help="Only documents from YEAR on."),
+    until: Optional[int] = typer.Option(None, "--until", metavar="YEAR", help="Only documents up to YEAR."),
+) -> None:
+    """Count documents (or participants) by year, institution, region, org, category, type or country.
+
+    One --by gives a ranked table with shares; two give a cross-tab with totals on
+    both margins (the first field down, the second across). A document with two
+    countries or two events counts under each. Institutions count under their
+    current name unless --historical is given.
+
+    Examples:
+
+        tripkb stats --by institution --by year --top 3
+
+        tripkb stats --query 圖書館 --by year --by region --since 2000
+
+        tripkb stats --by year --by org --count participants --chart
+    """
+    from . import render
+    from .errors import UsageError
+    from .search import Filters
+    from .stats import check_by, check_chart, stats as run
+
+    if as_json + as_csv + chart > 1:
+        raise UsageError("choose one of --json, --csv and --chart")
+    fields = check_by(by or [])
+    if chart:
+        check_chart(fields)
+    filters = Filters(type=type_, institution=institution, org=org, country=country,
+                      region=region, category=category, since=since, until=until)
+    with render.progress_bar("Indexing") as progress:
+        result = run(_kb(ctx), fields, filters, query, count, top, historical, progress)
+    for problem in result.problems:
+        render.warning(str(problem))
+    if as_json:
+        render.print_json(result.to_json())
+    elif as_csv:
+        render.print_csv(result.to_csv())
+    elif chart:
+        render.stats_chart(result)
+    else:
+        render.stats_result(result)
+
+
+@app.command()
+@_friendly
 def reindex(ctx: typer.Context) -> None:
     """Rebuild the index from corpus/ alone (the old index is replaced only when the new one is complete)."""
     from . import render

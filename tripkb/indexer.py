@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ from .errors import ExtractError, KBIndexError, MetadataError
 from .fsutil import sha256_of
 from .extract import Extracted, extract
 from .index import create_index, document_fields, live_values, open_index, status
-from .kb import KnowledgeBase
+from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
 from .lock import writer_lock
 from .metadata import read_sidecar, to_json
 from .vocab import Vocabulary
@@ -62,22 +62,50 @@ class Entry:
     document: Path | None
 
     def stamp(self) -> str:
-        parts = [self.key]
-        for path in (self.sidecar, self.document):
-            try:
-                st = path.stat() if path else None
-            except OSError:
-                st = None
-            parts.append(f"{st.st_mtime_ns}.{st.st_size}" if st else "-")
-        return ":".join(parts)
+        return stamp(self.key, self.sidecar, self.document)
 
 
-def corpus_entries(kb: KnowledgeBase) -> Iterator[Entry]:
-    for sidecar in kb.sidecars():
-        stem_doc = next((p for p in (sidecar.with_suffix(".pdf"),) if p.exists()), None)
-        yield Entry(sidecar.relative_to(kb.corpus).as_posix(), sidecar, stem_doc)
-    for doc in kb.orphan_documents():
-        yield Entry(doc.relative_to(kb.corpus).as_posix(), None, doc)
+def stamp(key: str, *paths: str | os.PathLike | None) -> str:
+    """What tells that a document changed: its key, then mtime and size of each file ('-': none)."""
+    parts = [key]
+    for path in paths:
+        try:
+            st = os.stat(path) if path else None
+        except OSError:
+            st = None
+        parts.append(f"{st.st_mtime_ns}.{st.st_size}" if st else "-")
+    return ":".join(parts)
+
+
+Layout = list[tuple[str, str | None, str | None]]
+
+
+def corpus_layout(kb: KnowledgeBase) -> Layout:
+    """(key, sidecar, document) as '/'-paths relative to ``corpus/``: each sidecar with its
+    same-stem PDF if there is one, then each PDF without a sidecar. Plain strings, so that
+    a corpus of 60,000 records is compared with the index in well under a second."""
+    files = kb.corpus_files()
+    present = set(files)
+    layout: Layout = []
+    for rel in files:
+        if rel.endswith(".yaml"):
+            document = rel[:-len(".yaml")] + ".pdf"
+            layout.append((rel, rel, document if document in present else None))
+    for rel in files:
+        stem, _, suffix = rel.rpartition(".")
+        if f".{suffix.lower()}" in DOCUMENT_SUFFIXES and f"{stem}.yaml" not in present:
+            layout.append((rel, None, rel))
+    return layout
+
+
+def _entries(kb: KnowledgeBase, layout: Layout) -> list[Entry]:
+    corpus = kb.corpus
+    return [Entry(key, corpus / sidecar if sidecar else None, corpus / document if document else None)
+            for key, sidecar, document in layout]
+
+
+def corpus_entries(kb: KnowledgeBase) -> list[Entry]:
+    return _entries(kb, corpus_layout(kb))
 
 
 @dataclass
@@ -161,11 +189,14 @@ def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bo
         return _rebuild(kb, progress, workers)
     ix = open_index(kb.index_dir)
     indexed = indexed_stamps(ix)
-    entries = list(corpus_entries(kb))
-    current = {e.key for e in entries}
-    todo = [e for e in entries if indexed.get(e.key) != e.stamp()]
+    layout = corpus_layout(kb)
+    base = os.path.join(kb.corpus, "")
+    todo = _entries(kb, [(key, sidecar, document) for key, sidecar, document in layout
+                         if indexed.get(key) != stamp(key, sidecar and base + sidecar,
+                                                      document and base + document)])
+    current = {key for key, _, _ in layout}
     gone = [k for k in indexed if k not in current]
-    report = SyncReport(unchanged=len(entries) - len(todo))
+    report = SyncReport(unchanged=len(layout) - len(todo))
     if not todo and not gone:
         return report
     with BatchWriter(ix) as writer:
