@@ -76,6 +76,8 @@ def ingest(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., metavar="PATH...",
                                        help="PDF files, sidecars, bundles (.tar.gz), or folders (searched recursively)."),
+    extractor: Optional[str] = typer.Option(None, "--extractor", metavar="ENGINE",
+                                            help="auto (default: pypdfium2 when installed), pypdf or pypdfium2."),
 ) -> None:
     """Copy documents into corpus/, write or complete their YAML sidecars, and index them.
 
@@ -98,7 +100,7 @@ def ingest(
     from .ingest import ingest as run
 
     with render.progress_bar("Ingesting") as progress:
-        report = run(_kb(ctx, create=True), paths, progress)
+        report = run(_kb(ctx, create=True), paths, progress, extractor=extractor)
     for message in report.warnings:
         render.warning(message)
     for problem in (report.synced.problems if report.synced else []) + report.problems:
@@ -246,13 +248,17 @@ def stats(
 
 @app.command()
 @_friendly
-def reindex(ctx: typer.Context) -> None:
+def reindex(
+    ctx: typer.Context,
+    extractor: Optional[str] = typer.Option(None, "--extractor", metavar="ENGINE",
+                                            help="auto (default: pypdfium2 when installed), pypdf or pypdfium2."),
+) -> None:
     """Rebuild the index from corpus/ alone (the old index is replaced only when the new one is complete)."""
     from . import render
     from .indexer import sync
 
     with render.progress_bar("Indexing") as progress:
-        report = sync(_kb(ctx), progress, rebuild=True)
+        report = sync(_kb(ctx), progress, rebuild=True, extractor=extractor)
     for problem in report.problems:
         render.error(str(problem))
     render.sync_summary(report)

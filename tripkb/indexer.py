@@ -22,7 +22,7 @@ from typing import Any
 
 from .errors import ExtractError, KBIndexError, MetadataError
 from .fsutil import sha256_of
-from .extract import Extracted, extract
+from .extract import Extracted, choose, extract
 from .index import create_index, document_fields, live_values, open_index, status
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
 from .lock import writer_lock
@@ -176,8 +176,9 @@ def indexed_stamps(ix) -> dict[str, str]:
 
 
 def sync(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,
-         workers: int | None = None) -> SyncReport:
+         workers: int | None = None, extractor: str | None = None) -> SyncReport:
     """Bring the index up to date with ``corpus/``; rebuild it whole when asked or when it is outdated."""
+    choose(extractor)
     with writer_lock(kb):
         return sync_locked(kb, progress, rebuild, workers)
 

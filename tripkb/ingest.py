@@ -21,7 +21,7 @@ from typing import Any
 
 from .bundle import import_bundle, is_bundle
 from .errors import BundleError, ExtractError, MetadataError
-from .extract import Extracted, extract
+from .extract import Extracted, choose, extract
 from .fsutil import copy_atomic, sha256_of
 from .index import live_values, open_index
 from .indexer import BatchWriter, Entry, Problem, Progress, SyncReport, prepare, sync_locked
@@ -69,8 +69,9 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
 
 
 def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None,
-           workers: int | None = None) -> IngestReport:
+           workers: int | None = None, extractor: str | None = None) -> IngestReport:
     """Copy new documents into the corpus, complete their sidecars and index them."""
+    choose(extractor)
     report = IngestReport()
     with writer_lock(kb):
         recover(kb)
