@@ -362,7 +362,9 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
     with ix.searcher() as searcher:
         parsed = parse(text, segment=lexicon_segmenter(searcher.reader()))
         literal_re, word_re = parsed.patterns()
-        results = searcher.search(parsed.query, limit=limit, filter=filter_q)
+        # optimize=False: one pass that scores and counts; the block-skipping
+        # default would have to run the whole query again to count exactly.
+        results = searcher.search(parsed.query, limit=limit, filter=filter_q, optimize=False)
         total = len(results)
         hits = [_hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re) for h in results]
     return SearchResult(query=text, total=total, hits=hits, problems=synced.problems if synced else [])
