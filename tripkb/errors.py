@@ -56,3 +56,12 @@ class KBIndexError(TripkbError):
 
 class NotFoundError(TripkbError):
     """No document with the given id."""
+
+
+class BundleError(TripkbError):
+    """A bundle that cannot be imported as a whole: unreadable, unsafe, or without a valid manifest."""
+
+    def __init__(self, path: str, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")

@@ -4,26 +4,37 @@ Originals are never modified or moved: each new document is copied into
 ``corpus/`` and gets a sidecar there. Identity is the SHA-256 of the file's
 bytes, so ingesting the same files again adds nothing. One bad file is
 reported and skipped; the rest of the batch goes on.
+
+Crash safety: a document and its sidecar are first written complete into
+``corpus/.staging/``, then renamed into ``corpus/`` (document first). A run
+killed at any moment leaves either nothing, or both files, or a staged
+sidecar whose document is already in place, which the next run finishes.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .autofill import fill
+from .bundle import import_bundle, is_bundle
 from .check import read_valid_sidecar
 from .cover import read_cover
-from .errors import ExtractError, MetadataError
-from .extract import Extracted, extract
+from .errors import BundleError, ExtractError, MetadataError
+from .extract import Extracted, choose, extract
 from .fsutil import copy_atomic, free_name, sha256_of
-from .indexer import Entry, Problem, Progress, SyncReport, _writer, prepare, sync
 from .index import live_values, open_index
+from .indexer import BatchWriter, Entry, Problem, Progress, SyncReport, corpus_entries, prepare, sync_locked
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
+from .lock import writer_lock
 from .metadata import KEYS, read_sidecar, write_sidecar
 from .vocab import Vocabulary
+from .workers import bounded_map
+
+STAGING = ".staging"
 
 
 @dataclass
@@ -42,80 +53,139 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
         if not path.exists():
             report.problems.append(Problem(str(path), "no such file or folder"))
             continue
-        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        candidates = sorted(p for p in path.rglob("*") if not p.is_dir()) if path.is_dir() else [path]
         for p in candidates:
-            real = p.resolve()
-            if real in seen:
-                continue
             suffix = p.suffix.lower()
-            if suffix in DOCUMENT_SUFFIXES:
+            wanted = suffix in DOCUMENT_SUFFIXES or is_bundle(p) or (
+                suffix == ".yaml" and not any(p.with_suffix(s).exists() for s in DOCUMENT_SUFFIXES))
+            if not wanted:
+                if p is path:
+                    report.problems.append(Problem(str(p), "not a document tripkb can read (expected "
+                                                          f"{', '.join(DOCUMENT_SUFFIXES)}, .yaml or a .tar.gz bundle)"))
+                continue
+            if not p.is_file():  # FIFOs, sockets, dangling links: never open them
+                report.problems.append(Problem(str(p), "not a regular file"))
+                continue
+            real = p.resolve()
+            if real not in seen:
                 seen.add(real)
                 yield p
-            elif suffix == ".yaml" and not any(p.with_suffix(s).exists() for s in DOCUMENT_SUFFIXES):
-                seen.add(real)
-                yield p
-            elif p is path:
-                report.problems.append(Problem(str(p), f"not a document tripkb can read "
-                                                      f"(expected {', '.join(DOCUMENT_SUFFIXES)} or .yaml)"))
 
 
-def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None) -> IngestReport:
+def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None,
+           workers: int | None = None, extractor: str | None = None) -> IngestReport:
     """Copy new documents into the corpus, complete their sidecars and index them."""
+    choose(extractor)
     report = IngestReport()
-    report.synced = sync(kb, progress)
-    corpus = kb.corpus.resolve()
-    sources = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
-    if not sources:
-        return report
-    ix = open_index(kb.index_dir)
-    vocab = Vocabulary.load(kb.root)
-    with ix.searcher() as searcher, _writer(ix) as writer:
-        known_sha: set[str] = set(live_values(searcher.reader(), "sha256"))
-        known_ids: set[str] = set(live_values(searcher.reader(), "id"))
-        for done, source in enumerate(sources, 1):
+    with writer_lock(kb):
+        recover(kb)
+        report.synced = sync_locked(kb, progress, workers=workers)
+        corpus = kb.corpus.resolve()
+        collected = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
+        sources = [p for p in collected if not is_bundle(p)]
+        if sources:
             try:
-                fields = _bring_in(kb, source, known_sha, known_ids, vocab, report)
-            except MetadataError as exc:  # named by the sidecar at fault, as 'meta check' names it
-                report.problems.append(Problem(exc.path + (f":{exc.line}" if exc.line else ""), _reason(exc)))
-                fields = None
-            except (ExtractError, OSError) as exc:
-                report.problems.append(Problem(str(source), _reason(exc)))
-                fields = None
-            if fields is not None:
-                writer.update_document(**fields)
-            if progress:
-                progress(done, len(sources), source.name)
+                _import(kb, sources, report, progress, workers)
+            finally:
+                if (kb.corpus / STAGING).is_dir() and not any((kb.corpus / STAGING).iterdir()):
+                    (kb.corpus / STAGING).rmdir()
+        bundles = [p for p in collected if is_bundle(p)]
+        for bundle in bundles:
+            _ingest_bundle(kb, bundle, report)
+        if bundles:
+            placed = sync_locked(kb, progress, workers=workers)
+            report.problems.extend(placed.problems)
+            report.warnings.extend(placed.warnings)
     return report
 
 
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, MetadataError):
-        return f"{exc.key}: {exc.problem}" if exc.key else exc.problem
-    if isinstance(exc, OSError):
-        return f"cannot read or copy: {exc.strerror or exc}"
-    return str(exc)
+def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> None:
+    """Place a bundle's new documents in ``corpus/``; the caller indexes them."""
+    try:
+        result = import_bundle(kb, bundle)
+    except BundleError as exc:
+        report.problems.append(Problem(exc.path, exc.problem))
+        return
+    except OSError as exc:
+        report.problems.append(Problem(str(bundle), f"cannot read the bundle: {exc.strerror or exc}"))
+        return
+    report.added.extend(result.added)
+    report.unchanged += result.unchanged
+    report.problems.extend(result.problems)
 
 
-def _bring_in(kb: KnowledgeBase, source: Path, known_sha: set[str], known_ids: set[str],
+def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
+            progress: Progress | None, workers: int | None) -> None:
+    ix = open_index(kb.index_dir)
+    vocab = Vocabulary.load(kb.root)
+    with ix.reader() as reader:
+        known_sha = set(live_values(reader, "sha256"))
+        known_ids = set(live_values(reader, "id"))
+    records = [p for p in sources if p.suffix.lower() == ".yaml"]
+    documents: list[tuple[Path, str]] = []
+    for source in sources:
+        if source in records:
+            continue
+        try:
+            sha = sha256_of(source)
+        except OSError as exc:
+            report.problems.append(Problem(str(source), f"cannot read the file: {exc.strerror or exc}"))
+            continue
+        if sha in known_sha:
+            report.unchanged += 1
+            continue
+        known_sha.add(sha)  # a second copy in this batch is the same document
+        documents.append((source, sha))
+    total, done = len(records) + len(documents), 0
+    (kb.corpus / STAGING).mkdir(exist_ok=True)
+    with BatchWriter(ix) as writer:
+        for source in records:
+            _guarded(report, source, lambda: _bring_in_record(kb, source, known_ids, vocab, report), writer)
+            done += 1
+            if progress:
+                progress(done, total, source.name)
+        shas = dict(documents)
+        jobs = bounded_map(extract, [s for s, _ in documents], workers=workers if len(documents) > 1 else 0)
+        for source, extracted in jobs:
+            if isinstance(extracted, ExtractError):
+                report.problems.append(Problem(str(source), str(extracted)))
+            else:
+                _guarded(report, source,
+                         lambda: _bring_in(kb, source, shas[source], extracted, known_ids, vocab, report), writer)
+            done += 1
+            if progress:
+                progress(done, total, source.name)
+
+
+def _guarded(report: IngestReport, source: Path, work, writer: BatchWriter) -> None:
+    """Run one document's import; its failure becomes one line, the batch goes on."""
+    try:
+        fields = work()
+    except MetadataError as exc:  # names the sidecar at fault, not the document
+        report.problems.append(Problem(exc.path + (f":{exc.line}" if exc.line else ""),
+                                       f"{exc.key}: {exc.problem}" if exc.key else exc.problem))
+        return
+    except OSError as exc:
+        report.problems.append(Problem(str(source), f"cannot copy into the corpus: {exc.strerror or exc}"))
+        return
+    if fields is not None:
+        writer.add(fields)
+
+
+def _bring_in(kb: KnowledgeBase, source: Path, sha: str, extracted: Extracted, known_ids: set[str],
               vocab: Vocabulary, report: IngestReport) -> dict[str, Any] | None:
-    if source.suffix.lower() == ".yaml":
-        return _bring_in_record(kb, source, known_ids, vocab, report)
-    sha = sha256_of(source)
-    if sha in known_sha:
-        report.unchanged += 1
-        return None
     sidecar_in = source.with_suffix(".yaml")
     record: dict[str, Any] = {}
     if sidecar_in.exists():
         record, warnings = read_valid_sidecar(sidecar_in, vocab, derived=False)
         report.warnings.extend(warnings)
-    extracted = extract(source)
+        if record.get("id") in known_ids:
+            raise MetadataError(str(sidecar_in), f"id {record['id']} is already used by another document "
+                                                 "in the knowledge base (not ingested)", key="id")
     target = free_name(kb.corpus, source.stem, source.suffix.lower(), sha)
     record = complete(record, extracted, target, sha, known_ids, vocab)
-    copy_atomic(source, target)
     sidecar = target.with_suffix(".yaml")
-    write_sidecar(sidecar, record)
-    known_sha.add(sha)
+    _place(kb, sidecar, record, source, target)
     known_ids.add(record["id"])
     prepared = prepare(kb, Entry(sidecar.relative_to(kb.corpus).as_posix(), sidecar, target), extracted)
     report.problems.extend(prepared.problems)
@@ -129,17 +199,50 @@ def _bring_in_record(kb: KnowledgeBase, source: Path, known_ids: set[str], vocab
     """A sidecar with no document: a metadata-only record, identified by its id."""
     record, warnings = read_valid_sidecar(source, vocab)
     report.warnings.extend(warnings)
-    if record.get("id") in known_ids:
+    record.setdefault("id", source.stem)
+    if record["id"] in known_ids:
         report.unchanged += 1
         return None
     record.pop("file", None)
-    record.setdefault("id", source.stem)
     target = free_name(kb.corpus, source.stem, ".yaml", record["id"])
-    write_sidecar(target, record)
+    _place(kb, target, record)
     known_ids.add(record["id"])
     prepared = prepare(kb, Entry(target.relative_to(kb.corpus).as_posix(), target, None))
     report.added.append(kb.relative(target))
     return prepared.fields
+
+
+def _place(kb: KnowledgeBase, sidecar: Path, record: dict[str, Any],
+           source: Path | None = None, target: Path | None = None) -> None:
+    """Stage the document and its sidecar complete, then rename them in: document first."""
+    staging = kb.corpus / STAGING
+    staged_sidecar = staging / sidecar.name
+    write_sidecar(staged_sidecar, record)
+    if source is not None and target is not None:
+        staged_doc = staging / target.name
+        copy_atomic(source, staged_doc)
+        os.replace(staged_doc, target)
+    os.replace(staged_sidecar, sidecar)
+
+
+def recover(kb: KnowledgeBase) -> None:
+    """Finish or undo what a killed ingest left in ``corpus/.staging/``."""
+    staging = kb.corpus / STAGING
+    if not staging.is_dir():
+        return
+    for staged in sorted(staging.iterdir()):
+        if staged.suffix == ".yaml" and staged.is_file():
+            try:
+                record, _ = read_sidecar(staged)
+            except MetadataError:
+                staged.unlink()
+                continue
+            placed = kb.corpus / record["file"] if record.get("file") else None
+            if placed is not None and placed.exists() and not (kb.corpus / staged.name).exists():
+                os.replace(staged, kb.corpus / staged.name)  # the document made it: finish
+                continue
+        if staged.is_file():
+            staged.unlink()  # not yet in place: the next run copies it again
 
 
 def complete(record: dict[str, Any], extracted: Extracted, target: Path, sha: str,
@@ -179,29 +282,34 @@ def reextract(kb: KnowledgeBase, ids: list[str] | None = None,
     report = ExtractReport()
     wanted = set(ids or ())
     seen: set[str] = set()
-    sidecars = list(kb.sidecars())
-    for done, sidecar in enumerate(sidecars, 1):
-        if progress:
-            progress(done, len(sidecars), sidecar.name)
-        try:
-            record, _ = read_sidecar(sidecar, derived=False)
-            doc_id = record.get("id") or sidecar.stem
-            document = kb.document_path(sidecar, record.get("file"))
-            if (wanted and doc_id not in wanted) or document is None or not document.exists():
+    with writer_lock(kb):
+        sidecars = [e.sidecar for e in corpus_entries(kb) if e.sidecar is not None]
+        for done, sidecar in enumerate(sidecars, 1):
+            if progress:
+                progress(done, len(sidecars), sidecar.name)
+            try:
+                record, _ = read_sidecar(sidecar, derived=False)
+                doc_id = record.get("id") or sidecar.stem
+                document = kb.document_path(sidecar, record.get("file"))
+                if (wanted and doc_id not in wanted) or document is None or not document.exists():
+                    continue
+                seen.add(doc_id)
+                extracted = extract(document)
+            except MetadataError as exc:
+                report.problems.append(Problem(kb.relative(sidecar), f"{exc.key}: {exc.problem}" if exc.key
+                                               else exc.problem))
                 continue
-            seen.add(doc_id)
-            extracted = extract(document)
-        except (MetadataError, ExtractError, OSError) as exc:
-            report.problems.append(Problem(kb.relative(sidecar), _reason(exc)))
-            continue
-        found = read_cover(extracted.pages, vocab, extracted.info_title, extracted.info_author).record()
-        found.pop("id", None)  # an id, once given, is never changed
-        new = fill(record, found)
-        if new != record:
-            write_sidecar(sidecar, new)
-            report.changed.append(kb.relative(sidecar))
-        else:
-            report.unchanged += 1
-    report.problems += [Problem(i, "no document with this id in corpus/") for i in sorted(wanted - seen)]
-    report.synced = sync(kb, progress)
+            except ExtractError as exc:
+                report.problems.append(Problem(kb.relative(sidecar), str(exc)))
+                continue
+            found = read_cover(extracted.pages, vocab, extracted.info_title, extracted.info_author).record()
+            found.pop("id", None)  # an id, once given, is never changed
+            new = fill(record, found)
+            if new != record:
+                write_sidecar(sidecar, new)
+                report.changed.append(kb.relative(sidecar))
+            else:
+                report.unchanged += 1
+        report.problems += [Problem(i, "no document with this id in corpus/") for i in sorted(wanted - seen)]
+        report.synced = sync_locked(kb, progress)
     return report
