@@ -385,6 +385,11 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
 
 def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
     """The indexed document with this id (exact, else case-insensitive)."""
+    return StoredDoc.from_stored(stored_fields(kb, doc_id, progress)["data"])
+
+
+def stored_fields(kb: KnowledgeBase, doc_id: str, progress=None) -> dict[str, Any]:
+    """The stored fields of the document with this id, the index brought up to date first."""
     from .errors import NotFoundError
     from .index import open_index
     from .indexer import refresh
@@ -395,7 +400,7 @@ def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
         fields = stored_by_id(searcher, doc_id)
     if fields is None:
         raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")
-    return StoredDoc.from_stored(fields["data"])
+    return fields
 
 
 def stored_by_id(searcher, doc_id: str) -> dict[str, Any] | None:
