@@ -259,7 +259,7 @@ class BatchWriter:
     holds; any error cancels the uncommitted batch and is reported in words.
     """
 
-    def __init__(self, ix, batch: int = 200, limitmb: int = 128):
+    def __init__(self, ix, batch: int = 200, limitmb: int = 32):
         self.ix, self.batch, self.limitmb = ix, batch, limitmb
         self.count = 0
         self.w = None
