@@ -27,6 +27,14 @@ def _kb(ctx: typer.Context, create: bool = False):
     return KnowledgeBase.locate(ctx.obj.get("kb"), create=create)
 
 
+def _ocr_mode(flag: Optional[bool]) -> str:
+    return "auto" if flag is None else ("force" if flag else "off")
+
+
+OCR_HELP = ("OCR every PDF page (--ocr) or none (--no-ocr). Default: OCR pages without usable text "
+            "when Tesseract is installed.")
+
+
 def _friendly(fn):
     """Typed library errors become one 'Error: …' line on stderr and their exit code."""
 
@@ -59,13 +67,17 @@ def main_options(
 @_friendly
 def ingest(
     ctx: typer.Context,
-    paths: list[Path] = typer.Argument(..., metavar="PATH...", help="PDF files, sidecars, or folders (searched recursively)."),
+    paths: list[Path] = typer.Argument(..., metavar="PATH...",
+                                       help="PDF, .docx or .doc files, sidecars, or folders (searched recursively)."),
+    ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP),
 ) -> None:
     """Copy documents into corpus/, write or complete their YAML sidecars, and index them.
 
     Originals are never changed. Files already in the knowledge base (same SHA-256) are
     skipped. A file that cannot be read is named with the reason; the rest is still
-    ingested and the exit code is 1.
+    ingested and the exit code is 1. Scanned pages are OCRed with Tesseract when it is
+    installed; without it they are kept, flagged, and indexed from their metadata
+    ('tripkb doctor' says what is installed).
 
     Examples:
 
@@ -77,7 +89,7 @@ def ingest(
     from .ingest import ingest as run
 
     with render.progress_bar("Ingesting") as progress:
-        report = run(_kb(ctx, create=True), paths, progress)
+        report = run(_kb(ctx, create=True), paths, progress, _ocr_mode(ocr))
     for message in report.warnings:
         render.warning(message)
     for problem in (report.synced.problems if report.synced else []) + report.problems:
@@ -157,13 +169,20 @@ def show(
 
 @app.command()
 @_friendly
-def reindex(ctx: typer.Context) -> None:
-    """Rebuild the index from corpus/ alone (the old index is replaced only when the new one is complete)."""
+def reindex(ctx: typer.Context,
+            ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP)) -> None:
+    """Rebuild the index from corpus/ alone (the old index is replaced only when the new one is complete).
+
+    Also what to run after installing Tesseract or antiword: documents flagged for
+    lack of them become searchable.
+    """
     from . import render
     from .indexer import sync
 
     with render.progress_bar("Indexing") as progress:
-        report = sync(_kb(ctx), progress, rebuild=True)
+        report = sync(_kb(ctx), progress, rebuild=True, ocr=_ocr_mode(ocr))
+    for message in report.warnings:
+        render.warning(message)
     for problem in report.problems:
         render.error(str(problem))
     render.sync_summary(report)
@@ -189,6 +208,23 @@ def verify(ctx: typer.Context) -> None:
                      + (f"{len(report.problems)} problems." if report.problems else "all consistent."))
     if report.problems:
         raise typer.Exit(1)
+
+
+@app.command()
+@_friendly
+def doctor(as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts).")) -> None:
+    """Say which optional programs and packages are installed and what each missing one disables.
+
+    Needs no knowledge base.
+    """
+    from . import render
+    from .doctor import check, formats
+
+    components = check()
+    if as_json:
+        render.print_json({"formats": formats(components), "components": [c.to_json() for c in components]})
+    else:
+        render.doctor(components, formats(components))
 
 
 def main() -> None:

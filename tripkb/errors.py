@@ -52,3 +52,11 @@ class KBIndexError(TripkbError):
 
 class NotFoundError(TripkbError):
     """No document with the given id."""
+
+
+class ToolMissing(TripkbError):
+    """A program or package that reads a format is not installed; the message says what to install.
+
+    The document is still kept and indexed from its metadata, unlike an
+    :class:`ExtractError`, since installing the tool and reindexing mends it.
+    """

@@ -1,22 +1,46 @@
-"""Per-page text from PDFs, with a user-fit reason when it cannot be had."""
+"""Per-page text of a document, whatever its format, with a user-fit reason when it cannot be had.
+
+:func:`extract` is the one place that dispatches by suffix: PDFs by pypdf,
+with OCR of the pages that have no usable text (see :mod:`quality`,
+:mod:`ocr`); Word files by :mod:`word`. A document that is readable but
+yields no usable text (a scan without Tesseract, a missing reader program)
+is not an error: it comes back with a one-line ``flag`` and is kept and
+indexed from its metadata. Only unreadable files raise :class:`ExtractError`.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .errors import ExtractError
+from .errors import ExtractError, ToolMissing
+from .fsutil import sha256_of
+from .ocr import Engine, Ocr, OcrJob, PageProgress
+from .quality import GARBAGE, MIN_LETTERS, NO_TEXT, page_problem
 from .textnorm import display_form
+
+WORD_SUFFIXES = (".docx", ".doc")
+#: Every suffix :func:`begin` can read (``kb.DOCUMENT_SUFFIXES`` is this).
+SUFFIXES = (".pdf",) + WORD_SUFFIXES
 
 
 @dataclass
 class Extracted:
-    """What a document yields: display-form text per page and the PDF's own title."""
+    """What a document yields: display-form text per page, its own title, and what went wrong.
+
+    ``paged`` is False for formats without fixed pages (Word): the text is
+    one undivided page and hits report no page numbers. ``ocr`` is the
+    sidecar's record of OCRed pages; ``flag`` says why there is no usable text.
+    """
 
     pages: list[str]
     info_title: str | None = None
     warnings: list[str] = field(default_factory=list)
+    paged: bool = True
+    ocr: dict[str, Any] | None = None
+    flag: str | None = None
 
     @property
     def first_line(self) -> str | None:
@@ -27,8 +51,80 @@ class Extracted:
         return None
 
 
-def extract(path: Path) -> Extracted:
-    """Extract every page's text with pypdf; raise :class:`ExtractError` with the reason."""
+@dataclass
+class Pending:
+    """A document whose text layer is read and whose OCR may still be running."""
+
+    extracted: Extracted
+    problems: dict[int, str] = field(default_factory=dict)
+    job: OcrJob | None = None
+    engine: Engine | None = None
+    missing: str | None = None
+
+    def finish(self, on_page: PageProgress | None = None) -> Extracted:
+        """Wait for OCR, put its text in place, then judge what is still unusable."""
+        got = self.extracted
+        if self.job is not None and self.engine is not None:
+            result = self.job.wait(on_page)
+            for n, text in result.texts.items():
+                got.pages[n - 1] = display_form(text)
+            for n, why in sorted(result.failed.items()):
+                got.warnings.append(f"page {n}: OCR failed ({why})")
+            got.ocr = {"engine": self.engine.name, "languages": self.engine.languages,
+                       "pages": sorted(result.texts)}
+        if not got.paged:
+            return got
+        ocred = set(got.ocr["pages"]) if got.ocr else set()
+        # OCR text with any letters counts: a short page read by OCR is still read
+        still = {n: kind for n, text in enumerate(got.pages, 1)
+                 if (kind := page_problem(text, 1 if n in ocred else MIN_LETTERS))}
+        for n, kind in still.items():
+            if kind == GARBAGE:
+                got.pages[n - 1] = ""  # nonsense must not be indexed as if it were the text
+        kind = GARBAGE if GARBAGE in {*self.problems.values(), *still.values()} else NO_TEXT
+        what = f"{kind} — fonts without a usable Unicode map?" if kind == GARBAGE else f"{kind} — scanned?"
+        if got.ocr is not None:
+            if len(still) == len(got.pages):
+                got.flag = f"{what} OCR ({self.engine.name}) found no text either"
+        elif still and len(still) == len(got.pages):
+            got.flag = f"{what} needs OCR; {self.missing}"
+        elif still:
+            got.warnings.append(f"{_page_list(still)}: {what} needs OCR; {self.missing}")
+        return got
+
+
+def extract(path: Path, ocr: Ocr | None = None, on_page: PageProgress | None = None) -> Extracted:
+    """Every page's text; OCR as ``ocr`` says (default: automatic, no cache)."""
+    if ocr is not None:
+        return begin(path, ocr).finish(on_page)
+    with Ocr("auto") as own:
+        return begin(path, own).finish(on_page)
+
+
+def begin(path: Path, ocr: Ocr, sha: str | None = None) -> Pending:
+    """Read the text layer now and start OCR of the pages that need it; :meth:`Pending.finish` waits.
+
+    Raises :class:`ExtractError` when the file cannot be read at all.
+    """
+    head = _head(path)
+    suffix = path.suffix.lower()
+    if suffix in WORD_SUFFIXES:
+        return Pending(_word(path, suffix, head))
+    if b"%PDF-" not in head:
+        raise ExtractError("not a PDF (no %PDF- header)")
+    got = _pdf(path)
+    if ocr.mode == "force":
+        problems = {n: NO_TEXT for n in range(1, len(got.pages) + 1)}
+    else:
+        problems = {n: kind for n, text in enumerate(got.pages, 1) if (kind := page_problem(text))}
+    engine = ocr.engine if problems else None
+    if engine is None:
+        return Pending(got, problems, missing=ocr.missing if problems else None)
+    job = ocr.submit(path, sha or sha256_of(path), sorted(problems))
+    return Pending(got, problems, job, engine)
+
+
+def _head(path: Path) -> bytes:
     try:
         with path.open("rb") as fh:
             head = fh.read(1024)
@@ -36,19 +132,39 @@ def extract(path: Path) -> Extracted:
         raise ExtractError(f"cannot read the file: {exc.strerror or exc}") from None
     if not head:
         raise ExtractError("empty file (0 bytes)")
-    if b"%PDF-" not in head:
-        raise ExtractError("not a PDF (no %PDF- header)")
+    return head
 
+
+def _word(path: Path, suffix: str, head: bytes) -> Extracted:
+    from .word import doc_text, docx_text
+
+    try:
+        if suffix == ".docx":
+            text, title = docx_text(path, head)
+        else:
+            text, title = doc_text(path, head), None
+    except ToolMissing as exc:
+        return Extracted(pages=[], paged=False, flag=f"{exc} (then run 'tripkb reindex')")
+    got = Extracted(pages=[display_form(text)], info_title=_usable_title(title), paged=False)
+    if not got.first_line:
+        got.flag = "no text in this Word document (only pictures?)"
+    return got
+
+
+def _pdf(path: Path) -> Extracted:
+    """The PDF's own text layer, page by page, with pypdf."""
     import pypdf
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # pypdf logs font trouble as errors ("Advanced encoding … not implemented"); what it
+    # means for the user is said once, by the garbage check, so its log stays quiet.
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     try:
         reader = pypdf.PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise ExtractError("password-protected PDF: cannot read its text without the password")
         pages = [display_form(page.extract_text() or "") for page in reader.pages]
-        title = _info_title(reader)
+        title = _info_title(reader, path.stem)
     except ExtractError:
         raise
     except FileNotDecryptedError:
@@ -59,11 +175,33 @@ def extract(path: Path) -> Extracted:
     return Extracted(pages=pages, info_title=title)
 
 
-def _info_title(reader) -> str | None:
+def _info_title(reader, stem: str) -> str | None:
     try:
         title = reader.metadata.title if reader.metadata else None
     except Exception:  # a broken /Info dictionary should not lose the text
         return None
-    if isinstance(title, str) and title.strip() and not title.lower().startswith(("microsoft word", "untitled")):
+    if not isinstance(title, str) or title.strip() == stem:  # scanners title a PDF by its file name
+        return None
+    return _usable_title(title)
+
+
+def _usable_title(title: str | None) -> str | None:
+    """A document's own title, unless it is a word processor's placeholder."""
+    if title and title.strip() and not title.strip().lower().startswith(("microsoft word", "untitled")):
         return display_form(title)
     return None
+
+
+def _page_list(pages: dict[int, str]) -> str:
+    """'page 3' or 'pages 2, 5–7'."""
+    numbers = sorted(pages)
+    spans: list[str] = []
+    start = prev = numbers[0]
+    for n in numbers[1:] + [None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        spans.append(f"{start}–{prev}" if prev > start else str(start))
+        if n is not None:
+            start = prev = n
+    return ("page " if len(numbers) == 1 else "pages ") + ", ".join(spans)

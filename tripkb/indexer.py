@@ -17,8 +17,9 @@ from typing import Any
 from .errors import ExtractError, KBIndexError, MetadataError
 from .extract import Extracted, extract
 from .index import create_index, document_fields, live_values, open_index, status
-from .kb import KnowledgeBase
+from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
 from .metadata import read_sidecar, to_json
+from .ocr import Mode, Ocr, PageProgress
 from .vocab import Vocabulary
 
 #: progress(done, total, label): how long work reports itself; the CLI draws it.
@@ -65,7 +66,7 @@ class Entry:
 
 def corpus_entries(kb: KnowledgeBase) -> Iterator[Entry]:
     for sidecar in kb.sidecars():
-        stem_doc = next((p for p in (sidecar.with_suffix(".pdf"),) if p.exists()), None)
+        stem_doc = next((p for p in map(sidecar.with_suffix, DOCUMENT_SUFFIXES) if p.exists()), None)
         yield Entry(sidecar.relative_to(kb.corpus).as_posix(), sidecar, stem_doc)
     for doc in kb.orphan_documents():
         yield Entry(doc.relative_to(kb.corpus).as_posix(), None, doc)
@@ -81,11 +82,13 @@ class Prepared:
     warnings: list[str]
 
 
-def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None) -> Prepared:
-    """Read the sidecar, extract the text and build the index fields of one entry.
+def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
+            ocr: Ocr | None = None, on_page: PageProgress | None = None) -> Prepared:
+    """Read the sidecar, extract the text (OCR as ``ocr`` says) and build the index fields of one entry.
 
-    A document whose text cannot be extracted is still indexed from its
-    metadata (nothing known is ever dropped) and reported as a problem. A
+    A document whose text cannot be extracted, or that has no usable text
+    (a scan without Tesseract), is still indexed from its metadata (nothing
+    known is ever dropped) and reported as a problem. A
     sidecar that cannot be read yields no fields: its last indexed version,
     if any, stays searchable until the sidecar is mended.
     """
@@ -105,6 +108,7 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None)
         return Prepared(entry, None, [Problem(where, reason)], [])
     pages: list[str] = []
     info_title = first_line = None
+    paged = True
     if document is not None:
         if not document.exists():
             problems.append(Problem(kb.relative(entry.sidecar or document),
@@ -112,8 +116,11 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None)
             document = None
         else:
             try:
-                got = extracted or extract(document)
-                pages, info_title, first_line = got.pages, got.info_title, got.first_line
+                got = extracted or extract(document, ocr, on_page)
+                pages, info_title, first_line, paged = got.pages, got.info_title, got.first_line, got.paged
+                if got.flag:
+                    problems.append(Problem(kb.relative(document), f"{got.flag} (indexed from its metadata only)"))
+                warnings.extend(f"{kb.relative(document)}: {w}" for w in got.warnings)
             except ExtractError as exc:
                 problems.append(Problem(kb.relative(document), f"{exc} (indexed from its metadata only)"))
     stem = Path(entry.key).stem
@@ -123,10 +130,10 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None)
     rel_file = document.relative_to(kb.corpus).as_posix() if document else None
     if rel_file:
         record["file"] = rel_file
-    if document is not None and "pages" not in record:
+    if document is not None and paged and "pages" not in record:
         record["pages"] = len(pages)
     fields = document_fields(entry.key, entry.stamp(), to_json(record),
-                             f"corpus/{rel_file}" if rel_file else None, pages, Vocabulary.load(kb.root))
+                             f"corpus/{rel_file}" if rel_file else None, pages, Vocabulary.load(kb.root), paged)
     return Prepared(entry, fields, problems, warnings)
 
 
@@ -137,10 +144,16 @@ def indexed_stamps(ix) -> dict[str, str]:
 
 
 def sync(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,
-         mapper: Callable[[Callable, Iterable], Iterable] = map) -> SyncReport:
-    """Bring the index up to date with ``corpus/``; rebuild it whole when asked or when it is outdated."""
+         mapper: Callable[[Callable, Iterable], Iterable] = map, ocr: Ocr | Mode = "auto") -> SyncReport:
+    """Bring the index up to date with ``corpus/``; rebuild it whole when asked or when it is outdated.
+
+    ``ocr`` is a running :class:`Ocr` to share, or the mode for one of its own.
+    """
+    if not isinstance(ocr, Ocr):
+        with Ocr(ocr, kb.ocr_cache) as own:
+            return sync(kb, progress, rebuild, mapper, own)
     if rebuild or status(kb.index_dir):
-        return _rebuild(kb, progress, mapper)
+        return _rebuild(kb, progress, mapper, ocr)
     ix = open_index(kb.index_dir)
     indexed = indexed_stamps(ix)
     entries = list(corpus_entries(kb))
@@ -154,11 +167,11 @@ def sync(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = Fa
         for key in gone:
             writer.delete_by_term("key", key)
             report.removed += 1
-        _write(kb, writer, todo, indexed, report, progress, mapper)
+        _write(kb, writer, todo, indexed, report, progress, mapper, ocr)
     return report
 
 
-def _rebuild(kb: KnowledgeBase, progress: Progress | None, mapper) -> SyncReport:
+def _rebuild(kb: KnowledgeBase, progress: Progress | None, mapper, ocr: Ocr) -> SyncReport:
     """Build a complete new index beside the old one, then swap it in."""
     entries = list(corpus_entries(kb))
     fresh = kb.root / f"index.new-{os.getpid()}"
@@ -167,7 +180,7 @@ def _rebuild(kb: KnowledgeBase, progress: Progress | None, mapper) -> SyncReport
     try:
         ix = create_index(fresh)
         with _writer(ix) as writer:
-            _write(kb, writer, entries, {}, report, progress, mapper)
+            _write(kb, writer, entries, {}, report, progress, mapper, ocr)
         ix.close()
         old = kb.root / f"index.old-{os.getpid()}"
         if kb.index_dir.exists():
@@ -180,9 +193,19 @@ def _rebuild(kb: KnowledgeBase, progress: Progress | None, mapper) -> SyncReport
 
 
 def _write(kb, writer, entries: list[Entry], indexed: dict[str, str], report: SyncReport,
-           progress: Progress | None, mapper) -> None:
+           progress: Progress | None, mapper, ocr: Ocr) -> None:
     total = len(entries)
-    for done, prepared in enumerate(mapper(lambda e: prepare(kb, e), entries), 1):
+    finished = 0
+
+    def work(entry: Entry) -> Prepared:
+        def on_page(done: int, pages: int) -> None:
+            if progress:
+                progress(finished, total, f"{entry.key}: OCR page {done}/{pages}")
+
+        return prepare(kb, entry, ocr=ocr, on_page=on_page)
+
+    for done, prepared in enumerate(mapper(work, entries), 1):
+        finished = done
         report.problems.extend(prepared.problems)
         report.warnings.extend(prepared.warnings)
         if prepared.fields is not None:

@@ -4,22 +4,31 @@ Originals are never modified or moved: each new document is copied into
 ``corpus/`` and gets a sidecar there. Identity is the SHA-256 of the file's
 bytes, so ingesting the same files again adds nothing. One bad file is
 reported and skipped; the rest of the batch goes on.
+
+Documents are read a few ahead of the one being finished, so that OCR of
+the next scan's pages keeps every core busy while the last pages of this
+one are still running.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ExtractError, MetadataError
-from .extract import Extracted, extract
+from .extract import Extracted, Pending, begin
 from .fsutil import copy_atomic, sha256_of
 from .indexer import Entry, Problem, Progress, SyncReport, _writer, prepare, sync
 from .index import live_values, open_index
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
 from .metadata import KEYS, derive, read_sidecar, write_sidecar
+from .ocr import Mode, Ocr
+
+#: Documents whose text is read (and OCR started) ahead of the one being finished.
+LOOKAHEAD = 2
 
 
 @dataclass
@@ -55,29 +64,73 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
                                                       f"(expected {', '.join(DOCUMENT_SUFFIXES)} or .yaml)"))
 
 
-def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None) -> IngestReport:
-    """Copy new documents into the corpus, complete their sidecars and index them."""
+@dataclass
+class _Started:
+    """A document whose text is being read: what it will need when it is finished."""
+
+    source: Path
+    sha: str
+    record: dict[str, Any]
+    pending: Pending
+
+
+def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None,
+           ocr: Mode = "auto") -> IngestReport:
+    """Copy new documents into the corpus, complete their sidecars and index them.
+
+    ``ocr``: ``auto`` OCRs pages without usable text when Tesseract is
+    installed, ``off`` never does, ``force`` OCRs every page of every PDF.
+    """
     report = IngestReport()
-    report.synced = sync(kb, progress)
-    corpus = kb.corpus.resolve()
-    sources = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
-    if not sources:
-        return report
+    with Ocr(ocr, kb.ocr_cache) as engine:
+        report.synced = sync(kb, progress, ocr=engine)
+        corpus = kb.corpus.resolve()
+        sources = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
+        if sources:
+            _ingest(kb, sources, report, progress, engine)
+    return report
+
+
+def _ingest(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
+            progress: Progress | None, ocr: Ocr) -> None:
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher, _writer(ix) as writer:
         known_sha: set[str] = set(live_values(searcher.reader(), "sha256"))
         known_ids: set[str] = set(live_values(searcher.reader(), "id"))
-        for done, source in enumerate(sources, 1):
+        ahead: deque[tuple[Path, _Started | dict[str, Any] | None]] = deque()
+        done = 0
+
+        def finish() -> None:
+            nonlocal done
+            source, item = ahead.popleft()
+
+            def on_page(page: int, pages: int) -> None:
+                if progress:
+                    progress(done, len(sources), f"{source.name}: OCR page {page}/{pages}")
+
             try:
-                fields = _bring_in(kb, source, known_sha, known_ids, report)
-            except (ExtractError, MetadataError, OSError) as exc:
+                fields = _finish(kb, item, known_ids, report, on_page) if isinstance(item, _Started) else item
+            except (MetadataError, OSError) as exc:
                 report.problems.append(Problem(str(source), _reason(exc)))
+                known_sha.discard(item.sha)
                 fields = None
             if fields is not None:
                 writer.update_document(**fields)
+            done += 1
             if progress:
                 progress(done, len(sources), source.name)
-    return report
+
+        for source in sources:
+            try:
+                item = _start(kb, source, known_sha, known_ids, report, ocr)
+            except (ExtractError, MetadataError, OSError) as exc:
+                report.problems.append(Problem(str(source), _reason(exc)))
+                item = None
+            ahead.append((source, item))
+            while len(ahead) > LOOKAHEAD:
+                finish()
+        while ahead:
+            finish()
 
 
 def _reason(exc: Exception) -> str:
@@ -88,8 +141,12 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-def _bring_in(kb: KnowledgeBase, source: Path, known_sha: set[str], known_ids: set[str],
-              report: IngestReport) -> dict[str, Any] | None:
+def _start(kb: KnowledgeBase, source: Path, known_sha: set[str], known_ids: set[str],
+           report: IngestReport, ocr: Ocr) -> _Started | dict[str, Any] | None:
+    """Index fields at once for a metadata-only record; else read the text and start OCR.
+
+    The SHA-256 is claimed here, so a copy later in the same batch is seen as known.
+    """
     if source.suffix.lower() == ".yaml":
         return _bring_in_record(kb, source, known_ids, report)
     sha = sha256_of(source)
@@ -101,13 +158,21 @@ def _bring_in(kb: KnowledgeBase, source: Path, known_sha: set[str], known_ids: s
     if sidecar_in.exists():
         record, warnings = read_sidecar(sidecar_in)
         report.warnings.extend(warnings)
-    extracted = extract(source)
+    started = _Started(source, sha, record, begin(source, ocr, sha))
+    known_sha.add(sha)
+    return started
+
+
+def _finish(kb: KnowledgeBase, started: _Started, known_ids: set[str], report: IngestReport,
+            on_page) -> dict[str, Any] | None:
+    """Wait for the text, then copy the document in, write its sidecar and build its index fields."""
+    extracted = started.pending.finish(on_page)
+    source, sha = started.source, started.sha
     target = _free_name(kb.corpus, source.stem, source.suffix.lower(), sha)
-    record = complete(record, extracted, target, sha, known_ids)
+    record = complete(started.record, extracted, target, sha, known_ids)
     copy_atomic(source, target)
     sidecar = target.with_suffix(".yaml")
     write_sidecar(sidecar, record)
-    known_sha.add(sha)
     known_ids.add(record["id"])
     prepared = prepare(kb, Entry(sidecar.relative_to(kb.corpus).as_posix(), sidecar, target), extracted)
     report.problems.extend(prepared.problems)
@@ -145,7 +210,12 @@ def complete(record: dict[str, Any], extracted: Extracted, target: Path, sha: st
     out.setdefault("title", extracted.info_title or extracted.first_line or target.stem)
     out["file"] = target.name
     out["sha256"] = sha
-    out["pages"] = len(extracted.pages)
+    out.pop("pages", None)
+    out.pop("ocr", None)  # facts about these bytes only ingest can state
+    if extracted.paged:
+        out["pages"] = len(extracted.pages)
+    if extracted.ocr:
+        out["ocr"] = extracted.ocr
     derive(out)
     return {k: out[k] for k in KEYS if k in out} | {k: v for k, v in out.items() if k not in KEYS}
 

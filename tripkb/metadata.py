@@ -23,7 +23,7 @@ TYPES = ("report", "paper", "poster", "slides", "other")
 KEYS = (
     "id", "type", "title", "authors", "institution", "category", "events", "countries",
     "region", "trip", "report_date", "year", "keywords", "abstract", "participants",
-    "language", "source", "file", "sha256", "pages",
+    "language", "source", "file", "sha256", "pages", "ocr",
 )
 LIST_KEYS = ("authors", "events", "countries", "keywords")
 TEXT_KEYS = ("id", "title", "institution", "category", "region", "abstract", "language", "source")
@@ -132,6 +132,8 @@ def normalise(data: dict[str, Any], where: str, lines: dict[str, int] | None = N
         if not isinstance(data["sha256"], str) or not _SHA256.match(data["sha256"]):
             raise fail("sha256", "expected 64 lower-case hexadecimal digits")
         out["sha256"] = data["sha256"]
+    if data.get("ocr") is not None:
+        out["ocr"] = _ocr(data["ocr"], fail)
     for key, value in data.items():
         if key not in KEYS:
             warnings.append(f"{where}: {key}: unknown key (kept)")
@@ -139,6 +141,21 @@ def normalise(data: dict[str, Any], where: str, lines: dict[str, int] | None = N
     ordered = {k: out[k] for k in KEYS if k in out}
     ordered.update((k, v) for k, v in data.items() if k not in KEYS)
     return ordered, warnings
+
+
+def _ocr(value: Any, fail) -> dict[str, Any]:
+    """``{engine: tesseract 5.3.0, languages: chi_tra+eng, pages: [1, 2]}``: which pages OCR read, and with what."""
+    expected = "expected {engine: NAME VERSION, pages: [PAGE, ...]}"
+    if not isinstance(value, dict) or not isinstance(value.get("engine"), str):
+        raise fail("ocr", f"{expected}, found {_kind(value)}")
+    pages = value.get("pages", [])
+    if not isinstance(pages, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+                                              for n in pages):
+        raise fail("ocr", f"{expected}: pages must be a list of page numbers from 1, found {pages!r}")
+    languages = value.get("languages")
+    if languages is not None and not isinstance(languages, str):
+        raise fail("ocr", f"{expected}: languages must be text such as chi_tra+eng, found {_kind(languages)}")
+    return dict(value)
 
 
 def _date(value: Any, key: str, fail) -> dt.date | None:
