@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
+import click
 import typer
 
-from .errors import TripkbError
+from .errors import TripkbError, UsageError
 
 app = typer.Typer(
+    pretty_exceptions_enable=False,
     help="A knowledge base of official trip reports (公務出國報告), conference papers and posters, "
          "with Chinese full-text search.\n\nThe knowledge base is --kb DIR, else $TRIPKB_HOME, "
          "else the current directory.",
@@ -50,6 +53,18 @@ def _friendly(fn):
         except KeyboardInterrupt:
             render.error("interrupted")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise
+        except OSError as exc:  # disk full, permissions…: the OS's own words, with the file
+            where = f"{exc.filename}: " if exc.filename else ""
+            render.error(f"{where}{exc.strerror or exc}")
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            if os.environ.get("TRIPKB_DEBUG"):
+                raise
+            render.error(f"unexpected internal error ({type(exc).__name__}: {exc}); "
+                         "please report it, with the output of the same command run with TRIPKB_DEBUG=1")
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -68,7 +83,8 @@ def main_options(
 def ingest(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., metavar="PATH...",
-                                       help="PDF, .docx or .doc files, sidecars, or folders (searched recursively)."),
+                                       help="PDF, .docx or .doc files, sidecars, bundles (.tar.gz), "
+                                            "or folders (searched recursively)."),
     ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP),
 ) -> None:
     """Copy documents into corpus/, write or complete their YAML sidecars, and index them.
@@ -79,17 +95,22 @@ def ingest(
     installed; without it they are kept, flagged, and indexed from their metadata
     ('tripkb doctor' says what is installed).
 
+    A bundle made by 'tripkb export --bundle' is checked member by member and
+    against its checksums; its documents are copied as they are. Documents already
+    present are skipped; a document whose id is taken by different content is
+    reported as a conflict and never overwrites anything.
+
     Examples:
 
         tripkb ingest ~/reports/2009-IFLA.pdf
 
-        tripkb --kb ~/tripkb ingest ~/reports/
+        tripkb --kb ~/tripkb ingest ~/reports/ ncl-2009.tar.gz
     """
     from . import render
     from .ingest import ingest as run
 
     with render.progress_bar("Ingesting") as progress:
-        report = run(_kb(ctx, create=True), paths, progress, _ocr_mode(ocr))
+        report = run(_kb(ctx, create=True), paths, progress, ocr=_ocr_mode(ocr))
     for message in report.warnings:
         render.warning(message)
     for problem in (report.synced.problems if report.synced else []) + report.problems:
@@ -169,6 +190,74 @@ def show(
 
 @app.command()
 @_friendly
+def stats(
+    ctx: typer.Context,
+    by: Optional[list[str]] = typer.Option(None, "--by", metavar="FIELD",
+                                           help="year, institution, region, org, category, type or country; "
+                                                "twice for a cross-tab (rows × columns)."),
+    count: str = typer.Option("documents", "--count", metavar="WHAT",
+                              help="documents, or participants (sums each document's number of travellers)."),
+    top: Optional[int] = typer.Option(None, "--top", metavar="N",
+                                      help="Keep the N largest values of each field but year; fold the rest into 其他."),
+    historical: bool = typer.Option(False, "--historical",
+                                    help="Name each institution as it was called that year (國立臺中圖書館 before 2013)."),
+    query: Optional[str] = typer.Option(None, "--query", "-q", metavar="TEXT",
+                                        help="Count only the documents this search query finds."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts)."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one line per non-zero cell (for spreadsheets)."),
+    chart: bool = typer.Option(False, "--chart", help="Draw a bar chart, or a trend over the years for FIELD × year."),
+    type_: Optional[str] = typer.Option(None, "--type", help="report, paper, poster, slides or other."),
+    institution: Optional[str] = typer.Option(None, "--institution", help="Reporting institution, any of its names."),
+    org: Optional[str] = typer.Option(None, "--org", help="Organisation or conference code or name, e.g. IFLA."),
+    country: Optional[str] = typer.Option(None, "--country", help="Destination country, e.g. 美國."),
+    region: Optional[str] = typer.Option(None, "--region", help="Destination region, e.g. 歐洲地區."),
+    category: Optional[str] = typer.Option(None, "--category", help="Trip category, e.g. 開會."),
+    since: Optional[int] = typer.Option(None, "--since", metavar="YEAR", help="Only documents from YEAR on."),
+    until: Optional[int] = typer.Option(None, "--until", metavar="YEAR", help="Only documents up to YEAR."),
+) -> None:
+    """Count documents (or participants) by year, institution, region, org, category, type or country.
+
+    One --by gives a ranked table with shares; two give a cross-tab with totals on
+    both margins (the first field down, the second across). A document with two
+    countries or two events counts under each. Institutions count under their
+    current name unless --historical is given.
+
+    Examples:
+
+        tripkb stats --by institution --by year --top 3
+
+        tripkb stats --query 圖書館 --by year --by region --since 2000
+
+        tripkb stats --by year --by org --count participants --chart
+    """
+    from . import render
+    from .errors import UsageError
+    from .search import Filters
+    from .stats import check_by, check_chart, stats as run
+
+    if as_json + as_csv + chart > 1:
+        raise UsageError("choose one of --json, --csv and --chart")
+    fields = check_by(by or [])
+    if chart:
+        check_chart(fields)
+    filters = Filters(type=type_, institution=institution, org=org, country=country,
+                      region=region, category=category, since=since, until=until)
+    with render.progress_bar("Indexing") as progress:
+        result = run(_kb(ctx), fields, filters, query, count, top, historical, progress)
+    for problem in result.problems:
+        render.warning(str(problem))
+    if as_json:
+        render.print_json(result.to_json())
+    elif as_csv:
+        render.print_csv(result.to_csv())
+    elif chart:
+        render.stats_chart(result)
+    else:
+        render.stats_result(result)
+
+
+@app.command()
+@_friendly
 def reindex(ctx: typer.Context,
             ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP)) -> None:
     """Rebuild the index from corpus/ alone (the old index is replaced only when the new one is complete).
@@ -204,9 +293,180 @@ def verify(ctx: typer.Context) -> None:
         report = run(_kb(ctx), progress)
     for problem in report.problems:
         render.error(str(problem))
+    n = len(report.problems)
     render.out.print(f"Verified {report.checked} documents: "
-                     + (f"{len(report.problems)} problems." if report.problems else "all consistent."))
+                     + (f"{n} problem{'s' if n > 1 else ''}." if n else "all consistent."))
     if report.problems:
+        raise typer.Exit(1)
+
+
+# Selection options shared by export and cite: the same query and filters as search.
+QueryOpt = Annotated[Optional[str], typer.Option(
+    "--query", "-q", help="Only documents that 'tripkb search' finds for this query.")]
+TypeOpt = Annotated[Optional[str], typer.Option("--type", help="report, paper, poster, slides or other.")]
+InstitutionOpt = Annotated[Optional[str], typer.Option("--institution", help="Reporting institution, e.g. 國家圖書館.")]
+OrgOpt = Annotated[Optional[str], typer.Option("--org", help="Organisation or conference code, e.g. IFLA.")]
+CountryOpt = Annotated[Optional[str], typer.Option("--country", help="Destination country, e.g. 美國.")]
+RegionOpt = Annotated[Optional[str], typer.Option("--region", help="Destination region, e.g. 歐洲地區.")]
+CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="Trip category, e.g. 開會.")]
+SinceOpt = Annotated[Optional[int], typer.Option("--since", metavar="YEAR", help="Only documents from YEAR on.")]
+UntilOpt = Annotated[Optional[int], typer.Option("--until", metavar="YEAR", help="Only documents up to YEAR.")]
+
+
+def _select(ctx: typer.Context, query: Optional[str], **filters):
+    """Run a selection with a progress bar and show its problems; the caller sets the exit code."""
+    from . import render
+    from .search import Filters
+    from .selection import select
+
+    with render.progress_bar("Indexing") as progress:
+        selection = select(_kb(ctx), query, Filters(**filters), progress)
+    for problem in selection.problems:
+        render.error(str(problem))
+    return selection
+
+
+@app.command()
+@_friendly
+def export(
+    ctx: typer.Context,
+    format_: Optional[str] = typer.Option(None, "--format", "-f", metavar="FORMAT",
+                                          help="csv, jsonl, dc (Dublin Core in OAI-PMH XML) or opensearch."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="PATH",
+                                          help="File to write (default: standard output); a folder for opensearch."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", metavar="FILE.tar.gz",
+                                          help="Pack the documents, sidecars and a checksum manifest instead."),
+    bom: bool = typer.Option(False, "--bom", help="Start the CSV with a UTF-8 byte-order mark (for Excel)."),
+    query: QueryOpt = None, type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None,
+    country: CountryOpt = None, region: RegionOpt = None, category: CategoryOpt = None,
+    since: SinceOpt = None, until: UntilOpt = None,
+) -> None:
+    """Export the records of the whole knowledge base, or of a selection, for other systems.
+
+    csv and jsonl hold every metadata field, one document per row or line; dc is
+    Dublin Core (oai_dc) for library catalogues and harvesters; opensearch writes
+    bulk.ndjson and mapping.json into a folder for an OpenSearch/Elasticsearch
+    cluster (see docs/opensearch.md). --bundle packs the files themselves for
+    'tripkb ingest' in another knowledge base.
+
+    Examples:
+
+        tripkb export --format csv --bom -o reports.csv
+
+        tripkb export --format dc --org IFLA --since 2005 -o ifla.xml
+
+        tripkb export --bundle ncl-2009.tar.gz --institution 國家圖書館 --since 2009 --until 2009
+    """
+    from . import render
+    from .export import check_format
+
+    if format_ is None and bundle is None:
+        raise UsageError("give --format csv|jsonl|dc|opensearch, or --bundle FILE.tar.gz")
+    if format_ is not None and bundle is not None:
+        raise UsageError("--format and --bundle cannot be combined: a bundle holds the documents themselves")
+    if bundle is not None and output is not None:
+        raise UsageError("--output is for --format; a bundle is written to the --bundle file")
+    if format_ is not None:
+        check_format(format_)
+    if bom and format_ != "csv":
+        raise UsageError("--bom applies only to --format csv")
+    if format_ == "opensearch" and output is None:
+        raise UsageError("--format opensearch writes two files (bulk.ndjson and mapping.json): give --output DIR")
+    if output is not None and format_ != "opensearch":
+        _check_output_file(output)
+    selection = _select(ctx, query, type=type_, institution=institution, org=org, country=country,
+                        region=region, category=category, since=since, until=until)
+    items, problems = selection.items, list(selection.problems)
+    if bundle is not None:
+        from .bundle import write_bundle
+
+        packed, unpacked = write_bundle(_kb(ctx), items, bundle)
+        for problem in unpacked:
+            render.error(str(problem))
+        problems += unpacked
+        render.export_summary(packed, "bundle", str(bundle))
+    elif format_ == "opensearch":
+        from .opensearch import write
+
+        bulk, mapping = write(items, output)
+        render.export_summary(len(items), format_, f"{bulk} and {mapping}")
+    else:
+        _write_records(format_, items, output, bom)
+        render.export_summary(len(items), format_, str(output) if output else None)
+    if problems:
+        raise typer.Exit(1)
+
+
+def _check_output_file(output: Path) -> None:
+    if output.is_dir():
+        raise UsageError(f"--output {output} is a folder; give a file name")
+    if not output.parent.is_dir():
+        raise UsageError(f"cannot write {output}: the folder {output.parent} does not exist")
+
+
+def _write_records(format_: str, items, output: Optional[Path], bom: bool) -> None:
+    """csv, jsonl or dc to the --output file (replaced only when complete) or to standard output."""
+    from contextlib import nullcontext
+
+    from . import export
+    from .fsutil import open_atomic
+
+    sys.stdout.flush()
+    with open_atomic(output) if output else nullcontext(sys.stdout.buffer) as out:
+        if format_ == "csv":
+            export.write_csv(items, out, bom=bom)
+        elif format_ == "jsonl":
+            export.write_jsonl(items, out)
+        else:
+            export.write_dc(items, out)
+        out.flush()
+
+
+@app.command()
+@_friendly
+def cite(
+    ctx: typer.Context,
+    doc_id: Optional[str] = typer.Argument(None, metavar="ID", help="The document's id, e.g. C09601649."),
+    style: str = typer.Option("tw", "--style", help="tw (as Taiwanese LIS papers cite trip reports) or apa."),
+    all_: bool = typer.Option(False, "--all", help="A reference list of every document (or of the selection)."),
+    query: QueryOpt = None, type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None,
+    country: CountryOpt = None, region: RegionOpt = None, category: CategoryOpt = None,
+    since: SinceOpt = None, until: UntilOpt = None,
+) -> None:
+    """Print a citation of a document, or with --all a reference list.
+
+    The tw style is the form of the seed paper's footnotes:
+    王文陸、彭慰，〈參加 2007 年美國圖書館學會年會報告〉，《OPEN 政府出版資料回應網公務出國報告》，C09601649。
+
+    Examples:
+
+        tripkb cite C09601649
+
+        tripkb cite --all --org ALA --style apa
+    """
+    from . import render
+    from .cite import check_style, cite as format_citation, reference_list
+    from .selection import by_id
+
+    check_style(style)
+    narrowed = any(v is not None for v in (query, type_, institution, org, country, region, category, since, until))
+    if doc_id is None and not all_:
+        raise UsageError("give a document ID, or --all for a reference list")
+    if doc_id is not None and all_:
+        raise UsageError("give a document ID or --all, not both")
+    if doc_id is not None and narrowed:
+        raise UsageError("--query and the filters choose documents for --all; they do not apply to one ID")
+    if doc_id is not None:
+        with render.progress_bar("Indexing") as progress:
+            item = by_id(_kb(ctx), doc_id, progress)
+        render.plain_lines([format_citation(item.record, style)])
+        return
+    selection = _select(ctx, query, type=type_, institution=institution, org=org, country=country,
+                        region=region, category=category, since=since, until=until)
+    if not selection.items:
+        render.warning("no documents match; the reference list is empty")
+    render.plain_lines(reference_list((i.record for i in selection.items), style))
+    if selection.problems:
         raise typer.Exit(1)
 
 

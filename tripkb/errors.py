@@ -54,6 +54,15 @@ class NotFoundError(TripkbError):
     """No document with the given id."""
 
 
+class BundleError(TripkbError):
+    """A bundle that cannot be imported as a whole: unreadable, unsafe, or without a valid manifest."""
+
+    def __init__(self, path: str, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
 class ToolMissing(TripkbError):
     """A program or package that reads a format is not installed; the message says what to install.
 

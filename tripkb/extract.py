@@ -1,16 +1,24 @@
 """Per-page text of a document, whatever its format, with a user-fit reason when it cannot be had.
 
-:func:`extract` is the one place that dispatches by suffix: PDFs by pypdf,
-with OCR of the pages that have no usable text (see :mod:`quality`,
-:mod:`ocr`); Word files by :mod:`word`. A document that is readable but
-yields no usable text (a scan without Tesseract, a missing reader program)
-is not an error: it comes back with a one-line ``flag`` and is kept and
-indexed from its metadata. Only unreadable files raise :class:`ExtractError`.
+Two steps, because they run in different places:
+
+* :func:`read` is the one place that dispatches by suffix: PDFs by pypdf,
+  Word files by :mod:`word`. It runs in a bounded worker (:mod:`workers`)
+  and notes which PDF pages have no usable text (:mod:`quality`).
+* :func:`begin` then starts OCR of those pages in this process's pool
+  (:mod:`ocr`: page by page on every core), and :meth:`Pending.finish`
+  puts the OCR text in place and says what is still missing.
+
+A document that is readable but yields no usable text (a scan without
+Tesseract, a missing reader program) is not an error: it comes back with a
+one-line ``flag`` and is kept and indexed from its metadata. Only
+unreadable files raise :class:`ExtractError`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +29,10 @@ from .ocr import Engine, Ocr, OcrJob, PageProgress
 from .quality import GARBAGE, MIN_LETTERS, NO_TEXT, page_problem
 from .textnorm import display_form
 
+#: Documents with more pages are refused: almost surely broken or not a report.
+MAX_PAGES = int(os.environ.get("TRIPKB_MAX_PAGES", "5000"))
 WORD_SUFFIXES = (".docx", ".doc")
-#: Every suffix :func:`begin` can read (``kb.DOCUMENT_SUFFIXES`` is this).
+#: Every suffix :func:`read` can read (``kb.DOCUMENT_SUFFIXES`` is this).
 SUFFIXES = (".pdf",) + WORD_SUFFIXES
 
 
@@ -31,16 +41,20 @@ class Extracted:
     """What a document yields: display-form text per page, its own title, and what went wrong.
 
     ``paged`` is False for formats without fixed pages (Word): the text is
-    one undivided page and hits report no page numbers. ``ocr`` is the
-    sidecar's record of OCRed pages; ``flag`` says why there is no usable text.
+    one undivided page and hits report no page numbers. ``problems`` are the
+    PDF pages without usable text as read (page → kind). ``ocr`` is the
+    sidecar's record of OCRed pages; ``flag`` says why there is no usable
+    text; ``final`` is False until :meth:`Pending.finish` has judged it.
     """
 
     pages: list[str]
     info_title: str | None = None
     warnings: list[str] = field(default_factory=list)
     paged: bool = True
+    problems: dict[int, str] = field(default_factory=dict)
     ocr: dict[str, Any] | None = None
     flag: str | None = None
+    final: bool = True
 
     @property
     def first_line(self) -> str | None:
@@ -56,7 +70,6 @@ class Pending:
     """A document whose text layer is read and whose OCR may still be running."""
 
     extracted: Extracted
-    problems: dict[int, str] = field(default_factory=dict)
     job: OcrJob | None = None
     engine: Engine | None = None
     missing: str | None = None
@@ -64,6 +77,9 @@ class Pending:
     def finish(self, on_page: PageProgress | None = None) -> Extracted:
         """Wait for OCR, put its text in place, then judge what is still unusable."""
         got = self.extracted
+        if got.final:
+            return got
+        got.final = True
         if self.job is not None and self.engine is not None:
             result = self.job.wait(on_page)
             for n, text in result.texts.items():
@@ -72,8 +88,6 @@ class Pending:
                 got.warnings.append(f"page {n}: OCR failed ({why})")
             got.ocr = {"engine": self.engine.name, "languages": self.engine.languages,
                        "pages": sorted(result.texts)}
-        if not got.paged:
-            return got
         ocred = set(got.ocr["pages"]) if got.ocr else set()
         # OCR text with any letters counts: a short page read by OCR is still read
         still = {n: kind for n, text in enumerate(got.pages, 1)
@@ -81,7 +95,7 @@ class Pending:
         for n, kind in still.items():
             if kind == GARBAGE:
                 got.pages[n - 1] = ""  # nonsense must not be indexed as if it were the text
-        kind = GARBAGE if GARBAGE in {*self.problems.values(), *still.values()} else NO_TEXT
+        kind = GARBAGE if GARBAGE in {*got.problems.values(), *still.values()} else NO_TEXT
         what = f"{kind} — fonts without a usable Unicode map?" if kind == GARBAGE else f"{kind} — scanned?"
         if got.ocr is not None:
             if len(still) == len(got.pages):
@@ -94,37 +108,18 @@ class Pending:
 
 
 def extract(path: Path, ocr: Ocr | None = None, on_page: PageProgress | None = None) -> Extracted:
-    """Every page's text; OCR as ``ocr`` says (default: automatic, no cache)."""
+    """Every page's text, OCR included, in this process (default: automatic OCR, no cache)."""
     if ocr is not None:
-        return begin(path, ocr).finish(on_page)
+        return begin(path, read(path, ocr.mode == "force"), ocr).finish(on_page)
     with Ocr("auto") as own:
-        return begin(path, own).finish(on_page)
+        return begin(path, read(path), own).finish(on_page)
 
 
-def begin(path: Path, ocr: Ocr, sha: str | None = None) -> Pending:
-    """Read the text layer now and start OCR of the pages that need it; :meth:`Pending.finish` waits.
+def read(path: Path, force_ocr: bool = False) -> Extracted:
+    """The document's own text (no OCR), noting the PDF pages that need it; safe in a worker.
 
     Raises :class:`ExtractError` when the file cannot be read at all.
     """
-    head = _head(path)
-    suffix = path.suffix.lower()
-    if suffix in WORD_SUFFIXES:
-        return Pending(_word(path, suffix, head))
-    if b"%PDF-" not in head:
-        raise ExtractError("not a PDF (no %PDF- header)")
-    got = _pdf(path)
-    if ocr.mode == "force":
-        problems = {n: NO_TEXT for n in range(1, len(got.pages) + 1)}
-    else:
-        problems = {n: kind for n, text in enumerate(got.pages, 1) if (kind := page_problem(text))}
-    engine = ocr.engine if problems else None
-    if engine is None:
-        return Pending(got, problems, missing=ocr.missing if problems else None)
-    job = ocr.submit(path, sha or sha256_of(path), sorted(problems))
-    return Pending(got, problems, job, engine)
-
-
-def _head(path: Path) -> bytes:
     try:
         with path.open("rb") as fh:
             head = fh.read(1024)
@@ -132,7 +127,29 @@ def _head(path: Path) -> bytes:
         raise ExtractError(f"cannot read the file: {exc.strerror or exc}") from None
     if not head:
         raise ExtractError("empty file (0 bytes)")
-    return head
+    suffix = path.suffix.lower()
+    if suffix in WORD_SUFFIXES:
+        return _word(path, suffix, head)
+    if b"%PDF-" not in head:
+        raise ExtractError("not a PDF (no %PDF- header)")
+    got = _pdf(path)
+    got.final = False
+    if force_ocr:
+        got.problems = {n: NO_TEXT for n in range(1, len(got.pages) + 1)}
+    else:
+        got.problems = {n: kind for n, text in enumerate(got.pages, 1) if (kind := page_problem(text))}
+    return got
+
+
+def begin(path: Path, got: Extracted, ocr: Ocr, sha: str | None = None) -> Pending:
+    """Start OCR of the pages :func:`read` found without usable text, if OCR can run; don't wait."""
+    if got.final or not got.problems:
+        return Pending(got)
+    engine = ocr.engine
+    if engine is None:
+        return Pending(got, missing=ocr.missing)
+    job = ocr.submit(path, sha or sha256_of(path), sorted(got.problems))
+    return Pending(got, job, engine)
 
 
 def _word(path: Path, suffix: str, head: bytes) -> Extracted:
@@ -163,6 +180,9 @@ def _pdf(path: Path) -> Extracted:
         reader = pypdf.PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise ExtractError("password-protected PDF: cannot read its text without the password")
+        if len(reader.pages) > MAX_PAGES:
+            raise ExtractError(f"has {len(reader.pages)} pages, more than the limit of {MAX_PAGES} "
+                               "(set TRIPKB_MAX_PAGES to allow more)")
         pages = [display_form(page.extract_text() or "") for page in reader.pages]
         title = _info_title(reader, path.stem)
     except ExtractError:

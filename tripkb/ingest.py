@@ -5,30 +5,39 @@ Originals are never modified or moved: each new document is copied into
 bytes, so ingesting the same files again adds nothing. One bad file is
 reported and skipped; the rest of the batch goes on.
 
-Documents are read a few ahead of the one being finished, so that OCR of
-the next scan's pages keeps every core busy while the last pages of this
-one are still running.
+Crash safety: a document and its sidecar are first written complete into
+``corpus/.staging/``, then renamed into ``corpus/`` (document first). A run
+killed at any moment leaves either nothing, or both files, or a staged
+sidecar whose document is already in place, which the next run finishes.
+
+Text is read in bounded workers; pages that need OCR are OCRed in this
+process's pool, a few documents ahead of the one being placed, so the next
+scan's pages keep every core busy while this one's last pages finish.
 """
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Iterator
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ExtractError, MetadataError
-from .extract import Extracted, Pending, begin
+from .bundle import import_bundle, is_bundle
+from .errors import BundleError, ExtractError, MetadataError
+from .extract import Extracted, Pending, begin, read
 from .fsutil import copy_atomic, sha256_of
-from .indexer import Entry, Problem, Progress, SyncReport, _writer, prepare, sync
 from .index import live_values, open_index
+from .indexer import LOOKAHEAD, BatchWriter, Entry, Problem, Progress, SyncReport, prepare, sync_locked
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
+from .lock import writer_lock
 from .metadata import KEYS, derive, read_sidecar, write_sidecar
 from .ocr import Mode, Ocr
+from .workers import bounded_map
 
-#: Documents whose text is read (and OCR started) ahead of the one being finished.
-LOOKAHEAD = 2
+STAGING = ".staging"
 
 
 @dataclass
@@ -47,132 +56,162 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
         if not path.exists():
             report.problems.append(Problem(str(path), "no such file or folder"))
             continue
-        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        candidates = sorted(p for p in path.rglob("*") if not p.is_dir()) if path.is_dir() else [path]
         for p in candidates:
-            real = p.resolve()
-            if real in seen:
-                continue
             suffix = p.suffix.lower()
-            if suffix in DOCUMENT_SUFFIXES:
+            wanted = suffix in DOCUMENT_SUFFIXES or is_bundle(p) or (
+                suffix == ".yaml" and not any(p.with_suffix(s).exists() for s in DOCUMENT_SUFFIXES))
+            if not wanted:
+                if p is path:
+                    report.problems.append(Problem(str(p), "not a document tripkb can read (expected "
+                                                          f"{', '.join(DOCUMENT_SUFFIXES)}, .yaml or a .tar.gz bundle)"))
+                continue
+            if not p.is_file():  # FIFOs, sockets, dangling links: never open them
+                report.problems.append(Problem(str(p), "not a regular file"))
+                continue
+            real = p.resolve()
+            if real not in seen:
                 seen.add(real)
                 yield p
-            elif suffix == ".yaml" and not any(p.with_suffix(s).exists() for s in DOCUMENT_SUFFIXES):
-                seen.add(real)
-                yield p
-            elif p is path:
-                report.problems.append(Problem(str(p), f"not a document tripkb can read "
-                                                      f"(expected {', '.join(DOCUMENT_SUFFIXES)} or .yaml)"))
-
-
-@dataclass
-class _Started:
-    """A document whose text is being read: what it will need when it is finished."""
-
-    source: Path
-    sha: str
-    record: dict[str, Any]
-    pending: Pending
 
 
 def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None,
-           ocr: Mode = "auto") -> IngestReport:
+           workers: int | None = None, ocr: Mode = "auto") -> IngestReport:
     """Copy new documents into the corpus, complete their sidecars and index them.
 
-    ``ocr``: ``auto`` OCRs pages without usable text when Tesseract is
+    ``ocr``: ``auto`` OCRs PDF pages without usable text when Tesseract is
     installed, ``off`` never does, ``force`` OCRs every page of every PDF.
     """
     report = IngestReport()
-    with Ocr(ocr, kb.ocr_cache) as engine:
-        report.synced = sync(kb, progress, ocr=engine)
+    with writer_lock(kb), Ocr(ocr, kb.ocr_cache) as engine:
+        recover(kb)
+        report.synced = sync_locked(kb, progress, workers=workers, ocr=engine)
         corpus = kb.corpus.resolve()
-        sources = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
+        collected = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
+        sources = [p for p in collected if not is_bundle(p)]
         if sources:
-            _ingest(kb, sources, report, progress, engine)
+            try:
+                _import(kb, sources, report, progress, workers, engine)
+            finally:
+                if (kb.corpus / STAGING).is_dir() and not any((kb.corpus / STAGING).iterdir()):
+                    (kb.corpus / STAGING).rmdir()
+        bundles = [p for p in collected if is_bundle(p)]
+        for bundle in bundles:
+            _ingest_bundle(kb, bundle, report)
+        if bundles:
+            placed = sync_locked(kb, progress, workers=workers, ocr=engine)
+            report.problems.extend(placed.problems)
+            report.warnings.extend(placed.warnings)
     return report
 
 
-def _ingest(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
-            progress: Progress | None, ocr: Ocr) -> None:
-    ix = open_index(kb.index_dir)
-    with ix.searcher() as searcher, _writer(ix) as writer:
-        known_sha: set[str] = set(live_values(searcher.reader(), "sha256"))
-        known_ids: set[str] = set(live_values(searcher.reader(), "id"))
-        ahead: deque[tuple[Path, _Started | dict[str, Any] | None]] = deque()
-        done = 0
+def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> None:
+    """Place a bundle's new documents in ``corpus/``; the caller indexes them."""
+    try:
+        result = import_bundle(kb, bundle)
+    except BundleError as exc:
+        report.problems.append(Problem(exc.path, exc.problem))
+        return
+    except OSError as exc:
+        report.problems.append(Problem(str(bundle), f"cannot read the bundle: {exc.strerror or exc}"))
+        return
+    report.added.extend(result.added)
+    report.unchanged += result.unchanged
+    report.problems.extend(result.problems)
 
-        def finish() -> None:
+
+def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
+            progress: Progress | None, workers: int | None, ocr: Ocr) -> None:
+    ix = open_index(kb.index_dir)
+    with ix.reader() as reader:
+        known_sha = set(live_values(reader, "sha256"))
+        known_ids = set(live_values(reader, "id"))
+    records = [p for p in sources if p.suffix.lower() == ".yaml"]
+    documents: list[tuple[Path, str]] = []
+    for source in sources:
+        if source in records:
+            continue
+        try:
+            sha = sha256_of(source)
+        except OSError as exc:
+            report.problems.append(Problem(str(source), f"cannot read the file: {exc.strerror or exc}"))
+            continue
+        if sha in known_sha:
+            report.unchanged += 1
+            continue
+        known_sha.add(sha)  # a second copy in this batch is the same document
+        documents.append((source, sha))
+    total, done = len(records) + len(documents), 0
+    (kb.corpus / STAGING).mkdir(exist_ok=True)
+    with BatchWriter(ix) as writer:
+        for source in records:
+            _guarded(report, source, lambda: _bring_in_record(kb, source, known_ids, report), writer)
+            done += 1
+            if progress:
+                progress(done, total, source.name)
+        shas = dict(documents)
+        ahead: deque[tuple[Path, Pending]] = deque()
+
+        def finish_oldest() -> None:
             nonlocal done
-            source, item = ahead.popleft()
+            source, pending = ahead.popleft()
 
             def on_page(page: int, pages: int) -> None:
                 if progress:
-                    progress(done, len(sources), f"{source.name}: OCR page {page}/{pages}")
+                    progress(done, total, f"{source.name}: OCR page {page}/{pages}")
 
-            try:
-                fields = _finish(kb, item, known_ids, report, on_page) if isinstance(item, _Started) else item
-            except (MetadataError, OSError) as exc:
-                report.problems.append(Problem(str(source), _reason(exc)))
-                known_sha.discard(item.sha)
-                fields = None
-            if fields is not None:
-                writer.update_document(**fields)
+            extracted = pending.finish(on_page)
+            _guarded(report, source,
+                     lambda: _bring_in(kb, source, shas[source], extracted, known_ids, report), writer)
             done += 1
             if progress:
-                progress(done, len(sources), source.name)
+                progress(done, total, source.name)
 
-        for source in sources:
-            try:
-                item = _start(kb, source, known_sha, known_ids, report, ocr)
-            except (ExtractError, MetadataError, OSError) as exc:
-                report.problems.append(Problem(str(source), _reason(exc)))
-                item = None
-            ahead.append((source, item))
+        jobs = bounded_map(partial(read, force_ocr=ocr.mode == "force"), [s for s, _ in documents],
+                           workers=workers if len(documents) > 1 else 0)
+        for source, layer in jobs:
+            if isinstance(layer, ExtractError):
+                report.problems.append(Problem(str(source), str(layer)))
+                done += 1
+                if progress:
+                    progress(done, total, source.name)
+                continue
+            ahead.append((source, begin(source, layer, ocr, shas[source])))
             while len(ahead) > LOOKAHEAD:
-                finish()
+                finish_oldest()
         while ahead:
-            finish()
+            finish_oldest()
 
 
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, MetadataError):
-        return f"{exc.key}: {exc.problem}" if exc.key else exc.problem
-    if isinstance(exc, OSError):
-        return f"cannot read or copy: {exc.strerror or exc}"
-    return str(exc)
+def _guarded(report: IngestReport, source: Path, work, writer: BatchWriter) -> None:
+    """Run one document's import; its failure becomes one line, the batch goes on."""
+    try:
+        fields = work()
+    except MetadataError as exc:  # names the sidecar at fault, not the document
+        report.problems.append(Problem(exc.path + (f":{exc.line}" if exc.line else ""),
+                                       f"{exc.key}: {exc.problem}" if exc.key else exc.problem))
+        return
+    except OSError as exc:
+        report.problems.append(Problem(str(source), f"cannot copy into the corpus: {exc.strerror or exc}"))
+        return
+    if fields is not None:
+        writer.add(fields)
 
 
-def _start(kb: KnowledgeBase, source: Path, known_sha: set[str], known_ids: set[str],
-           report: IngestReport, ocr: Ocr) -> _Started | dict[str, Any] | None:
-    """Index fields at once for a metadata-only record; else read the text and start OCR.
-
-    The SHA-256 is claimed here, so a copy later in the same batch is seen as known.
-    """
-    if source.suffix.lower() == ".yaml":
-        return _bring_in_record(kb, source, known_ids, report)
-    sha = sha256_of(source)
-    if sha in known_sha:
-        report.unchanged += 1
-        return None
+def _bring_in(kb: KnowledgeBase, source: Path, sha: str, extracted: Extracted, known_ids: set[str],
+              report: IngestReport) -> dict[str, Any] | None:
     sidecar_in = source.with_suffix(".yaml")
     record: dict[str, Any] = {}
     if sidecar_in.exists():
         record, warnings = read_sidecar(sidecar_in)
         report.warnings.extend(warnings)
-    started = _Started(source, sha, record, begin(source, ocr, sha))
-    known_sha.add(sha)
-    return started
-
-
-def _finish(kb: KnowledgeBase, started: _Started, known_ids: set[str], report: IngestReport,
-            on_page) -> dict[str, Any] | None:
-    """Wait for the text, then copy the document in, write its sidecar and build its index fields."""
-    extracted = started.pending.finish(on_page)
-    source, sha = started.source, started.sha
+        if record.get("id") in known_ids:
+            raise MetadataError(str(sidecar_in), f"id {record['id']} is already used by another document "
+                                                 "in the knowledge base (not ingested)", key="id")
     target = _free_name(kb.corpus, source.stem, source.suffix.lower(), sha)
-    record = complete(started.record, extracted, target, sha, known_ids)
-    copy_atomic(source, target)
+    record = complete(record, extracted, target, sha, known_ids)
     sidecar = target.with_suffix(".yaml")
-    write_sidecar(sidecar, record)
+    _place(kb, sidecar, record, source, target)
     known_ids.add(record["id"])
     prepared = prepare(kb, Entry(sidecar.relative_to(kb.corpus).as_posix(), sidecar, target), extracted)
     report.problems.extend(prepared.problems)
@@ -186,17 +225,50 @@ def _bring_in_record(kb: KnowledgeBase, source: Path, known_ids: set[str],
     """A sidecar with no document: a metadata-only record, identified by its id."""
     record, warnings = read_sidecar(source)
     report.warnings.extend(warnings)
-    if record.get("id") in known_ids:
+    record.setdefault("id", source.stem)
+    if record["id"] in known_ids:
         report.unchanged += 1
         return None
     record.pop("file", None)
-    record.setdefault("id", source.stem)
     target = _free_name(kb.corpus, source.stem, ".yaml", record["id"])
-    write_sidecar(target, record)
+    _place(kb, target, record)
     known_ids.add(record["id"])
     prepared = prepare(kb, Entry(target.relative_to(kb.corpus).as_posix(), target, None))
     report.added.append(kb.relative(target))
     return prepared.fields
+
+
+def _place(kb: KnowledgeBase, sidecar: Path, record: dict[str, Any],
+           source: Path | None = None, target: Path | None = None) -> None:
+    """Stage the document and its sidecar complete, then rename them in: document first."""
+    staging = kb.corpus / STAGING
+    staged_sidecar = staging / sidecar.name
+    write_sidecar(staged_sidecar, record)
+    if source is not None and target is not None:
+        staged_doc = staging / target.name
+        copy_atomic(source, staged_doc)
+        os.replace(staged_doc, target)
+    os.replace(staged_sidecar, sidecar)
+
+
+def recover(kb: KnowledgeBase) -> None:
+    """Finish or undo what a killed ingest left in ``corpus/.staging/``."""
+    staging = kb.corpus / STAGING
+    if not staging.is_dir():
+        return
+    for staged in sorted(staging.iterdir()):
+        if staged.suffix == ".yaml" and staged.is_file():
+            try:
+                record, _ = read_sidecar(staged)
+            except MetadataError:
+                staged.unlink()
+                continue
+            placed = kb.corpus / record["file"] if record.get("file") else None
+            if placed is not None and placed.exists() and not (kb.corpus / staged.name).exists():
+                os.replace(staged, kb.corpus / staged.name)  # the document made it: finish
+                continue
+        if staged.is_file():
+            staged.unlink()  # not yet in place: the next run copies it again
 
 
 def complete(record: dict[str, Any], extracted: Extracted, target: Path, sha: str,

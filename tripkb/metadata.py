@@ -30,6 +30,9 @@ TEXT_KEYS = ("id", "title", "institution", "category", "region", "abstract", "la
 _LIST_SPLIT = re.compile(r"\s*[、,，;；]\s*")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
+#: libyaml's safe loader where PyYAML has it: parses seven times faster than the pure-Python one.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def read_sidecar(path: Path) -> tuple[dict[str, Any], list[str]]:
     """Load and check one sidecar; return (normalised record, warnings)."""
@@ -40,7 +43,7 @@ def read_sidecar(path: Path) -> tuple[dict[str, Any], list[str]]:
     except OSError as exc:
         raise MetadataError(str(path), f"cannot read: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "not valid YAML"
@@ -191,6 +194,8 @@ def derive(record: dict[str, Any]) -> None:
             year = year_from_id(record["id"])
             if year:
                 record["year"] = year
+    if "participants" not in record and record.get("authors"):
+        record["participants"] = len(record["authors"])
     if "region" not in record and record.get("countries"):
         from .vocab import Vocabulary
 

@@ -211,4 +211,7 @@ def _ocr_page(path: str, index: int, languages: str) -> str:
         image = page.render(scale=scale, grayscale=True).to_pil()
     finally:
         pdf.close()
+    low, high = image.getextrema()
+    if high - low < 32:  # a blank page (the back of a scanned sheet): nothing to read
+        return ""
     return pytesseract.image_to_string(image, lang=languages, timeout=PAGE_TIMEOUT)

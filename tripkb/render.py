@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -25,8 +27,27 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def plain_lines(lines: list[str]) -> None:
+    """Text on stdout exactly as given (no markup, no wrapping), one item a line."""
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+def export_summary(count: int, what: str, where: str | None) -> None:
+    """On stderr, so that an export to standard output stays clean."""
+    noun = "document" if count == 1 else "documents"
+    err.print(Text(f"Exported {count} {noun} ({what})" + (f" to {where}." if where else ".")), soft_wrap=True)
+
+
+def print_csv(text: str) -> None:
+    sys.stdout.write(text)
+
+
 def _line(label: str, style: str, message: str) -> None:
-    """One unwrapped line on stderr, so scripts and grep see the whole message."""
+    """One unwrapped line on stderr, so scripts and grep see the whole message.
+
+    File names that are not valid UTF-8 are shown with escapes, never crash.
+    """
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     if err.is_terminal:
         err.print(Text(label, style=style) + Text(message), soft_wrap=True)
     else:
@@ -140,5 +161,181 @@ def progress_bar(label: str) -> Iterator:
     try:
         yield update
     finally:
-        if task is not None:
+        if task is not None:  # stopping a bar that never started prints a stray blank line
             bar.stop()
+
+
+# Statistics
+
+CHART_WIDTH = 80
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+_LEVELS = "▁▂▃▄▅▆▇█"
+
+
+def _label(value: Any) -> str:
+    from .stats import UNKNOWN
+
+    return UNKNOWN if value is None else str(value)
+
+
+def _fit(text: str, width: int) -> Text:
+    """``text`` cut (with …) or padded to exactly ``width`` terminal cells."""
+    t = Text(text)
+    t.truncate(width, overflow="ellipsis", pad=True)
+    return t
+
+
+def stats_result(result) -> None:
+    """A ranked table for one field, a cross-tab for two, a plain list for more."""
+    out.print(Text(_stats_title(result), style="bold"))
+    if not result.cells:
+        return
+    flipped = False
+    if len(result.by) == 1:
+        table = _ranked_table(result)
+    elif len(result.by) == 2:
+        table, flipped = _fitting_cross_tab(result)
+    else:
+        table = _flat_table(result)
+    out.print(table)
+    if flipped:
+        out.print(Text(f"({result.by[1]} down, {result.by[0]} across, to fit the terminal)", style="dim"))
+    _stats_notes(result)
+
+
+def _stats_title(result) -> str:
+    noun = result.count if result.total != 1 else result.count.rstrip("s")
+    by = f" by {' × '.join(result.by)}" if result.by else ""
+    return f"{result.total} {noun}{by}"
+
+
+def _stats_notes(result) -> None:
+    if result.overlapping:
+        out.print(Text("A document with several values of a field counts under each, so cells "
+                       "can add up to more than the totals.", style="dim"))
+    if result.uncounted:
+        out.print(Text(f"{result.uncounted} matching document(s) give no number of participants "
+                       "(counted as 0).", style="yellow"))
+
+
+def _table(padding: tuple[int, ...] = (0, 1)) -> Table:
+    """A table ruled under the header and above the totals, nothing else."""
+    return Table(box=box.HORIZONTALS, show_footer=True, show_edge=False, pad_edge=False, padding=padding)
+
+
+def _ranked_table(result) -> Table:
+    from .stats import OTHER
+
+    (name,), margin, total = result.by, result.margins[0], result.total
+    table = _table()
+    table.add_column(name, footer="合計")
+    table.add_column(result.count, justify="right", footer=str(total))
+    table.add_column("share", justify="right", footer="100.0%" if total else "–")
+    for value in result.order[0]:
+        n = margin.get(value, 0)
+        style = "dim" if value is None or value == OTHER else ""
+        table.add_row(Text(_label(value), style=style), str(n), f"{n / total:.1%}" if total else "–")
+    return table
+
+
+def _fitting_cross_tab(result) -> tuple[Table, bool]:
+    """The cross-tab as asked, or with the years down the rows when years across are too wide.
+
+    Year numbers cannot wrap; names in headers can, as in the paper's 表五.
+    """
+    table = _cross_tab(result, flip=False)
+    if result.by[1] != "year" or out.measure(table, options=out.options.update_width(10_000)).maximum <= out.width:
+        return table, False
+    return _cross_tab(result, flip=True), True
+
+
+def _cross_tab(result, flip: bool) -> Table:
+    """Rows are the first --by field, columns the second (or the reverse); both margins totalled."""
+    at = (1, 0) if flip else (0, 1)
+    rows, cols = (result.order[i] for i in at)
+    row_margin, col_margin = (result.margins[i] for i in at)
+    table = _table(padding=(0, 0))
+    table.add_column(result.by[at[0]], footer="合計", no_wrap=True)
+    for col in cols:
+        table.add_column(_label(col), justify="right", overflow="fold", footer=str(col_margin.get(col, 0)))
+    table.add_column("合計", justify="right", footer=Text(str(result.total), style="bold"))
+    for row in rows:
+        keys = [(col, row) if flip else (row, col) for col in cols]
+        cells = [result.cells.get(key, 0) for key in keys]
+        table.add_row(_label(row), *(Text(str(n), style="dim" if not n else "") for n in cells),
+                      Text(str(row_margin.get(row, 0)), style="bold"))
+    return table
+
+
+def _flat_table(result) -> Table:
+    table = _table()
+    for i, name in enumerate(result.by):
+        table.add_column(name, footer="合計" if i == 0 else "")
+    table.add_column(result.count, justify="right", footer=str(result.total))
+    for key, n in result.rows:
+        table.add_row(*map(_label, key), str(n))
+    return table
+
+
+def stats_chart(result) -> None:
+    """Bars for one field; one sparkline per value for a field × year, in 80 columns."""
+    out.print(Text(_stats_title(result), style="bold"))
+    if not result.cells:
+        return
+    width = min(out.width, CHART_WIDTH)
+    if len(result.by) == 1:
+        _bars(result, width)
+    else:
+        _trend(result, width)
+    _stats_notes(result)
+
+
+def _bars(result, width: int) -> None:
+    margin = result.margins[0]
+    values = result.order[0]
+    label_w = min(24, max(cell_len(_label(v)) for v in values))
+    count_w = max(len(str(n)) for n in margin.values())
+    bar_w = width - label_w - count_w - 2
+    peak = max(margin.values())
+    for value in values:
+        n = margin.get(value, 0)
+        eighths = round(n / peak * bar_w * 8) if peak else 0
+        full, part = divmod(max(eighths, 1 if n else 0), 8)
+        bar = "█" * full + (_EIGHTHS[part] if part else "")
+        line = _fit(_label(value), label_w) + " " + Text(bar.ljust(bar_w), style="cyan")
+        out.print(line + " " + Text(str(n).rjust(count_w)))
+
+
+def _trend(result, width: int) -> None:
+    """Each value of the other field as a line over the years, scaled to its own peak."""
+    year_at = result.by.index("year")
+    other_at = 1 - year_at
+    years = [y for y in result.order[year_at] if y is not None]
+    series = [("合計", {y: result.margins[year_at].get(y, 0) for y in years}, result.total)]
+    for value in result.order[other_at]:
+        key = (lambda y: (value, y)) if year_at == 1 else (lambda y: (y, value))
+        series.append((_label(value), {y: result.cells.get(key(y), 0) for y in years},
+                       result.margins[other_at].get(value, 0)))
+    label_w = min(24, max(cell_len(name) for name, _, _ in series))
+    count_w = max(len(str(total)) for _, _, total in series)
+    step = max(1, min(4, (width - label_w - count_w - 2) // max(1, len(years))))
+    gap = " " if step > 1 else ""
+    if years:
+        span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+        out.print(Text(f"per year, {span}; each line scaled to its own peak", style="dim"))
+    for name, by_year, total in series:
+        peak = max(by_year.values(), default=0)
+        line = _fit(name, label_w) + " "
+        for y in years:
+            n = by_year[y]
+            mark = _LEVELS[-(-n * len(_LEVELS) // peak) - 1] if n else "·"
+            line += Text(mark * (step - len(gap)), style="cyan" if n else "dim") + gap
+        out.print(line + Text(str(total).rjust(count_w + 1 - len(gap)),
+                              style="bold" if name == "合計" else ""))
+    if len(years) > 1:
+        span = step * len(years) - len(gap)
+        axis = str(years[0]) + str(years[-1]).rjust(span - len(str(years[0])))
+        out.print(Text(" " * (label_w + 1) + axis, style="dim"))
+    undated = result.margins[year_at].get(None)
+    if undated:
+        out.print(Text(f"{undated} {result.count} without a year are not drawn.", style="dim"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +52,7 @@ class Filters:
         from .vocab import Vocabulary
 
         parts = []
-        vocab = Vocabulary.load(kb_root)
+        vocab = Vocabulary.load(kb_root) if (self.institution or self.org or self.country) else None
         if self.type:
             if self.type not in TYPES:
                 raise UsageError(f"--type must be one of {', '.join(TYPES)}, not {self.type!r}")
@@ -117,8 +118,12 @@ class ParsedQuery:
         return _alternation(self.literals), _alternation([w for w in self.words if w not in self.literals])
 
 
-def parse(text: str) -> ParsedQuery:
-    """Turn user query syntax into a Whoosh query, or raise :class:`QueryError`."""
+def parse(text: str, segment: Callable[[str], list[str] | None] | None = None) -> ParsedQuery:
+    """Turn user query syntax into a Whoosh query, or raise :class:`QueryError`.
+
+    ``segment`` splits a query word into index words (default: jieba); None
+    from it means the word cannot match as words, only as literal text.
+    """
     from whoosh import query as Q
     from whoosh.qparser import FieldsPlugin, PlusMinusPlugin, QueryParser
 
@@ -136,7 +141,7 @@ def parse(text: str) -> ParsedQuery:
         raise QueryError(f"cannot understand the query {text!r}: {exc}") from None
     literals: list[str] = []
     words: list[str] = []
-    built = _convert(raw, Q, literals, words, negated=False)
+    built = _convert(raw, Q, literals, words, False, segment or _jieba_words)
     if isinstance(built, Q.Not) or (built is None and re.match(r"\s*(-|NOT\s)", text)):
         raise QueryError("the query only excludes words; add a word to search for")
     if built is None or built is Q.NullQuery:
@@ -144,20 +149,20 @@ def parse(text: str) -> ParsedQuery:
     return ParsedQuery(built, literals, words)
 
 
-def _convert(q, Q, literals: list[str], words: list[str], negated: bool):
+def _convert(q, Q, literals: list[str], words: list[str], negated: bool, segment):
     if isinstance(q, Q.Not):
-        inner = _convert(q.query, Q, literals, words, not negated)
+        inner = _convert(q.query, Q, literals, words, not negated, segment)
         return Q.Not(inner) if inner is not None else None
     if isinstance(q, (Q.AndNot, Q.AndMaybe)):
-        a = _convert(q.a, Q, literals, words, negated)
-        b = _convert(q.b, Q, literals, words, negated ^ isinstance(q, Q.AndNot))
+        a = _convert(q.a, Q, literals, words, negated, segment)
+        b = _convert(q.b, Q, literals, words, negated ^ isinstance(q, Q.AndNot), segment)
         if a is None and isinstance(q, Q.AndNot) and b is not None:
             raise QueryError("the query only excludes words; add a word to search for")
         if a is None:
             return None
         return type(q)(a, b) if b is not None else a
     if isinstance(q, Q.compound.CompoundQuery):
-        kids = [k for k in (_convert(c, Q, literals, words, negated) for c in q.subqueries) if k is not None]
+        kids = [k for k in (_convert(c, Q, literals, words, negated, segment) for c in q.subqueries) if k is not None]
         if not kids:
             return None
         if all(isinstance(k, Q.Not) for k in kids):
@@ -188,21 +193,58 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool):
     grams = [g for g, *_ in gram_tokens(folded, query=True)]
     if not grams:
         return None
-    tokens = [w for w, *_ in word_tokens(folded, query=True)]
+    tokens = segment(folded) or []
     if len(grams) == 1 and len(grams[0]) == 1 and is_cjk_char(grams[0]):
         gram_qs = [Q.Prefix(f + GRAM_SUFFIX, grams[0]) for f in fields]
     elif len(grams) == 1:
         gram_qs = [Q.Term(f + GRAM_SUFFIX, grams[0]) for f in fields]
     else:
         gram_qs = [Q.Phrase(f + GRAM_SUFFIX, grams) for f in fields]
-    if isinstance(q, Q.Phrase) and len(tokens) > 1:
-        word_q = Q.Or([Q.Phrase(f, tokens) for f in fields])
+    if not tokens:
+        word_qs = []
+    elif isinstance(q, Q.Phrase) and len(tokens) > 1:
+        word_qs = [Q.Or([Q.Phrase(f, tokens) for f in fields])]
     else:
-        word_q = Q.And([Q.Or([Q.Term(f, t) for f in fields]) for t in tokens])
+        word_qs = [Q.And([Q.Or([Q.Term(f, t) for f in fields]) for t in tokens])]
     if not negated:
         literals.append(folded)
         words.extend(t for t in tokens if len(t) > 1 or not is_cjk_char(t))
-    return Q.Or([word_q] + gram_qs, boost=q.boost)
+    return Q.Or(word_qs + gram_qs, boost=q.boost)
+
+
+def _jieba_words(folded: str) -> list[str]:
+    return [w for w, *_ in word_tokens(folded, query=True)]
+
+
+def lexicon_segmenter(reader, longest: int = 8) -> Callable[[str], list[str] | None]:
+    """Split query words by the index's own vocabulary, longest match first.
+
+    Every word jieba produced for a document is in the index, so this finds
+    the words a query can match without loading jieba's dictionary (0.5–1 s
+    per process). A character no indexed word covers makes the word
+    unmatchable as words; its literal text is still searched as bigrams.
+    """
+    def known(term: str) -> bool:
+        return any((f, term) in reader for f in TEXT_FIELDS)
+
+    def segment(folded: str) -> list[str] | None:
+        tokens: list[str] = []
+        for kind, run, _ in runs(folded):
+            if kind == "word":
+                tokens.append(run)
+                continue
+            i = 0
+            while i < len(run):
+                for n in range(min(longest, len(run) - i), 0, -1):
+                    if known(run[i:i + n]):
+                        tokens.append(run[i:i + n])
+                        i += n
+                        break
+                else:
+                    return None
+        return tokens
+
+    return segment
 
 
 def _facet(Q, name: str, q):
@@ -312,12 +354,13 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
 
     if limit < 1:
         raise UsageError("--limit must be at least 1")
-    parsed = parse(text)
+    parse(text, segment=lambda folded: [])  # syntax errors before any index work
     filter_q = (filters or Filters()).query(kb.root)
-    literal_re, word_re = parsed.patterns()
     synced = refresh(kb, progress)
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher:
+        parsed = parse(text, segment=lexicon_segmenter(searcher.reader()))
+        literal_re, word_re = parsed.patterns()
         results = searcher.search(parsed.query, limit=limit, filter=filter_q)
         total = len(results)
         hits = [_hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re) for h in results]
@@ -327,17 +370,24 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
 def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
     """The indexed document with this id (exact, else case-insensitive)."""
     from .errors import NotFoundError
-    from .index import live_values, open_index
+    from .index import open_index
     from .indexer import refresh
 
     refresh(kb, progress)
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher:
-        wanted = doc_id.strip()
-        if searcher.document_number(id=wanted) is None:
-            folded = wanted.casefold()
-            wanted = next((v for v in live_values(searcher.reader(), "id") if v.casefold() == folded), wanted)
-        fields = searcher.document(id=wanted)
-        if fields is None:
-            raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")
-        return StoredDoc.from_stored(fields["data"])
+        fields = stored_by_id(searcher, doc_id)
+    if fields is None:
+        raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")
+    return StoredDoc.from_stored(fields["data"])
+
+
+def stored_by_id(searcher, doc_id: str) -> dict[str, Any] | None:
+    """The stored fields of the document with this id: exact, else case-insensitive."""
+    from .index import live_values
+
+    wanted = doc_id.strip()
+    if searcher.document_number(id=wanted) is None:
+        folded = wanted.casefold()
+        wanted = next((v for v in live_values(searcher.reader(), "id") if v.casefold() == folded), wanted)
+    return searcher.document(id=wanted)

@@ -1,0 +1,94 @@
+"""Citations: the seed paper's footnote form, APA, and reference lists of a selection."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from tripkb.cite import apa, apa_name, cite, reference_list, tw
+from tripkb.cli import app
+
+from smallkb import built_kb, kb  # noqa: F401  (fixtures)
+
+FOOTNOTE_21 = {"id": "C09601649", "type": "report", "title": "參加 2007 年美國圖書館學會年會報告",
+               "authors": ["王文陸", "彭慰"], "institution": "國家圖書館", "report_date": "2007-09-30",
+               "year": 2007, "source": "OPEN 政府出版資料回應網公務出國報告"}
+FOOTNOTE_22 = {"id": "C09601160", "type": "report", "title": "2007 年美國 ALA 年會暨公共圖書館考察出國報告書",
+               "authors": ["楊宣勤", "劉水抱"], "year": 2007, "source": "OPEN 政府出版資料回應網公務出國報告"}
+
+
+def run(kb, *args):
+    return CliRunner().invoke(app, ["--kb", str(kb.root), *args])
+
+
+def test_tw_reproduces_the_seed_papers_footnotes():
+    assert tw(FOOTNOTE_21) == "王文陸、彭慰，〈參加 2007 年美國圖書館學會年會報告〉，《OPEN 政府出版資料回應網公務出國報告》，C09601649。"
+    assert tw(FOOTNOTE_22) == ("楊宣勤、劉水抱，〈2007 年美國 ALA 年會暨公共圖書館考察出國報告書〉，"
+                               "《OPEN 政府出版資料回應網公務出國報告》，C09601160。")
+
+
+def test_tw_without_a_source_names_institution_and_year_not_a_made_up_id():
+    record = {"id": "ifla", "title": "參加年會報告", "authors": ["王小明"], "institution": "國家圖書館", "year": 2007}
+    assert tw(record) == "王小明，〈參加年會報告〉，國家圖書館，2007。"
+    assert tw({"id": "x", "title": "海報", "institution": "臺北市立圖書館"}) == "臺北市立圖書館，〈海報〉。"
+    assert tw({"id": "x", "title": "無名報告"}) == "〈無名報告〉。"
+
+
+def test_apa():
+    assert apa(FOOTNOTE_21) == ("王文陸, & 彭慰. (2007). 參加 2007 年美國圖書館學會年會報告 [Trip report]. 國家圖書館. "
+                                "OPEN 政府出版資料回應網公務出國報告, C09601649.")
+    paper = {"id": "p", "type": "paper", "title": "Sharing Metadata?", "authors": ["Yu-Ting Chen", "李四", "Ming-Hsien Lai"],
+             "institution": "國立臺灣大學", "report_date": "2010-05-01", "year": 2009}
+    assert apa(paper) == "Chen, Y.-T., 李四, & Lai, M.-H. (2010). Sharing Metadata? [Conference paper]. 國立臺灣大學."
+    assert apa({"id": "x", "type": "other", "title": "館訊", "institution": "國家圖書館"}) == "國家圖書館. (n.d.). 館訊."
+    assert apa({"id": "x", "type": "poster", "title": "海報"}) == "海報 [Poster presentation]. (n.d.)."
+
+
+def test_apa_names():
+    assert [apa_name(n) for n in ("Yu-Ting Chen", "Chen, Yu-Ting", "Mary Ann Smith", "王文陸", "Plato")] == \
+        ["Chen, Y.-T.", "Chen, Y.-T.", "Smith, M. A.", "王文陸", "Plato"]
+
+
+def test_reference_list_is_sorted_and_style_is_checked():
+    assert reference_list([FOOTNOTE_21, FOOTNOTE_22]) == [tw(FOOTNOTE_22), tw(FOOTNOTE_21)]  # 楊 < 王 in code points
+    assert cite(FOOTNOTE_21, "apa") == apa(FOOTNOTE_21)
+
+
+def test_cli_cites_one_document_by_id_in_any_case(kb):
+    result = run(kb, "cite", "c09601649")
+    assert (result.exit_code, result.stdout) == (0, tw(FOOTNOTE_21) + "\n")
+    result = run(kb, "cite", "paper", "--style", "apa")
+    assert result.stdout == ("Chen, Y.-T., 李四, & Lai, M.-H. (2010). R&D <數位> 資源共享研究 [Conference paper]. "
+                             "國立臺灣大學圖書資訊學系.\n")
+
+
+def test_cli_reference_list_of_a_selection(kb):
+    result = run(kb, "cite", "--all", "--query", "公共圖書館")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [tw(FOOTNOTE_22), tw(FOOTNOTE_21)]
+    assert len(run(kb, "cite", "--all").stdout.splitlines()) == 4
+    assert run(kb, "cite", "--all", "--org", "IFLA").stdout == "王小明，〈參加2007年國際圖書館協會聯盟（IFLA）年會報告〉，國家圖書館，2007。\n"
+
+
+def test_cli_empty_reference_list_warns(kb):
+    result = run(kb, "cite", "--all", "-q", "沒有這個詞")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == "Warning: no documents match; the reference list is empty\n"
+
+
+@pytest.mark.parametrize("args, code, message", [
+    ([], 2, "give a document ID, or --all for a reference list"),
+    (["C09601649", "--all"], 2, "give a document ID or --all, not both"),
+    (["C09601649", "--org", "ALA"], 2, "--query and the filters choose documents for --all; they do not apply to one ID"),
+    (["C09601649", "--style", "mla"], 2, "--style must be one of tw, apa, not 'mla'"),
+    (["--all", "--type", "book"], 2, "--type must be one of report, paper, poster, slides, other, not 'book'"),
+])
+def test_cli_bad_input(kb, args, code, message):
+    result = run(kb, "cite", *args)
+    assert (result.exit_code, result.stderr, result.stdout) == (code, f"Error: {message}\n", "")
+
+
+def test_cli_unknown_id(kb):
+    result = run(kb, "cite", "C00000000")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: no document with id 'C00000000' in {kb.root}\n"

@@ -1,0 +1,87 @@
+"""Per-document work on both cores, with a time and memory bound for each document.
+
+A hostile or broken PDF can make an extractor loop or eat memory. Each
+document is handled in a worker process (pebble kills and replaces a worker
+whose task overruns); the worker's address space is capped, so a memory
+blow-up ends that document, not the batch. At most a few documents are in
+flight, so memory stays bounded however long the batch is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
+
+from .errors import ExtractError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Seconds one document may take to extract.
+TIMEOUT = float(os.environ.get("TRIPKB_EXTRACT_TIMEOUT", "300"))
+#: Address space one worker may use, in MB.
+MEMORY_MB = int(os.environ.get("TRIPKB_EXTRACT_MEMORY_MB", "2048"))
+
+
+def default_workers() -> int:
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+
+
+def _limit_memory(megabytes: int) -> None:
+    import resource
+
+    limit = megabytes * 1024 * 1024
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):  # a lower hard limit is already in force: keep it
+        pass
+
+
+def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None,
+                timeout: float = TIMEOUT, memory_mb: int = MEMORY_MB) -> Iterator[tuple[T, R | ExtractError]]:
+    """``(item, fn(item))`` in input order; a failure comes back as an :class:`ExtractError`.
+
+    ``workers=0`` runs in this process (no bounds): for tests and debugging.
+    """
+    workers = default_workers() if workers is None else workers
+    if workers == 0:
+        for item in items:
+            try:
+                yield item, fn(item)
+            except ExtractError as exc:
+                yield item, exc
+        return
+
+    from pebble import ProcessExpired, ProcessPool
+
+    pending: deque = deque()
+    source = iter(items)
+    with ProcessPool(max_workers=workers, initializer=_limit_memory, initargs=(memory_mb,)) as pool:
+        def submit() -> None:
+            for item in source:
+                pending.append((item, pool.schedule(fn, args=(item,), timeout=timeout)))
+                return
+
+        for _ in range(workers * 2):
+            submit()
+        while pending:
+            item, future = pending.popleft()
+            try:
+                result: R | ExtractError = future.result()
+            except ExtractError as exc:
+                result = exc
+            except FutureTimeout:
+                result = ExtractError(f"took longer than {timeout:.0f} s to read (stopped; "
+                                      "set TRIPKB_EXTRACT_TIMEOUT to allow more)")
+            except MemoryError:
+                result = ExtractError(f"needs more than {memory_mb} MB of memory to read (stopped; "
+                                      "set TRIPKB_EXTRACT_MEMORY_MB to allow more)")
+            except ProcessExpired as exc:
+                result = ExtractError(f"the reader crashed on this file (exit code {exc.exitcode})")
+            except Exception as exc:  # any other failure belongs to this one document
+                result = ExtractError(f"cannot be read ({type(exc).__name__}: {exc})")
+            submit()
+            yield item, result
