@@ -161,3 +161,42 @@ def test_garbled_real_world_pdfs_are_read_by_ocr(empty_kb, name, query):
     assert report.problems == []
     hit = search(empty_kb, query).hits[0]
     assert (hit.id, hit.pages) == (Path(name).stem, [1])
+
+
+def test_a_partly_scanned_pdf_without_ocr_says_which_pages(empty_kb, tmp_path, pdf_maker, scan_maker):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.append(str(pdf_maker(tmp_path / "text.pdf", IFLA_2007)))
+    writer.append(str(scan_maker(tmp_path / "scan.pdf", SCAN)))
+    writer.write(str(tmp_path / "appendix.pdf"))
+    report = ingest(empty_kb, [tmp_path / "appendix.pdf"], ocr="off")
+    assert report.problems == []  # the report's own text is there: not a failure
+    assert report.warnings == ["corpus/appendix.pdf: pages 4–5: no text layer — scanned? needs OCR; "
+                               "OCR skipped (--no-ocr)"]
+    assert search(empty_kb, "德班").hits[0].pages == [2]
+
+
+def test_cli_no_ocr_option(tmp_path, scan_maker):
+    scan_maker(tmp_path / "tokyo.pdf", SCAN)
+    done = run_cli("--kb", str(tmp_path / "kb"), "ingest", "--no-ocr", str(tmp_path / "tokyo.pdf"))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == ["Error: corpus/tokyo.pdf: no text layer — scanned? needs OCR; "
+                                        "OCR skipped (--no-ocr) (indexed from its metadata only)"]
+
+
+def test_the_sidecars_ocr_record_is_checked(tmp_path):
+    from tripkb.errors import MetadataError
+    from tripkb.metadata import read_sidecar
+
+    good = tmp_path / "good.yaml"
+    good.write_text("id: A1\nocr: {engine: tesseract 5.3.0, languages: chi_tra+eng, pages: [1, 3]}\n",
+                    encoding="utf-8")
+    record, warnings = read_sidecar(good)
+    assert record["ocr"]["pages"] == [1, 3] and warnings == []
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: A2\nocr: {engine: tesseract 5.3.0, pages: [0, two]}\n", encoding="utf-8")
+    with pytest.raises(MetadataError) as caught:
+        read_sidecar(bad)
+    assert str(caught.value) == (f"{bad}:2: ocr: expected {{engine: NAME VERSION, pages: [PAGE, ...]}}: "
+                                 "pages must be a list of page numbers from 1, found [0, 'two']")

@@ -8,9 +8,11 @@ the optional fast extractor) renders any page, scanned or vector, to an image.
 
 Pages are OCRed in worker processes, one Tesseract per core with OpenMP
 limited to one thread: on this project's 2-core machines Tesseract's own
-threads made a page 3.5× *slower*. Results are cached per file SHA-256 in the
-knowledge base (``cache/ocr/``) so a reindex or an edited sidecar does not
-redo minutes of OCR; the cache is derived data and may be deleted.
+threads made a page 3.5× *slower*. The workers have the same memory bound
+as the text readers (:mod:`workers`) and each page a time bound. Results are
+cached per file SHA-256 in the knowledge base (``cache/ocr/``) so a reindex
+or an edited sidecar does not redo minutes of OCR; the cache is derived data
+and may be deleted.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from .fsutil import write_text_atomic
+from .workers import MEMORY_MB, default_workers
 
 Mode = Literal["auto", "off", "force"]
 
@@ -34,6 +37,7 @@ LANGUAGES = ("chi_tra", "eng")
 DPI = 200
 MAX_PIXELS = 40_000_000  # an absurd page size must not exhaust memory
 PAGE_TIMEOUT = 300  # seconds for one page before Tesseract is stopped
+RENDER_TIMEOUT = 120  # more seconds for opening and rendering it
 
 #: on_page(done, total): OCR progress within one document.
 PageProgress = Callable[[int, int], None]
@@ -53,11 +57,12 @@ class Engine:
 
 def probe() -> Engine | str:
     """The installed engine, or one line saying exactly what to install."""
-    try:
-        import pypdfium2  # noqa: F401
-        import pytesseract
-    except ImportError:
+    from importlib.util import find_spec
+
+    if find_spec("pytesseract") is None or find_spec("pypdfium2") is None:
         return "OCR needs the Python packages pytesseract and pypdfium2: pip install 'tripkb[ocr]'"
+    import pytesseract
+
     try:
         version = pytesseract.get_tesseract_version()
         installed = pytesseract.get_languages()
@@ -94,7 +99,11 @@ class OcrJob:
             page = by_future[future]
             try:
                 result.texts[page] = future.result()
-            except Exception as exc:  # Tesseract, the renderer or a killed worker: that page only
+            except TimeoutError:
+                result.failed[page] = f"stopped after {PAGE_TIMEOUT + RENDER_TIMEOUT} s"
+            except MemoryError:
+                result.failed[page] = f"needs more than {MEMORY_MB} MB of memory"
+            except Exception as exc:  # Tesseract, the renderer or a crashed worker: that page only
                 result.failed[page] = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
             if on_page:
                 on_page(len(result.texts) + len(result.failed), total)
@@ -114,16 +123,17 @@ class Ocr:
     def __init__(self, mode: Mode = "auto", cache_dir: Path | None = None, workers: int | None = None):
         self.mode = mode
         self.cache_dir = cache_dir
-        self.workers = workers or len(os.sched_getaffinity(0))
+        self.workers = workers or default_workers()
         self._probed: Engine | str | None = None
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool = None
 
     def __enter__(self) -> "Ocr":
         return self
 
     def __exit__(self, *exc) -> None:
         if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+            self._pool.stop()
+            self._pool.join()
             self._pool = None
 
     @property
@@ -151,16 +161,19 @@ class Ocr:
         futures: dict[int, Future] = {}
         if todo:
             pool = self._start()
-            futures = {n: pool.submit(_ocr_page, str(path), n - 1, engine.languages) for n in todo}
+            futures = {n: pool.schedule(_ocr_page, args=(str(path), n - 1, engine.languages),
+                                        timeout=PAGE_TIMEOUT + RENDER_TIMEOUT) for n in todo}
         return OcrJob(self, sha, {n: cached[n] for n in pages if n in cached}, futures)
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _start(self):
         if self._pool is None:
             import multiprocessing
 
-            # spawn: the workers must not inherit an open index writer or locks
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_one_thread)
+            from pebble import ProcessPool
+
+            # spawn: started while other threads run, a forked worker could inherit a held lock
+            self._pool = ProcessPool(self.workers, initializer=_worker_setup, initargs=(MEMORY_MB,),
+                                     context=multiprocessing.get_context("spawn"))
         return self._pool
 
     def _cache_file(self, sha: str) -> Path | None:
@@ -193,9 +206,12 @@ class Ocr:
             pass
 
 
-def _one_thread() -> None:
-    """Worker initialiser: one OpenMP thread per Tesseract, the parallelism is across pages."""
+def _worker_setup(memory_mb: int) -> None:
+    """One OpenMP thread per Tesseract (the parallelism is across pages) and a memory bound."""
+    from .workers import _limit_memory
+
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    _limit_memory(memory_mb)
 
 
 def _ocr_page(path: str, index: int, languages: str) -> str:
