@@ -61,3 +61,14 @@ def test_a_cjk_run_continues_across_a_line_break():
     assert texts(grams) == ["国际", "际图", "图书", "书馆", "馆协", "协会"]
     assert grams[3][2:] == (3, 6)  # 书馆 spans the break: offsets are in the original text
     assert texts(word_tokens(text, query=True)) == ["国际图书馆协会"]  # one dictionary word
+
+
+def test_compact_positions_round_trip():
+    from tripkb.postings import CompactPositions
+
+    fmt = CompactPositions()
+    for positions in ([0], [5], [0, 1, 2], [3, 130, 131, 20000, 2_000_000]):
+        encoded = fmt.encode(positions)
+        assert fmt.decode_positions(encoded) == positions
+        assert fmt.decode_frequency(encoded) == len(positions)
+    assert len(fmt.encode([7])) == 2

@@ -6,7 +6,7 @@ from tripkb.indexer import sync
 from tripkb.ingest import ingest
 from tripkb.search import search
 
-from reports import ALA_2008, IFLA_2007
+from reports import IFLA_2007, MAINLAND_PAPER
 
 
 def test_ingest_copies_writes_sidecar_and_indexes(empty_kb, tmp_path, pdf_maker):
@@ -17,16 +17,18 @@ def test_ingest_copies_writes_sidecar_and_indexes(empty_kb, tmp_path, pdf_maker)
     assert report.added == ["corpus/ifla.pdf"]
     assert src.read_bytes() == before  # the original is untouched
     sidecar = yaml.safe_load((empty_kb.corpus / "ifla.yaml").read_text(encoding="utf-8"))
-    assert sidecar["title"] == "參加2007年IFLA年會報告"
+    assert sidecar["title"] == "參加2007年國際圖書館協會聯盟(IFLA)年會報告"  # a report's cover beats its PDF title
     assert sidecar["pages"] == 3 and sidecar["file"] == "ifla.pdf" and len(sidecar["sha256"]) == 64
     assert search(empty_kb, "德班").total == 1
 
 
-def test_title_falls_back_to_first_line(empty_kb, tmp_path, pdf_maker):
-    pdf_maker(tmp_path / "ala.pdf", ALA_2008)
-    ingest(empty_kb, [tmp_path / "ala.pdf"])
-    sidecar = yaml.safe_load((empty_kb.corpus / "ala.yaml").read_text(encoding="utf-8"))
-    assert sidecar["title"] == "出國報告(出國類別:考察)"
+def test_title_of_a_paper_is_its_pdf_title_else_its_first_line(empty_kb, tmp_path, pdf_maker):
+    pdf_maker(tmp_path / "titled.pdf", MAINLAND_PAPER, title="數位圖書館資源共享研究")
+    pdf_maker(tmp_path / "untitled.pdf", MAINLAND_PAPER)
+    ingest(empty_kb, [tmp_path / "titled.pdf", tmp_path / "untitled.pdf"])
+    titles = [yaml.safe_load((empty_kb.corpus / f"{n}.yaml").read_text(encoding="utf-8"))["title"]
+              for n in ("titled", "untitled")]
+    assert titles == ["數位圖書館資源共享研究", "数字图书馆资源共享研究"]
 
 
 def test_reingest_changes_nothing(empty_kb, tmp_path, pdf_maker):
@@ -82,11 +84,11 @@ def test_hand_edited_sidecar_is_reindexed(empty_kb, tmp_path, pdf_maker):
     pdf_maker(tmp_path / "a.pdf", IFLA_2007)
     ingest(empty_kb, [tmp_path / "a.pdf"])
     sidecar = empty_kb.corpus / "a.yaml"
-    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace("type: other", "type: report")
+    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace("type: report", "type: other")
                        + "keywords: [書目控制]\n", encoding="utf-8")
     report = sync(empty_kb)
     assert report.updated == 1
-    assert search(empty_kb, "書目控制", limit=1).hits[0].type == "report"
+    assert search(empty_kb, "書目控制", limit=1).hits[0].type == "other"
 
 
 def test_sidecar_path_escaping_the_kb_is_refused(empty_kb, tmp_path):

@@ -25,7 +25,24 @@ SCAN = [["出國報告（出國類別：考察）", "赴日本東京考察公共
         ["本館同仁參訪東京都立中央圖書館", "了解其數位典藏與閱讀推廣"]]
 NO_TESSERACT = ("no text layer — scanned? needs OCR; Tesseract is not installed: "
                 "apt-get install tesseract-ocr tesseract-ocr-chi-tra (indexed from its metadata only)")
-GARBLED = ["XiaoBiaoSong.pdf", "issue2884_reduced.pdf", "issue4061.pdf", "issue7696.pdf"]
+# What each engine cannot read: pypdfium2 gets XiaoBiaoSong and issue3521 right, pypdf does not.
+GARBLED = [("pypdf", name) for name in ("XiaoBiaoSong.pdf", "issue2884_reduced.pdf", "issue3521.pdf",
+                                        "issue4061.pdf", "issue7696.pdf")] + \
+          [("pypdfium2", name) for name in ("issue2884_reduced.pdf", "issue4061.pdf", "issue7696.pdf")]
+
+
+@pytest.fixture
+def engine():
+    """Choose the PDF extractor for one test, and go back to the default after it."""
+    from tripkb import extract as ex
+
+    def choose(name: str) -> str:
+        if name == "pypdfium2":
+            pytest.importorskip("pypdfium2", reason="needs pypdfium2: pip install 'tripkb[fast]'")
+        return ex.choose(name)
+
+    yield choose
+    ex.choose("auto")
 
 
 def shared_pdf(name: str) -> Path:
@@ -131,8 +148,9 @@ def test_without_tesseract_scans_are_kept_and_say_what_to_install(tmp_path, scan
     assert '"total": 1' in found.stdout
 
 
-@pytest.mark.parametrize("name", GARBLED)
-def test_garbled_real_world_pdfs_are_flagged_not_indexed_as_text(empty_kb, name):
+@pytest.mark.parametrize("extractor, name", GARBLED)
+def test_garbled_real_world_pdfs_are_flagged_not_indexed_as_text(empty_kb, engine, extractor, name):
+    engine(extractor)
     report = ingest(empty_kb, [shared_pdf(name)], ocr="off")
     assert [p.reason for p in report.problems] == [
         "text extracts as garbage — fonts without a usable Unicode map? needs OCR; OCR skipped (--no-ocr) "
@@ -141,11 +159,14 @@ def test_garbled_real_world_pdfs_are_flagged_not_indexed_as_text(empty_kb, name)
     assert extract(empty_kb.corpus / name, Ocr("off")).pages == [""]  # the nonsense is not kept as text
 
 
-@pytest.mark.parametrize("name, query, other_script", [
-    ("issue19182.pdf", "中文姓名", "中文姓名"),
-    ("issue12823.pdf", "知识库简介", "知識庫簡介"),
+@pytest.mark.parametrize("extractor, name, query, other_script", [
+    (extractor, "issue19182.pdf", "中文姓名", "中文姓名") for extractor in ("pypdf", "pypdfium2")] + [
+    (extractor, "issue12823.pdf", "知识库简介", "知識庫簡介") for extractor in ("pypdf", "pypdfium2")] + [
+    ("pypdfium2", "XiaoBiaoSong.pdf", "红军作战的原则", "紅軍作戰的原則"),
 ])
-def test_clean_real_world_pdfs_are_not_flagged_and_are_found(empty_kb, name, query, other_script):
+def test_clean_real_world_pdfs_are_not_flagged_and_are_found(empty_kb, engine, extractor, name, query,
+                                                             other_script):
+    engine(extractor)
     report = ingest(empty_kb, [shared_pdf(name)], ocr="off")
     assert report.problems == []
     assert search(empty_kb, query).total == 1 and search(empty_kb, other_script).total == 1
@@ -156,7 +177,8 @@ def test_clean_real_world_pdfs_are_not_flagged_and_are_found(empty_kb, name, que
     ("issue4061.pdf", "港鐵"), ("issue7696.pdf", "中國文件"), ("issue2884_reduced.pdf", "公募型"),
     ("issue3521.pdf", "我们都是黑体字"), ("XiaoBiaoSong.pdf", "紅軍作戰"),
 ])
-def test_garbled_real_world_pdfs_are_read_by_ocr(empty_kb, name, query):
+def test_garbled_real_world_pdfs_are_read_by_ocr(empty_kb, engine, name, query):
+    engine("pypdf")  # the engine that garbles all five
     report = ingest(empty_kb, [shared_pdf(name)])
     assert report.problems == []
     hit = search(empty_kb, query).hits[0]

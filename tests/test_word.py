@@ -37,8 +37,11 @@ def test_docx_is_ingested_like_a_pdf_and_hits_have_no_pages(empty_kb, tmp_path):
     report = ingest(empty_kb, [tmp_path / "in"])
     assert report.problems == [] and report.added == ["corpus/berlin.docx"]
     sidecar = yaml.safe_load((empty_kb.corpus / "berlin.yaml").read_text(encoding="utf-8"))
-    assert sidecar["title"] == "赴德國研究古籍修復出國報告" and sidecar["file"] == "berlin.docx"
+    assert sidecar["file"] == "berlin.docx"
     assert "pages" not in sidecar  # a Word file has no fixed pages to count
+    # the cover is read as from a PDF's first page, its table included
+    assert sidecar["title"] == "赴德國柏林國家圖書館研究古籍修復技術" and sidecar["category"] == "研究"
+    assert sidecar["countries"] == ["德國"] and str(sidecar["trip"]["start"]) == "2011-03-01"
     hit = search(empty_kb, "和紙").hits[0]
     assert (hit.id, hit.file, hit.pages) == ("berlin", "corpus/berlin.docx", [])
     assert "和紙" in hit.snippet
@@ -52,7 +55,9 @@ def test_legacy_doc_is_ingested_and_searchable(empty_kb, tmp_path):
     report = ingest(empty_kb, [tmp_path])
     assert report.problems == [] and report.added == ["corpus/ifla-2010.doc"]
     sidecar = yaml.safe_load((empty_kb.corpus / "ifla-2010.yaml").read_text(encoding="utf-8"))
-    assert sidecar["title"] == "出國報告(出國類別:開會)" and "pages" not in sidecar
+    assert "pages" not in sidecar
+    assert sidecar["title"] == "參加2010年國際圖書館協會聯盟(IFLA)年會報告"  # read from the cover
+    assert sidecar["authors"] == ["陳美玲"] and sidecar["countries"] == ["瑞典"] and sidecar["year"] == 2010
     hit = search(empty_kb, "哥德堡").hits[0]
     assert (hit.file, hit.pages) == ("corpus/ifla-2010.doc", [])
     assert search(empty_kb, "瑞典国家图书馆").total == 1

@@ -86,6 +86,8 @@ def ingest(
                                        help="PDF, .docx or .doc files, sidecars, bundles (.tar.gz), "
                                             "or folders (searched recursively)."),
     ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP),
+    extractor: Optional[str] = typer.Option(None, "--extractor", metavar="ENGINE",
+                                            help="auto (default: pypdfium2 when installed), pypdf or pypdfium2."),
 ) -> None:
     """Copy documents into corpus/, write or complete their YAML sidecars, and index them.
 
@@ -110,7 +112,7 @@ def ingest(
     from .ingest import ingest as run
 
     with render.progress_bar("Ingesting") as progress:
-        report = run(_kb(ctx, create=True), paths, progress, ocr=_ocr_mode(ocr))
+        report = run(_kb(ctx, create=True), paths, progress, extractor=extractor, ocr=_ocr_mode(ocr))
     for message in report.warnings:
         render.warning(message)
     for problem in (report.synced.problems if report.synced else []) + report.problems:
@@ -258,8 +260,12 @@ def stats(
 
 @app.command()
 @_friendly
-def reindex(ctx: typer.Context,
-            ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP)) -> None:
+def reindex(
+    ctx: typer.Context,
+    ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP),
+    extractor: Optional[str] = typer.Option(None, "--extractor", metavar="ENGINE",
+                                            help="auto (default: pypdfium2 when installed), pypdf or pypdfium2."),
+) -> None:
     """Rebuild the index from corpus/ alone (the old index is replaced only when the new one is complete).
 
     Also what to run after installing Tesseract or antiword: documents flagged for
@@ -269,7 +275,7 @@ def reindex(ctx: typer.Context,
     from .indexer import sync
 
     with render.progress_bar("Indexing") as progress:
-        report = sync(_kb(ctx), progress, rebuild=True, ocr=_ocr_mode(ocr))
+        report = sync(_kb(ctx), progress, rebuild=True, extractor=extractor, ocr=_ocr_mode(ocr))
     for message in report.warnings:
         render.warning(message)
     for problem in report.problems:
@@ -297,6 +303,93 @@ def verify(ctx: typer.Context) -> None:
     render.out.print(f"Verified {report.checked} documents: "
                      + (f"{n} problem{'s' if n > 1 else ''}." if n else "all consistent."))
     if report.problems:
+        raise typer.Exit(1)
+
+
+meta_app = typer.Typer(help="Sidecar metadata: check it, or read it again from the documents.",
+                       no_args_is_help=True)
+app.add_typer(meta_app, name="meta")
+
+
+@meta_app.command("check")
+@_friendly
+def meta_check(ctx: typer.Context) -> None:
+    """Check every sidecar against the schema and the vocabularies (organisations, countries,
+    regions, categories) and for ids used twice.
+
+    Prints one 'file:line: key: problem' line per problem and exits 1 if there is any;
+    changes nothing.
+    """
+    from . import render
+    from .check import check_kb
+
+    with render.progress_bar("Checking") as progress:
+        report = check_kb(_kb(ctx), progress)
+    for message in report.warnings:
+        render.warning(message)
+    render.check_result(report)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@meta_app.command("extract")
+@_friendly
+def meta_extract(
+    ctx: typer.Context,
+    ids: Optional[list[str]] = typer.Argument(None, metavar="[ID]...", help="Documents to re-read (default: all)."),
+) -> None:
+    """Read the documents' cover pages and 摘要 again and refresh the fields tripkb filled in.
+
+    A field a person typed or edited is never changed: the sidecar's 'extracted:' entry
+    records each value tripkb wrote, and only a value still equal to it is refreshed.
+    """
+    from . import render
+    from .ingest import reextract
+
+    with render.progress_bar("Reading") as progress:
+        report = reextract(_kb(ctx), ids, progress)
+    for problem in report.problems + (report.synced.problems if report.synced else []):
+        render.error(str(problem))
+    render.extract_summary(report)
+    if report.problems or (report.synced and report.synced.problems):
+        raise typer.Exit(1)
+
+
+@app.command("import-csv")
+@_friendly
+def import_csv(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., metavar="FILE", help="Catalogue export: CSV, one row per report."),
+    encoding: str = typer.Option("auto", "--encoding", help="auto (UTF-8, else Big5), utf-8 or big5."),
+    maps: Optional[list[str]] = typer.Option(None, "--map", metavar="COL=FIELD",
+                                             help="Read column COL as sidecar field FIELD (empty FIELD: skip COL). Repeatable."),
+) -> None:
+    """Import a catalogue as metadata-only records: corpus/<id>.yaml per row, then index.
+
+    Known columns: 系統識別號, 報告名稱, 計畫名稱, 服務機關, 主辦機關, 出國類別, 前往地區, 出國期間,
+    報告日期, 關鍵詞, 摘要, 出國人員, 出國人數, 頁數, and the sidecar field names themselves.
+    ROC dates are read. A row with a problem is named (row number and line) and skipped,
+    the rest imported, and the exit code is 1. Records whose id is already in the
+    knowledge base are left as they are.
+
+    Examples:
+
+        tripkb import-csv reports.csv
+
+        tripkb import-csv old.csv --encoding big5 --map 計畫編號=id --map 備註=
+    """
+    from . import render
+    from .catalogue import import_csv as run, parse_mapping
+
+    mapping = parse_mapping(maps or [])
+    with render.progress_bar("Importing") as progress:
+        report = run(_kb(ctx, create=True), file, encoding, mapping, progress)
+    for message in report.warnings:
+        render.warning(message)
+    for problem in report.problems + (report.synced.problems if report.synced else []):
+        render.error(str(problem))
+    render.import_summary(report)
+    if report.problems or (report.synced and report.synced.problems):
         raise typer.Exit(1)
 
 

@@ -38,6 +38,10 @@ class MetadataError(TripkbError):
         super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
 
 
+class CatalogueError(TripkbError):
+    """A catalogue file that cannot be read at all: its encoding, or no usable header."""
+
+
 class DateError(TripkbError):
     """A date string that is not a recognisable Gregorian or ROC date."""
 

@@ -2,9 +2,10 @@
 
 Two steps, because they run in different places:
 
-* :func:`read` is the one place that dispatches by suffix: PDFs by pypdf,
-  Word files by :mod:`word`. It runs in a bounded worker (:mod:`workers`)
-  and notes which PDF pages have no usable text (:mod:`quality`).
+* :func:`read` is the one place that dispatches by suffix: PDFs by pypdf
+  or pypdfium2, Word files by :mod:`word`. It runs in a bounded worker
+  (:mod:`workers`) and notes which PDF pages have no usable text
+  (:mod:`quality`).
 * :func:`begin` then starts OCR of those pages in this process's pool
   (:mod:`ocr`: page by page on every core), and :meth:`Pending.finish`
   puts the OCR text in place and says what is still missing.
@@ -13,6 +14,10 @@ A document that is readable but yields no usable text (a scan without
 Tesseract, a missing reader program) is not an error: it comes back with a
 one-line ``flag`` and is kept and indexed from its metadata. Only
 unreadable files raise :class:`ExtractError`.
+
+Two PDF engines give the same normalised text: pypdf (always there) and, when
+installed (``pip install 'tripkb[fast]'``), pypdfium2, many times faster on
+PDFs with embedded CJK fonts. ``auto`` picks pypdfium2 when it is installed.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ExtractError, ToolMissing
+from .errors import ExtractError, ToolMissing, UsageError
 from .fsutil import sha256_of
 from .ocr import Engine, Ocr, OcrJob, PageProgress
 from .quality import GARBAGE, MIN_LETTERS, NO_TEXT, page_problem
@@ -31,14 +36,40 @@ from .textnorm import display_form
 
 #: Documents with more pages are refused: almost surely broken or not a report.
 MAX_PAGES = int(os.environ.get("TRIPKB_MAX_PAGES", "5000"))
+ENGINES = ("auto", "pypdf", "pypdfium2")
+_engine = os.environ.get("TRIPKB_EXTRACTOR", "auto")
 WORD_SUFFIXES = (".docx", ".doc")
 #: Every suffix :func:`read` can read (``kb.DOCUMENT_SUFFIXES`` is this).
 SUFFIXES = (".pdf",) + WORD_SUFFIXES
 
 
+def choose(engine: str | None) -> str:
+    """Set the engine for this process and the workers it starts; return the one in use."""
+    global _engine
+    if engine is not None:
+        if engine not in ENGINES:
+            raise UsageError(f"--extractor must be one of {', '.join(ENGINES)}, not {engine!r}")
+        if engine == "pypdfium2" and not _has_pdfium():
+            raise UsageError("--extractor pypdfium2 needs pypdfium2: pip install 'tripkb[fast]'")
+        _engine = engine
+    return engine_in_use()
+
+
+def engine_in_use() -> str:
+    if _engine == "auto":
+        return "pypdfium2" if _has_pdfium() else "pypdf"
+    return _engine
+
+
+def _has_pdfium() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pypdfium2") is not None
+
+
 @dataclass
 class Extracted:
-    """What a document yields: display-form text per page, its own title, and what went wrong.
+    """What a document yields: display-form text per page, its own title and author, and what went wrong.
 
     ``paged`` is False for formats without fixed pages (Word): the text is
     one undivided page and hits report no page numbers. ``problems`` are the
@@ -49,6 +80,7 @@ class Extracted:
 
     pages: list[str]
     info_title: str | None = None
+    info_author: str | None = None
     warnings: list[str] = field(default_factory=list)
     paged: bool = True
     problems: dict[int, str] = field(default_factory=dict)
@@ -132,7 +164,9 @@ def read(path: Path, force_ocr: bool = False) -> Extracted:
         return _word(path, suffix, head)
     if b"%PDF-" not in head:
         raise ExtractError("not a PDF (no %PDF- header)")
-    got = _pdf(path)
+    got = _with_pdfium(path) if engine_in_use() == "pypdfium2" else _with_pypdf(path)
+    if got.info_title and got.info_title.strip() == path.stem:  # scanners title a PDF by its file name
+        got.info_title = None
     got.final = False
     if force_ocr:
         got.problems = {n: NO_TEXT for n in range(1, len(got.pages) + 1)}
@@ -157,19 +191,60 @@ def _word(path: Path, suffix: str, head: bytes) -> Extracted:
 
     try:
         if suffix == ".docx":
-            text, title = docx_text(path, head)
+            text, title, author = docx_text(path, head)
         else:
-            text, title = doc_text(path, head), None
+            text, title, author = doc_text(path, head), None, None
     except ToolMissing as exc:
         return Extracted(pages=[], paged=False, flag=f"{exc} (then run 'tripkb reindex')")
-    got = Extracted(pages=[display_form(text)], info_title=_usable_title(title), paged=False)
+    got = Extracted(pages=[display_form(text)], info_title=_usable_title(title),
+                    info_author=_usable_title(author), paged=False)
     if not got.first_line:
         got.flag = "no text in this Word document (only pictures?)"
     return got
 
 
-def _pdf(path: Path) -> Extracted:
-    """The PDF's own text layer, page by page, with pypdf."""
+def _check_pages(count: int) -> None:
+    if count > MAX_PAGES:
+        raise ExtractError(f"has {count} pages, more than the limit of {MAX_PAGES} "
+                           "(set TRIPKB_MAX_PAGES to allow more)")
+
+
+def _usable_title(title) -> str | None:
+    """An /Info value, unless it is empty or a word processor's placeholder."""
+    if isinstance(title, str) and title.strip() and not title.lower().startswith(("microsoft word", "untitled")):
+        return display_form(title)
+    return None
+
+
+def _with_pdfium(path: Path) -> Extracted:
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise ExtractError("password-protected PDF: cannot read its text without the password") from None
+        raise ExtractError(f"damaged or unreadable PDF ({exc})") from None
+    try:
+        _check_pages(len(doc))
+        pages = []
+        for i in range(len(doc)):
+            page = doc[i]
+            textpage = page.get_textpage()
+            pages.append(display_form(textpage.get_text_bounded()))
+            textpage.close()
+            page.close()
+        info = doc.get_metadata_dict()
+        title, author = _usable_title(info.get("Title")), _usable_title(info.get("Author"))
+    except pdfium.PdfiumError as exc:
+        raise ExtractError(f"damaged or unreadable PDF ({exc})") from None
+    finally:
+        doc.close()
+    return Extracted(pages=pages, info_title=title, info_author=author)
+
+
+def _with_pypdf(path: Path) -> Extracted:
+
     import pypdf
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
@@ -180,11 +255,9 @@ def _pdf(path: Path) -> Extracted:
         reader = pypdf.PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise ExtractError("password-protected PDF: cannot read its text without the password")
-        if len(reader.pages) > MAX_PAGES:
-            raise ExtractError(f"has {len(reader.pages)} pages, more than the limit of {MAX_PAGES} "
-                               "(set TRIPKB_MAX_PAGES to allow more)")
+        _check_pages(len(reader.pages))
         pages = [display_form(page.extract_text() or "") for page in reader.pages]
-        title = _info_title(reader, path.stem)
+        title, author = _info(reader, "title"), _info(reader, "author")
     except ExtractError:
         raise
     except FileNotDecryptedError:
@@ -192,24 +265,16 @@ def _pdf(path: Path) -> Extracted:
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             AssertionError, RecursionError, OSError, NotImplementedError, ZeroDivisionError) as exc:
         raise ExtractError(f"damaged or unreadable PDF ({type(exc).__name__}: {exc})".rstrip()) from None
-    return Extracted(pages=pages, info_title=title)
+    return Extracted(pages=pages, info_title=title, info_author=author)
 
 
-def _info_title(reader, stem: str) -> str | None:
+def _info(reader, name: str) -> str | None:
+    """The /Info title or author, unless it is a word processor's placeholder."""
     try:
-        title = reader.metadata.title if reader.metadata else None
+        value = getattr(reader.metadata, name) if reader.metadata else None
     except Exception:  # a broken /Info dictionary should not lose the text
         return None
-    if not isinstance(title, str) or title.strip() == stem:  # scanners title a PDF by its file name
-        return None
-    return _usable_title(title)
-
-
-def _usable_title(title: str | None) -> str | None:
-    """A document's own title, unless it is a word processor's placeholder."""
-    if title and title.strip() and not title.strip().lower().startswith(("microsoft word", "untitled")):
-        return display_form(title)
-    return None
+    return _usable_title(value)
 
 
 def _page_list(pages: dict[int, str]) -> str:

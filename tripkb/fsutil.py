@@ -19,14 +19,15 @@ def _umask() -> int:
 
 
 @contextmanager
-def open_atomic(target: Path) -> Iterator[BinaryIO]:
+def open_atomic(target: Path, durable: bool = True) -> Iterator[BinaryIO]:
     """A binary stream whose bytes replace ``target`` only when the block ends without error."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; honour the user's umask
         os.replace(tmp, target)
     except BaseException:
@@ -34,8 +35,10 @@ def open_atomic(target: Path) -> Iterator[BinaryIO]:
         raise
 
 
-def write_text_atomic(target: Path, text: str) -> None:
-    with open_atomic(target) as fh:
+def write_text_atomic(target: Path, text: str, durable: bool = True) -> None:
+    """Write via a temporary file and a rename; ``durable=False`` skips the fsync, for
+    bulk writers that make thousands of files and call :func:`os.sync` once at the end."""
+    with open_atomic(target, durable) as fh:
         fh.write(text.encode("utf-8"))
 
 
@@ -51,3 +54,16 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def free_name(folder: Path, stem: str, suffix: str, distinguisher: str) -> Path:
+    """``stem+suffix`` in ``folder``, or a name made unique with the distinguisher."""
+    safe = "".join(c if c.isalnum() or c in "-_.()" else "_" for c in stem).strip("._") or "document"
+    for name in (f"{safe}{suffix}", f"{safe}-{distinguisher[:8]}{suffix}"):
+        candidate = folder / name
+        if not candidate.exists() and not candidate.with_suffix(".yaml").exists():
+            return candidate
+    n = 2
+    while (folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}").exists():
+        n += 1
+    return folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}"

@@ -17,7 +17,7 @@ from . import __version__
 from .errors import KBIndexError
 from .textnorm import match_form
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 VERSION_FILE = "tripkb.json"
 INDEX_NAME = "tripkb"
 
@@ -35,6 +35,7 @@ def schema():
     from whoosh import fields
 
     from .analysis import grams_analyzer, words_analyzer
+    from .postings import CompactPositions
 
     spec: dict[str, Any] = {
         "key": fields.ID(stored=True, unique=True, sortable=True),
@@ -52,9 +53,14 @@ def schema():
         "participants": fields.NUMERIC(int, bits=32, signed=False, sortable=True),
         "data": fields.STORED,
     }
-    for name, boost in TEXT_FIELDS.items():
-        spec[name] = fields.TEXT(analyzer=words_analyzer(), phrase=True, field_boost=boost)
-        spec[name + GRAM_SUFFIX] = fields.TEXT(analyzer=grams_analyzer(), phrase=True, field_boost=boost)
+    # Field weights are applied at query time (see search.py): postings then
+    # carry bare frequencies, which Whoosh stores in nothing when they are all 1.
+    # Word fields need no positions: literal phrases are matched on the bigrams.
+    for name in TEXT_FIELDS:
+        spec[name] = fields.TEXT(analyzer=words_analyzer(), phrase=False)
+        grams = fields.TEXT(analyzer=grams_analyzer(), phrase=True)
+        grams.format = CompactPositions()
+        spec[name + GRAM_SUFFIX] = grams
     return fields.Schema(**spec)
 
 

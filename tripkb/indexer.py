@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import ExtractError, KBIndexError, MetadataError
 from .fsutil import sha256_of
-from .extract import Extracted, Pending, begin, read
+from .extract import Extracted, Pending, begin, choose, read
 from .index import create_index, document_fields, live_values, open_index, status
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
 from .lock import writer_lock
@@ -195,11 +195,12 @@ def indexed_stamps(ix) -> dict[str, str]:
 
 
 def sync(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,
-         workers: int | None = None, ocr: Ocr | Mode = "auto") -> SyncReport:
+         workers: int | None = None, ocr: Ocr | Mode = "auto", extractor: str | None = None) -> SyncReport:
     """Bring the index up to date with ``corpus/``; rebuild it whole when asked or when it is outdated.
 
     ``ocr`` is a running :class:`Ocr` to share, or the mode for one of its own.
     """
+    choose(extractor)
     with writer_lock(kb):
         return sync_locked(kb, progress, rebuild, workers, ocr)
 

@@ -25,16 +25,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .autofill import fill
 from .bundle import import_bundle, is_bundle
+from .check import read_valid_sidecar
+from .cover import read_cover
 from .errors import BundleError, ExtractError, MetadataError
-from .extract import Extracted, Pending, begin, read
-from .fsutil import copy_atomic, sha256_of
+from .extract import Extracted, Pending, begin, choose, extract, read
+from .fsutil import copy_atomic, free_name, sha256_of
 from .index import live_values, open_index
-from .indexer import LOOKAHEAD, BatchWriter, Entry, Problem, Progress, SyncReport, prepare, sync_locked
+from .indexer import (LOOKAHEAD, BatchWriter, Entry, Problem, Progress, SyncReport, corpus_entries, prepare,
+                      sync_locked)
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
 from .lock import writer_lock
-from .metadata import KEYS, derive, read_sidecar, write_sidecar
+from .metadata import KEYS, read_sidecar, write_sidecar
 from .ocr import Mode, Ocr
+from .vocab import Vocabulary
 from .workers import bounded_map
 
 STAGING = ".staging"
@@ -76,12 +81,13 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
 
 
 def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None,
-           workers: int | None = None, ocr: Mode = "auto") -> IngestReport:
+           workers: int | None = None, extractor: str | None = None, ocr: Mode = "auto") -> IngestReport:
     """Copy new documents into the corpus, complete their sidecars and index them.
 
     ``ocr``: ``auto`` OCRs PDF pages without usable text when Tesseract is
     installed, ``off`` never does, ``force`` OCRs every page of every PDF.
     """
+    choose(extractor)
     report = IngestReport()
     with writer_lock(kb), Ocr(ocr, kb.ocr_cache) as engine:
         recover(kb)
@@ -123,6 +129,7 @@ def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> Non
 def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
             progress: Progress | None, workers: int | None, ocr: Ocr) -> None:
     ix = open_index(kb.index_dir)
+    vocab = Vocabulary.load(kb.root)
     with ix.reader() as reader:
         known_sha = set(live_values(reader, "sha256"))
         known_ids = set(live_values(reader, "id"))
@@ -145,7 +152,7 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
     (kb.corpus / STAGING).mkdir(exist_ok=True)
     with BatchWriter(ix) as writer:
         for source in records:
-            _guarded(report, source, lambda: _bring_in_record(kb, source, known_ids, report), writer)
+            _guarded(report, source, lambda: _bring_in_record(kb, source, known_ids, vocab, report), writer)
             done += 1
             if progress:
                 progress(done, total, source.name)
@@ -162,7 +169,7 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
 
             extracted = pending.finish(on_page)
             _guarded(report, source,
-                     lambda: _bring_in(kb, source, shas[source], extracted, known_ids, report), writer)
+                     lambda: _bring_in(kb, source, shas[source], extracted, known_ids, vocab, report), writer)
             done += 1
             if progress:
                 progress(done, total, source.name)
@@ -199,17 +206,17 @@ def _guarded(report: IngestReport, source: Path, work, writer: BatchWriter) -> N
 
 
 def _bring_in(kb: KnowledgeBase, source: Path, sha: str, extracted: Extracted, known_ids: set[str],
-              report: IngestReport) -> dict[str, Any] | None:
+              vocab: Vocabulary, report: IngestReport) -> dict[str, Any] | None:
     sidecar_in = source.with_suffix(".yaml")
     record: dict[str, Any] = {}
     if sidecar_in.exists():
-        record, warnings = read_sidecar(sidecar_in)
+        record, warnings = read_valid_sidecar(sidecar_in, vocab, derived=False)
         report.warnings.extend(warnings)
         if record.get("id") in known_ids:
             raise MetadataError(str(sidecar_in), f"id {record['id']} is already used by another document "
                                                  "in the knowledge base (not ingested)", key="id")
-    target = _free_name(kb.corpus, source.stem, source.suffix.lower(), sha)
-    record = complete(record, extracted, target, sha, known_ids)
+    target = free_name(kb.corpus, source.stem, source.suffix.lower(), sha)
+    record = complete(record, extracted, target, sha, known_ids, vocab)
     sidecar = target.with_suffix(".yaml")
     _place(kb, sidecar, record, source, target)
     known_ids.add(record["id"])
@@ -220,17 +227,17 @@ def _bring_in(kb: KnowledgeBase, source: Path, sha: str, extracted: Extracted, k
     return prepared.fields
 
 
-def _bring_in_record(kb: KnowledgeBase, source: Path, known_ids: set[str],
+def _bring_in_record(kb: KnowledgeBase, source: Path, known_ids: set[str], vocab: Vocabulary,
                      report: IngestReport) -> dict[str, Any] | None:
     """A sidecar with no document: a metadata-only record, identified by its id."""
-    record, warnings = read_sidecar(source)
+    record, warnings = read_valid_sidecar(source, vocab)
     report.warnings.extend(warnings)
     record.setdefault("id", source.stem)
     if record["id"] in known_ids:
         report.unchanged += 1
         return None
     record.pop("file", None)
-    target = _free_name(kb.corpus, source.stem, ".yaml", record["id"])
+    target = free_name(kb.corpus, source.stem, ".yaml", record["id"])
     _place(kb, target, record)
     known_ids.add(record["id"])
     prepared = prepare(kb, Entry(target.relative_to(kb.corpus).as_posix(), target, None))
@@ -272,14 +279,20 @@ def recover(kb: KnowledgeBase) -> None:
 
 
 def complete(record: dict[str, Any], extracted: Extracted, target: Path, sha: str,
-             known_ids: set[str]) -> dict[str, Any]:
-    """Fill what the sidecar does not say yet; what it says is kept."""
-    out = dict(record)
+             known_ids: set[str], vocab: Vocabulary) -> dict[str, Any]:
+    """Fill what the sidecar does not say yet from the cover and 摘要; what it says is kept.
+
+    The values filled in are marked in ``extracted:`` (see :mod:`tripkb.autofill`).
+    """
+    found = read_cover(extracted.pages, vocab, extracted.info_title, extracted.info_author).record()
+    if found.get("id") in known_ids:  # the cover's 系統識別號 is another record's already
+        del found["id"]
+    found.setdefault("type", "other")
+    found.setdefault("title", target.stem)
+    out = fill(record, found)
     if not out.get("id"):
         base = target.stem
         out["id"] = base if base not in known_ids else f"{base}-{sha[:8]}"
-    out.setdefault("type", "other")
-    out.setdefault("title", extracted.info_title or extracted.first_line or target.stem)
     out["file"] = target.name
     out["sha256"] = sha
     out.pop("pages", None)
@@ -288,18 +301,53 @@ def complete(record: dict[str, Any], extracted: Extracted, target: Path, sha: st
         out["pages"] = len(extracted.pages)
     if extracted.ocr:
         out["ocr"] = extracted.ocr
-    derive(out)
     return {k: out[k] for k in KEYS if k in out} | {k: v for k, v in out.items() if k not in KEYS}
 
 
-def _free_name(folder: Path, stem: str, suffix: str, distinguisher: str) -> Path:
-    """``stem+suffix`` in ``folder``, or a name made unique with the distinguisher."""
-    safe = "".join(c if c.isalnum() or c in "-_.()" else "_" for c in stem).strip("._") or "document"
-    for name in (f"{safe}{suffix}", f"{safe}-{distinguisher[:8]}{suffix}"):
-        candidate = folder / name
-        if not candidate.exists() and not candidate.with_suffix(".yaml").exists():
-            return candidate
-    n = 2
-    while (folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}").exists():
-        n += 1
-    return folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}"
+@dataclass
+class ExtractReport:
+    changed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    synced: SyncReport | None = None
+
+
+def reextract(kb: KnowledgeBase, ids: list[str] | None = None,
+              progress: Progress | None = None) -> ExtractReport:
+    """Read the covers of corpus documents again (all, or those with ``ids``) and refresh
+    the fields that are still tripkb's; a person's values are never touched (see :mod:`autofill`)."""
+    vocab = Vocabulary.load(kb.root)
+    report = ExtractReport()
+    wanted = set(ids or ())
+    seen: set[str] = set()
+    with writer_lock(kb), Ocr("auto", kb.ocr_cache) as ocr:
+        sidecars = [e.sidecar for e in corpus_entries(kb) if e.sidecar is not None]
+        for done, sidecar in enumerate(sidecars, 1):
+            if progress:
+                progress(done, len(sidecars), sidecar.name)
+            try:
+                record, _ = read_sidecar(sidecar, derived=False)
+                doc_id = record.get("id") or sidecar.stem
+                document = kb.document_path(sidecar, record.get("file"))
+                if (wanted and doc_id not in wanted) or document is None or not document.exists():
+                    continue
+                seen.add(doc_id)
+                extracted = extract(document, ocr)  # a scan's covers are read from its (cached) OCR
+            except MetadataError as exc:
+                report.problems.append(Problem(kb.relative(sidecar), f"{exc.key}: {exc.problem}" if exc.key
+                                               else exc.problem))
+                continue
+            except ExtractError as exc:
+                report.problems.append(Problem(kb.relative(sidecar), str(exc)))
+                continue
+            found = read_cover(extracted.pages, vocab, extracted.info_title, extracted.info_author).record()
+            found.pop("id", None)  # an id, once given, is never changed
+            new = fill(record, found)
+            if new != record:
+                write_sidecar(sidecar, new)
+                report.changed.append(kb.relative(sidecar))
+            else:
+                report.unchanged += 1
+        report.problems += [Problem(i, "no document with this id in corpus/") for i in sorted(wanted - seen)]
+        report.synced = sync_locked(kb, progress, ocr=ocr)
+    return report

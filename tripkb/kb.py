@@ -80,6 +80,10 @@ class KnowledgeBase:
                         found.append(prefix + entry.name)
         return sorted(found)
 
+    def sidecars(self) -> list[Path]:
+        """Every sidecar in ``corpus/``, in a stable order."""
+        return [self.corpus / name for name in self.corpus_files() if name.endswith(".yaml")]
+
     def document_path(self, sidecar: Path, file_value: str | None) -> Path | None:
         """The document a sidecar describes, refusing any path that leaves ``corpus/``.
 

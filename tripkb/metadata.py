@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -23,19 +24,38 @@ TYPES = ("report", "paper", "poster", "slides", "other")
 KEYS = (
     "id", "type", "title", "authors", "institution", "category", "events", "countries",
     "region", "trip", "report_date", "year", "keywords", "abstract", "participants",
-    "language", "source", "file", "sha256", "pages", "ocr",
+    "language", "source", "file", "sha256", "pages", "ocr", "extracted",
 )
 LIST_KEYS = ("authors", "events", "countries", "keywords")
 TEXT_KEYS = ("id", "title", "institution", "category", "region", "abstract", "language", "source")
 _LIST_SPLIT = re.compile(r"\s*[、,，;；]\s*")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
-#: libyaml's safe loader where PyYAML has it: parses seven times faster than the pure-Python one.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML, with libyaml's speed when it is there (a catalogue makes 60,000 sidecars).
+
+    Dates stay text so that :mod:`tripkb.dates` reads them: an impossible date
+    (2007-02-30) then gets the same precise message as 民國96年2月30日.
+    """
 
 
-def read_sidecar(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """Load and check one sidecar; return (normalised record, warnings)."""
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def read_sidecar(path: Path, derived: bool = True) -> tuple[dict[str, Any], list[str]]:
+    """Load and check one sidecar; return (normalised record, warnings).
+
+    With ``derived=False`` the record holds only what the file says, so that a
+    caller filling it in can tell a person's year from one implied by the trip.
+    """
+    data, lines = load_sidecar(path)
+    return normalise(data, str(path), lines, derived)
+
+
+def load_sidecar(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    """The sidecar's mapping as YAML gives it, and the line of each key; unchecked."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -43,7 +63,7 @@ def read_sidecar(path: Path) -> tuple[dict[str, Any], list[str]]:
     except OSError as exc:
         raise MetadataError(str(path), f"cannot read: {exc.strerror or exc}") from None
     try:
-        data = yaml.load(text, Loader=SAFE_LOADER)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "not valid YAML"
@@ -53,7 +73,7 @@ def read_sidecar(path: Path) -> tuple[dict[str, Any], list[str]]:
         data = {}
     if not isinstance(data, dict):
         raise MetadataError(str(path), f"expected a mapping of keys to values, found {_kind(data)}")
-    return normalise(data, str(path), _key_lines(text))
+    return data, _key_lines(text)
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -71,97 +91,133 @@ def _kind(value: Any) -> str:
             float: "a number", bool: "true/false"}.get(type(value), type(value).__name__)
 
 
-def normalise(data: dict[str, Any], where: str, lines: dict[str, int] | None = None
-              ) -> tuple[dict[str, Any], list[str]]:
-    """Check types and fill derived fields (year, region, participants).
+def normalise(data: dict[str, Any], where: str, lines: dict[str, int] | None = None,
+              derived: bool = True) -> tuple[dict[str, Any], list[str]]:
+    """Check types and fill derived fields (year, region, participants); raise the first error.
 
     Returns a new dict: known keys in :data:`KEYS` order, then unknown keys.
     """
+    record, warnings, errors = check_schema(data, where, lines, derived)
+    if errors:
+        raise errors[0]
+    return record, warnings
+
+
+def check_schema(data: dict[str, Any], where: str, lines: dict[str, int] | None = None,
+                 derived: bool = True) -> tuple[dict[str, Any], list[str], list[MetadataError]]:
+    """Every type error of a sidecar, not just the first, so ``meta check`` can list them all.
+
+    Returns (normalised record without the bad keys, warnings, errors).
+    """
     lines = lines or {}
-
-    def fail(key: str, problem: str) -> MetadataError:
-        return MetadataError(where, problem, key=key, line=lines.get(key))
-
     out: dict[str, Any] = {}
-    warnings: list[str] = []
-    for key in TEXT_KEYS:
+    errors: list[MetadataError] = []
+    for key in KEYS:
         value = data.get(key)
         if value is None or value == "":
             continue
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and key == "id":
-            value = str(value)
-        if not isinstance(value, str):
-            raise fail(key, f"expected text, found {_kind(value)}")
-        out[key] = value.strip()
-    if "type" in data and data["type"] is not None:
-        if data["type"] not in TYPES:
-            raise fail("type", f"expected one of {', '.join(TYPES)}, found {data['type']!r}")
-        out["type"] = data["type"]
-    for key in LIST_KEYS:
-        value = data.get(key)
-        if value is None or value == "":
-            continue
-        if isinstance(value, str):
-            value = [v for v in _LIST_SPLIT.split(value.strip()) if v]
-        if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
-                                                  for v in value):
-            raise fail(key, f"expected a list of names, found {_kind(value)}")
-        out[key] = [str(v).strip() for v in value if str(v).strip()]
-    trip = data.get("trip")
-    if trip is not None:
-        if not isinstance(trip, dict):
-            raise fail("trip", f"expected {{start: DATE, end: DATE}}, found {_kind(trip)}")
-        start = _date(trip.get("start"), "trip", fail)
-        end = _date(trip.get("end"), "trip", fail)
-        if start and end and end < start:
-            raise fail("trip", f"end {end} is before start {start}")
-        out["trip"] = {k: v for k, v in (("start", start), ("end", end)) if v}
-    if data.get("report_date") is not None:
-        out["report_date"] = _date(data["report_date"], "report_date", fail)
-    for key in ("year", "participants", "pages"):
-        value = data.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise fail(key, f"expected a whole number, found {value!r}")
-        out[key] = value
-    if "year" in out and not 1900 <= out["year"] <= 2200:
-        raise fail("year", f"expected a year such as 2007, found {out['year']}")
-    if data.get("file") is not None:
-        if not isinstance(data["file"], str):
-            raise fail("file", f"expected a file name relative to corpus/, found {_kind(data['file'])}")
-        out["file"] = data["file"]
-    if data.get("sha256") is not None:
-        if not isinstance(data["sha256"], str) or not _SHA256.match(data["sha256"]):
-            raise fail("sha256", "expected 64 lower-case hexadecimal digits")
-        out["sha256"] = data["sha256"]
-    if data.get("ocr") is not None:
-        out["ocr"] = _ocr(data["ocr"], fail)
-    for key, value in data.items():
-        if key not in KEYS:
-            warnings.append(f"{where}: {key}: unknown key (kept)")
-    derive(out)
+        try:
+            out[key] = _CHECKS[key](value, _failure(where, key, lines.get(key)))
+        except MetadataError as exc:
+            errors.append(exc)
+    warnings = [f"{where}: {key}: unknown key (kept)" for key in data if key not in KEYS]
+    if derived:
+        derive(out)
     ordered = {k: out[k] for k in KEYS if k in out}
     ordered.update((k, v) for k, v in data.items() if k not in KEYS)
-    return ordered, warnings
+    return ordered, warnings, errors
 
 
-def _ocr(value: Any, fail) -> dict[str, Any]:
-    """``{engine: tesseract 5.3.0, languages: chi_tra+eng, pages: [1, 2]}``: which pages OCR read, and with what."""
-    expected = "expected {engine: NAME VERSION, pages: [PAGE, ...]}"
-    if not isinstance(value, dict) or not isinstance(value.get("engine"), str):
-        raise fail("ocr", f"{expected}, found {_kind(value)}")
-    pages = value.get("pages", [])
-    if not isinstance(pages, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
-                                              for n in pages):
-        raise fail("ocr", f"{expected}: pages must be a list of page numbers from 1, found {pages!r}")
-    languages = value.get("languages")
-    if languages is not None and not isinstance(languages, str):
-        raise fail("ocr", f"{expected}: languages must be text such as chi_tra+eng, found {_kind(languages)}")
+Fail = Callable[[str], MetadataError]
+
+
+def _failure(where: str, key: str, line: int | None) -> Fail:
+    return lambda problem: MetadataError(where, problem, key=key, line=line)
+
+
+def _id(value: Any, fail: Fail) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # an id such as 1234 that YAML read as a number
+    return _text(value, fail)
+
+
+def _text(value: Any, fail: Fail) -> str:
+    if not isinstance(value, str):
+        raise fail(f"expected text, found {_kind(value)}")
+    return value.strip()
+
+
+def _type(value: Any, fail: Fail) -> str:
+    if value not in TYPES:
+        raise fail(f"expected one of {', '.join(TYPES)}, found {value!r}")
+    return value
+
+
+def _names(value: Any, fail: Fail) -> list[str]:
+    if isinstance(value, str):
+        value = [v for v in _LIST_SPLIT.split(value.strip()) if v]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
+                                              for v in value):
+        raise fail(f"expected a list of names, found {_kind(value)}")
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _trip(value: Any, fail: Fail) -> dict[str, dt.date]:
+    if not isinstance(value, dict):
+        raise fail(f"expected {{start: DATE, end: DATE}}, found {_kind(value)}")
+    start, end = _date(value.get("start"), fail), _date(value.get("end"), fail)
+    if start and end and end < start:
+        raise fail(f"end {end} is before start {start}")
+    return {k: v for k, v in (("start", start), ("end", end)) if v}
+
+
+def _whole(value: Any, fail: Fail) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise fail(f"expected a whole number, found {value!r}")
+    return value
+
+
+def _year(value: Any, fail: Fail) -> int:
+    if not 1900 <= _whole(value, fail) <= 2200:
+        raise fail(f"expected a year such as 2007, found {value}")
+    return value
+
+
+def _file(value: Any, fail: Fail) -> str:
+    if not isinstance(value, str):
+        raise fail(f"expected a file name relative to corpus/, found {_kind(value)}")
+    return value
+
+
+def _sha256(value: Any, fail: Fail) -> str:
+    if not isinstance(value, str) or not _SHA256.match(value):
+        raise fail("expected 64 lower-case hexadecimal digits")
+    return value
+
+
+def _extracted(value: Any, fail: Fail) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+            k in KEYS and isinstance(v, str) for k, v in value.items()):
+        raise fail("expected a mapping of field names to fingerprints, e.g. {title: 1a2b3c4d}")
     return dict(value)
 
 
-def _date(value: Any, key: str, fail) -> dt.date | None:
+def _ocr(value: Any, fail: Fail) -> dict[str, Any]:
+    """``{engine: tesseract 5.3.0, languages: chi_tra+eng, pages: [1, 2]}``: which pages OCR read, and with what."""
+    expected = "expected {engine: NAME VERSION, pages: [PAGE, ...]}"
+    if not isinstance(value, dict) or not isinstance(value.get("engine"), str):
+        raise fail(f"{expected}, found {_kind(value)}")
+    pages = value.get("pages", [])
+    if not isinstance(pages, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+                                              for n in pages):
+        raise fail(f"{expected}: pages must be a list of page numbers from 1, found {pages!r}")
+    languages = value.get("languages")
+    if languages is not None and not isinstance(languages, str):
+        raise fail(f"{expected}: languages must be text such as chi_tra+eng, found {_kind(languages)}")
+    return dict(value)
+
+
+def _date(value: Any, fail: Fail) -> dt.date | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -171,13 +227,21 @@ def _date(value: Any, key: str, fail) -> dt.date | None:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise fail(key, f"expected a date such as 2007-06-21, found {_kind(value)}")
+        raise fail(f"expected a date such as 2007-06-21, found {_kind(value)}")
     from .dates import parse_date
 
     try:
         return parse_date(value)
     except DateError as exc:
-        raise fail(key, str(exc)) from None
+        raise fail(str(exc)) from None
+
+
+_CHECKS: dict[str, Callable[[Any, Fail], Any]] = {
+    **{key: _text for key in TEXT_KEYS}, "id": _id, **{key: _names for key in LIST_KEYS},
+    "type": _type, "trip": _trip, "report_date": _date, "year": _year,
+    "participants": _whole, "pages": _whole, "file": _file, "sha256": _sha256,
+    "ocr": _ocr, "extracted": _extracted,
+}
 
 
 def derive(record: dict[str, Any]) -> None:
@@ -219,8 +283,8 @@ def to_json(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def dump(record: dict[str, Any]) -> str:
-    return yaml.safe_dump(record, allow_unicode=True, sort_keys=False, width=1000)
+    return yaml.dump(record, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
 
 
-def write_sidecar(path: Path, record: dict[str, Any]) -> None:
-    write_text_atomic(path, dump(record))
+def write_sidecar(path: Path, record: dict[str, Any], durable: bool = True) -> None:
+    write_text_atomic(path, dump(record), durable)

@@ -6,6 +6,10 @@ private-use characters, mojibake in Latin-1, scripts no trip report is
 written in, or one ideograph repeated for every glyph. Indexing that
 silently would make a report unfindable while looking present, so such
 pages are treated like scans: OCRed when possible, otherwise flagged.
+
+Real text is told from such nonsense by the characters it is made of (the
+thresholds were set on the sample corpus and the real-world PDFs in
+``shared/realworld-pdfs/``; docs/ocr.md has the figures).
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ GARBAGE = "text extracts as garbage"
 MIN_LETTERS = 10
 #: More than this share of implausible characters and the text is garbage.
 MAX_IMPLAUSIBLE = 0.3
+#: More than this share of ideographs outside both Big5 and GB2312 and the text is garbage:
+#: reports use common characters (none of 15,256 in the sample corpus is outside them),
+#: a wrong ToUnicode map lands anywhere in the 90,000.
+MAX_RARE = 0.1
 
 # What Traditional Chinese and English reports are written in: ASCII, Latin
 # with diacritics (names, pinyin), Greek (symbols), general punctuation and the
@@ -46,14 +54,28 @@ def _ideograph(ch: str) -> bool:
     return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or o >= 0x20000
 
 
+def _rare(ch: str) -> bool:
+    """An ideograph neither Big5 nor GB2312 has."""
+    for encoding in ("cp950", "gb2312"):
+        try:
+            ch.encode(encoding)
+            return False
+        except UnicodeEncodeError:
+            pass
+    return True
+
+
 def page_problem(text: str, min_letters: int = MIN_LETTERS) -> str | None:
     """None when the text is usable; else :data:`NO_TEXT` or :data:`GARBAGE`."""
     chars = [c for c in text if not c.isspace()]
     if sum(not _plausible(c) for c in chars) > MAX_IMPLAUSIBLE * len(chars):
         return GARBAGE
+    ideographs = Counter(c for c in chars if _ideograph(c))
+    total = sum(ideographs.values())
+    if sum(n for ch, n in ideographs.items() if _rare(ch)) > MAX_RARE * total:
+        return GARBAGE
     if sum(c.isalpha() for c in chars) < min_letters:
         return NO_TEXT
-    ideographs = [c for c in chars if _ideograph(c)]
-    if len(ideographs) >= MIN_LETTERS and Counter(ideographs).most_common(1)[0][1] * 2 > len(ideographs):
+    if total >= MIN_LETTERS and ideographs.most_common(1)[0][1] * 2 > total:
         return GARBAGE  # a font whose map sends every glyph to one character
     return None

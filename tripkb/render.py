@@ -141,6 +141,36 @@ def sync_summary(report) -> None:
               f"{report.unchanged} unchanged.")
 
 
+def check_result(report) -> None:
+    """Problems as plain 'file:line: key: problem' lines on stdout (for editors and grep), then a summary."""
+    for problem in report.problems:
+        out.print(Text(str(problem)))
+    checked = _count(report.checked, "sidecar")
+    if report.problems:
+        out.print(f"Checked {checked}: {_count(len(report.problems), 'problem')} "
+                  f"in {_count(report.files, 'file')}.")
+    else:
+        out.print(f"Checked {checked}: all valid.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def extract_summary(report) -> None:
+    out.print(f"Extract: {_count(len(report.changed), 'sidecar')} updated, {report.unchanged} unchanged"
+              + (f", {len(report.problems)} failed." if report.problems else "."))
+    for path in report.changed:
+        out.print(f"  ~ {path}")
+
+
+def import_summary(report) -> None:
+    out.print(f"Import ({report.encoding}): {_count(report.rows, 'row')}, {report.added} added, "
+              f"{report.unchanged} unchanged" + (f", {len(report.problems)} refused." if report.problems else "."))
+    if report.synced:
+        sync_summary(report.synced)
+
+
 @contextmanager
 def progress_bar(label: str) -> Iterator:
     """A progress callback for the library: a bar on stderr once there is more than one item."""

@@ -31,6 +31,8 @@ FACET_FIELDS = ("id", "type", "institution", "events", "countries", "region", "c
 QUERY_FIELDS = tuple(TEXT_FIELDS) + ("org", "country", "id", "type", "institution", "region",
                                      "category", "language", "year")
 _LATIN = rf"[^\W_{_CJK}]"
+#: BM25F field weights, applied to each query term (the index holds bare frequencies).
+W = TEXT_FIELDS
 
 
 @dataclass
@@ -186,7 +188,8 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool, segment
     folded = query_form(str(text))
     if isinstance(q, (Q.Prefix, Q.Wildcard)):
         cls = type(q)
-        leaf = Q.Or([cls(f, folded) for f in fields] + [cls(f + GRAM_SUFFIX, folded) for f in fields])
+        leaf = Q.Or([cls(f, folded, boost=W[f]) for f in fields]
+                    + [cls(f + GRAM_SUFFIX, folded, boost=W[f]) for f in fields])
         if not negated and isinstance(q, Q.Prefix):
             words.append(folded)
         return leaf
@@ -195,21 +198,19 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool, segment
         return None
     tokens = segment(folded) or []
     if len(grams) == 1 and len(grams[0]) == 1 and is_cjk_char(grams[0]):
-        gram_qs = [Q.Prefix(f + GRAM_SUFFIX, grams[0]) for f in fields]
+        gram_qs = [Q.Prefix(f + GRAM_SUFFIX, grams[0], boost=W[f]) for f in fields]
     elif len(grams) == 1:
-        gram_qs = [Q.Term(f + GRAM_SUFFIX, grams[0]) for f in fields]
+        gram_qs = [Q.Term(f + GRAM_SUFFIX, grams[0], boost=W[f]) for f in fields]
     else:
-        gram_qs = [Q.Phrase(f + GRAM_SUFFIX, grams) for f in fields]
-    if not tokens:
-        word_qs = []
-    elif isinstance(q, Q.Phrase) and len(tokens) > 1:
-        word_qs = [Q.Or([Q.Phrase(f, tokens) for f in fields])]
-    else:
-        word_qs = [Q.And([Q.Or([Q.Term(f, t) for f in fields]) for t in tokens])]
+        gram_qs = [Q.Phrase(f + GRAM_SUFFIX, grams, boost=W[f]) for f in fields]
+    word_q = Q.And([Q.Or([Q.Term(f, t, boost=W[f]) for f in fields]) for t in tokens]) if tokens else None
     if not negated:
         literals.append(folded)
         words.extend(t for t in tokens if len(t) > 1 or not is_cjk_char(t))
-    return Q.Or(word_qs + gram_qs, boost=q.boost)
+    if isinstance(q, Q.Phrase):  # a quoted phrase must occur as written; its words only rank
+        literal = Q.Or(gram_qs, boost=q.boost)
+        return Q.AndMaybe(literal, word_q) if word_q is not None else literal
+    return Q.Or(([word_q] if word_q is not None else []) + gram_qs, boost=q.boost)
 
 
 def _jieba_words(folded: str) -> list[str]:
@@ -361,7 +362,9 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
     with ix.searcher() as searcher:
         parsed = parse(text, segment=lexicon_segmenter(searcher.reader()))
         literal_re, word_re = parsed.patterns()
-        results = searcher.search(parsed.query, limit=limit, filter=filter_q)
+        # optimize=False: one pass that scores and counts; the block-skipping
+        # default would have to run the whole query again to count exactly.
+        results = searcher.search(parsed.query, limit=limit, filter=filter_q, optimize=False)
         total = len(results)
         hits = [_hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re) for h in results]
     return SearchResult(query=text, total=total, hits=hits, problems=synced.problems if synced else [])

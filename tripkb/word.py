@@ -18,8 +18,8 @@ ANTIWORD_TIMEOUT = 120  # seconds
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def docx_text(path: Path, head: bytes) -> tuple[str, str | None]:
-    """(text, core-properties title) of a .docx: paragraphs and table cells in document order."""
+def docx_text(path: Path, head: bytes) -> tuple[str, str | None, str | None]:
+    """(text, title, author) of a .docx: paragraphs and table cells in document order, core properties."""
     if not head.startswith(b"PK"):
         raise ExtractError("not a .docx file (not a ZIP package)")
     try:
@@ -40,9 +40,10 @@ def docx_text(path: Path, head: bytes) -> tuple[str, str | None]:
             else:
                 lines.append(block.text)
         title = document.core_properties.title or None
+        author = document.core_properties.author or None
     except (zipfile.BadZipFile, PackageNotFoundError, XMLSyntaxError, KeyError, ValueError, OSError) as exc:
         raise ExtractError(f"damaged or unreadable .docx ({type(exc).__name__}: {exc})") from None
-    return "\n".join(lines), title
+    return "\n".join(lines), title, author
 
 
 def _table_lines(table) -> list[str]:

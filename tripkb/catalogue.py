@@ -1,0 +1,232 @@
+"""Import a catalogue export (one row per report) as metadata-only records.
+
+Catalogues come from the government's trip-report site or a library's own
+system as CSV, in UTF-8 (often with a BOM) or Big5, with ROC dates. Each row
+becomes ``corpus/<id>.yaml``, checked exactly like a sidecar, and the index is
+then brought up to date. A bad row is reported by its number and skipped; the
+rest is imported. Records already in the KB are left alone.
+
+Catalogues run to tens of thousands of rows, so sidecars are written with
+libyaml and without one fsync each: :func:`os.sync` runs once at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .check import validated
+from .cover import people
+from .dates import parse_date, parse_range
+from .errors import CatalogueError, DateError, MetadataError, UsageError
+from .fsutil import free_name
+from .index import live_values, open_index
+from .indexer import Problem, Progress, SyncReport, sync
+from .kb import KnowledgeBase
+from .metadata import KEYS, write_sidecar
+from .textnorm import display_form
+from .vocab import Vocabulary
+
+#: Column headings (NFKC, without spaces) → field. When several columns give one
+#: field, the first one listed here that has a value wins (報告名稱 before 計畫名稱).
+COLUMNS: dict[str, str] = {
+    "系統識別號": "id", "報告名稱": "title", "出國報告名稱": "title", "計畫名稱": "title",
+    "服務機關": "institution", "主辦機關": "institution", "出國類別": "category",
+    "前往地區": "countries", "派赴國家": "countries", "派赴國家(地區)": "countries",
+    "派赴國家/地區": "countries", "前往國家": "countries", "出國地區": "countries",
+    "出國期間": "trip", "出國期間(起)": "trip.start", "出國期間(迄)": "trip.end",
+    "報告日期": "report_date", "關鍵詞": "keywords", "關鍵字": "keywords",
+    "摘要": "abstract", "內容摘要": "abstract", "出國人員": "authors", "姓名": "authors",
+    "出國人數": "participants", "頁數": "pages",
+}
+#: What a column may be mapped to with ``--map COL=FIELD``.
+FIELDS = tuple(k for k in KEYS if k not in ("file", "sha256", "extracted")) + ("trip.start", "trip.end")
+ENCODINGS = {"utf-8": "utf-8-sig", "big5": "cp950"}  # cp950 is Big5 as Windows writes it
+_COUNT = re.compile(r"(\d+)\s*[人頁页]?")
+_DELIMITERS = (",", "\t", ";")
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    unchanged: int = 0
+    rows: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    encoding: str = ""
+    synced: SyncReport | None = None
+
+
+def parse_mapping(specs: list[str]) -> dict[str, str]:
+    """``["計畫編號=id", "備註="]`` → {column: field}; an empty field ignores the column."""
+    mapping = {}
+    for spec in specs:
+        column, sep, target = spec.partition("=")
+        column, target = _heading(column), target.strip()
+        if not sep or not column:
+            raise UsageError(f"--map {spec!r}: expected COLUMN=FIELD, e.g. 計畫編號=id")
+        if target and target not in FIELDS:
+            raise UsageError(f"--map {spec!r}: unknown field {target!r} (expected one of {', '.join(FIELDS)})")
+        mapping[column] = target
+    return mapping
+
+
+def import_csv(kb: KnowledgeBase, path: Path, encoding: str = "auto",
+               mapping: dict[str, str] | None = None, progress: Progress | None = None) -> ImportReport:
+    """Write one metadata-only sidecar per new, valid row of the catalogue, then index them."""
+    report = ImportReport()
+    text, report.encoding = _decode(path, encoding)
+    rows = list(_rows(text))
+    if not rows:
+        raise CatalogueError(f"{path}: empty file: expected a header row of column names")
+    layout = _columns(path, rows[0][1], mapping or {}, report)
+    before = sync(kb, progress)
+    with open_index(kb.index_dir).searcher() as searcher:
+        known = set(live_values(searcher.reader(), "id"))
+    vocab = Vocabulary.load(kb.root)
+    seen: dict[str, int] = {}
+    for done, (line, cells) in enumerate(rows[1:], 1):
+        if progress and done % 200 == 0:
+            progress(done, len(rows) - 1, f"row {done}")
+        if not any(c.strip() for c in cells):
+            continue
+        report.rows += 1
+        where = f"{path}:{line}"
+        try:
+            record = _record(cells, layout, where, vocab)
+            if record["id"] in seen:
+                raise MetadataError(where, f"'{record['id']}' is also the id of row {seen[record['id']]}",
+                                    key="id")
+        except MetadataError as exc:
+            column = layout.column(exc.key)
+            report.problems.append(Problem(where, f"row {report.rows}: {column}: {exc.problem}"
+                                           if column else f"row {report.rows}: {exc.problem}"))
+            continue
+        seen[record["id"]] = report.rows
+        if record["id"] in known:
+            report.unchanged += 1
+            continue
+        write_sidecar(free_name(kb.corpus, record["id"], ".yaml", record["id"]), record, durable=False)
+        report.added += 1
+    if report.added:
+        os.sync()
+    report.synced = sync(kb, progress) if report.added else before
+    return report
+
+
+def _decode(path: Path, encoding: str) -> tuple[str, str]:
+    """The file's text and the encoding it was read in; ``auto`` tries UTF-8, then Big5."""
+    if encoding != "auto" and encoding not in ENCODINGS:
+        raise UsageError(f"--encoding {encoding!r}: expected auto, utf-8 or big5")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    tried = [encoding] if encoding != "auto" else ["utf-8", "big5"]
+    for name in tried:
+        try:
+            return data.decode(ENCODINGS[name]), name
+        except UnicodeDecodeError as exc:
+            failure = exc
+    raise CatalogueError(f"{path}: not {' or '.join(tried)} text (byte {failure.object[failure.start]:#04x} "
+                         f"at offset {failure.start}); try --encoding")
+
+
+def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line where the row starts, cells) for each row; a quoted cell may span lines."""
+    first = text.split("\n", 1)[0]
+    delimiter = max(_DELIMITERS, key=lambda d: sum(_heading(c) in COLUMNS or _heading(c) in FIELDS
+                                                   for c in first.split(d)))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 1
+    for cells in reader:
+        yield line, cells
+        line = reader.line_num + 1
+
+
+def _heading(name: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).strip('"')
+
+
+@dataclass
+class _Layout:
+    """The file's columns: heading and field of each cell, and the order they are read in."""
+
+    headings: list[str]
+    targets: list[str]
+    order: list[int]  # cell indexes, the column that wins a field first
+
+    def column(self, target: str | None) -> str | None:
+        """The column a field came from, to name it in a message."""
+        return next((self.headings[i] for i in self.order if self.targets[i].split(".")[0] == target), target)
+
+
+def _columns(path: Path, header: list[str], mapping: dict[str, str], report: ImportReport) -> _Layout:
+    headings = [_heading(h) for h in header]
+    missing = [c for c in mapping if c not in headings]
+    if missing:
+        raise UsageError(f"--map: no column {', '.join(missing)} in {path} "
+                         f"(its columns: {', '.join(headings)})")
+    targets = [mapping.get(h, COLUMNS.get(h, h if h in FIELDS else "")) for h in headings]
+    if "id" not in targets:
+        raise CatalogueError(f"{path}: no 系統識別號 (id) column; name one with --map COLUMN=id")
+    ignored = [h for h, t in zip(headings, targets) if not t and h not in mapping]
+    if ignored:
+        report.warnings.append(f"{path}: columns not imported: {', '.join(ignored)} "
+                               f"(use --map COLUMN=FIELD to import one)")
+    rank = {name: n for n, name in enumerate(list(mapping) + list(COLUMNS))}
+    order = sorted(range(len(headings)), key=lambda i: rank.get(headings[i], len(rank)))
+    return _Layout(headings, targets, order)
+
+
+def _record(cells: list[str], layout: _Layout, where: str, vocab: Vocabulary) -> dict[str, Any]:
+    """One row as a checked sidecar record; MetadataError names the field at fault."""
+    if len(cells) > len(layout.headings):
+        raise MetadataError(where, f"has {len(cells)} cells, the header {len(layout.headings)}")
+    raw: dict[str, Any] = {}
+    for i in layout.order:
+        target, value = layout.targets[i], (cells[i] if i < len(cells) else "").strip()
+        if target and value and target not in raw:
+            raw[target] = _convert(target, value, where, vocab)
+    trip = {k: raw.pop(f"trip.{k}") for k in ("start", "end") if f"trip.{k}" in raw}
+    if trip:
+        raw.setdefault("trip", trip)
+    if not raw.get("id"):
+        raise MetadataError(where, "missing: every row needs an id", key="id")
+    raw.setdefault("type", "report")
+    if "events" not in raw:
+        raw["events"] = vocab.detect_orgs("\n".join(str(raw.get(k, "")) for k in ("title", "keywords", "abstract")))
+    return validated({k: v for k, v in raw.items() if v != []}, where, vocab)[0]
+
+
+def _convert(target: str, value: str, where: str, vocab: Vocabulary) -> Any:
+    """A cell's text as the value its field holds; MetadataError when it cannot be."""
+    key = target.split(".")[0]
+    try:
+        if target == "trip":
+            start, end = parse_range(value)
+            return {"start": start} | ({"end": end} if end else {})
+        if target in ("trip.start", "trip.end", "report_date"):
+            return parse_date(value)
+    except DateError as exc:
+        raise MetadataError(where, str(exc), key=key) from None
+    if target == "countries":
+        found = vocab.countries_from_text(value)
+        if not found:
+            raise MetadataError(where, f"no known country in '{value}'", key=key)
+        return found
+    if target == "authors":
+        return people(display_form(value)) or value
+    if target in ("participants", "pages", "year"):
+        m = _COUNT.fullmatch(value)
+        if not m:
+            raise MetadataError(where, f"expected a whole number, found '{value}'", key=key)
+        return int(m.group(1))
+    return value
