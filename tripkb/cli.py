@@ -24,6 +24,19 @@ app = typer.Typer(
 )
 
 
+# The filters of search, stats, export and cite (DESIGN §3), declared once.
+QueryOpt = Annotated[Optional[str], typer.Option(
+    "--query", "-q", help="Only documents that 'tripkb search' finds for this query.")]
+TypeOpt = Annotated[Optional[str], typer.Option("--type", help="report, paper, poster, slides or other.")]
+InstitutionOpt = Annotated[Optional[str], typer.Option("--institution", help="Reporting institution, any of its names, e.g. 國家圖書館.")]
+OrgOpt = Annotated[Optional[str], typer.Option("--org", help="Organisation or conference, code or name, e.g. IFLA.")]
+CountryOpt = Annotated[Optional[str], typer.Option("--country", help="Destination country, e.g. 美國.")]
+RegionOpt = Annotated[Optional[str], typer.Option("--region", help="Destination region, e.g. 歐洲地區.")]
+CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="Trip category, e.g. 開會.")]
+SinceOpt = Annotated[Optional[int], typer.Option("--since", metavar="YEAR", help="Only documents from YEAR on.")]
+UntilOpt = Annotated[Optional[int], typer.Option("--until", metavar="YEAR", help="Only documents up to YEAR.")]
+
+
 def _kb(ctx: typer.Context, create: bool = False):
     from .kb import KnowledgeBase
 
@@ -129,14 +142,8 @@ def search(
     query: str = typer.Argument(..., help="Words or phrases; \"quotes\" for a phrase, OR, -word to exclude, field:word."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts)."),
     limit: int = typer.Option(10, "--limit", "-n", min=1, help="Show at most N documents."),
-    type_: Optional[str] = typer.Option(None, "--type", help="report, paper, poster, slides or other."),
-    institution: Optional[str] = typer.Option(None, "--institution", help="Reporting institution, e.g. 國家圖書館."),
-    org: Optional[str] = typer.Option(None, "--org", help="Organisation or conference code, e.g. IFLA."),
-    country: Optional[str] = typer.Option(None, "--country", help="Destination country, e.g. 美國."),
-    region: Optional[str] = typer.Option(None, "--region", help="Destination region, e.g. 歐洲地區."),
-    category: Optional[str] = typer.Option(None, "--category", help="Trip category, e.g. 開會."),
-    since: Optional[int] = typer.Option(None, "--since", metavar="YEAR", help="Only documents from YEAR on."),
-    until: Optional[int] = typer.Option(None, "--until", metavar="YEAR", help="Only documents up to YEAR."),
+    type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None, country: CountryOpt = None,
+    region: RegionOpt = None, category: CategoryOpt = None, since: SinceOpt = None, until: UntilOpt = None,
 ) -> None:
     """Full-text search in Traditional or Simplified Chinese and English.
 
@@ -208,14 +215,8 @@ def stats(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts)."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one line per non-zero cell (for spreadsheets)."),
     chart: bool = typer.Option(False, "--chart", help="Draw a bar chart, or a trend over the years for FIELD × year."),
-    type_: Optional[str] = typer.Option(None, "--type", help="report, paper, poster, slides or other."),
-    institution: Optional[str] = typer.Option(None, "--institution", help="Reporting institution, any of its names."),
-    org: Optional[str] = typer.Option(None, "--org", help="Organisation or conference code or name, e.g. IFLA."),
-    country: Optional[str] = typer.Option(None, "--country", help="Destination country, e.g. 美國."),
-    region: Optional[str] = typer.Option(None, "--region", help="Destination region, e.g. 歐洲地區."),
-    category: Optional[str] = typer.Option(None, "--category", help="Trip category, e.g. 開會."),
-    since: Optional[int] = typer.Option(None, "--since", metavar="YEAR", help="Only documents from YEAR on."),
-    until: Optional[int] = typer.Option(None, "--until", metavar="YEAR", help="Only documents up to YEAR."),
+    type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None, country: CountryOpt = None,
+    region: RegionOpt = None, category: CategoryOpt = None, since: SinceOpt = None, until: UntilOpt = None,
 ) -> None:
     """Count documents (or participants) by year, institution, region, org, category, type or country.
 
@@ -393,17 +394,6 @@ def import_csv(
         raise typer.Exit(1)
 
 
-# Selection options shared by export and cite: the same query and filters as search.
-QueryOpt = Annotated[Optional[str], typer.Option(
-    "--query", "-q", help="Only documents that 'tripkb search' finds for this query.")]
-TypeOpt = Annotated[Optional[str], typer.Option("--type", help="report, paper, poster, slides or other.")]
-InstitutionOpt = Annotated[Optional[str], typer.Option("--institution", help="Reporting institution, e.g. 國家圖書館.")]
-OrgOpt = Annotated[Optional[str], typer.Option("--org", help="Organisation or conference code, e.g. IFLA.")]
-CountryOpt = Annotated[Optional[str], typer.Option("--country", help="Destination country, e.g. 美國.")]
-RegionOpt = Annotated[Optional[str], typer.Option("--region", help="Destination region, e.g. 歐洲地區.")]
-CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="Trip category, e.g. 開會.")]
-SinceOpt = Annotated[Optional[int], typer.Option("--since", metavar="YEAR", help="Only documents from YEAR on.")]
-UntilOpt = Annotated[Optional[int], typer.Option("--until", metavar="YEAR", help="Only documents up to YEAR.")]
 
 
 def _select(ctx: typer.Context, query: Optional[str], **filters):

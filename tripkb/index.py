@@ -17,7 +17,7 @@ from . import __version__
 from .errors import KBIndexError
 from .textnorm import match_form
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 VERSION_FILE = "tripkb.json"
 INDEX_NAME = "tripkb"
 
