@@ -222,3 +222,18 @@ def test_the_sidecars_ocr_record_is_checked(tmp_path):
         read_sidecar(bad)
     assert str(caught.value) == (f"{bad}:2: ocr: expected {{engine: NAME VERSION, pages: [PAGE, ...]}}: "
                                  "pages must be a list of page numbers from 1, found [0, 'two']")
+
+
+@needs_tesseract
+def test_meta_extract_ocrs_a_scan_ingested_without_ocr(empty_kb, tmp_path, scan_maker):
+    """Installing Tesseract later: 'tripkb meta extract' reads the scan and records what OCR read."""
+    from tripkb.ingest import reextract
+
+    scan_maker(tmp_path / "tokyo.pdf", SCAN)
+    ingest(empty_kb, [tmp_path / "tokyo.pdf"], ocr="off")
+    report = reextract(empty_kb)
+    assert report.changed == ["corpus/tokyo.yaml"] and report.problems == []
+    sidecar = yaml.safe_load((empty_kb.corpus / "tokyo.yaml").read_text(encoding="utf-8"))
+    assert sidecar["ocr"]["pages"] == [1, 2] and sidecar["title"].startswith("出國報告")
+    assert search(empty_kb, "東京都立中央圖書館").hits[0].pages == [2]
+    assert reextract(empty_kb).changed == []  # the second time, nothing new to say

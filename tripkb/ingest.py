@@ -301,7 +301,11 @@ def complete(record: dict[str, Any], extracted: Extracted, target: Path, sha: st
         out["pages"] = len(extracted.pages)
     if extracted.ocr:
         out["ocr"] = extracted.ocr
-    return {k: out[k] for k in KEYS if k in out} | {k: v for k, v in out.items() if k not in KEYS}
+    return _in_key_order(out)
+
+
+def _in_key_order(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in KEYS if k in record} | {k: v for k, v in record.items() if k not in KEYS}
 
 
 @dataclass
@@ -343,6 +347,8 @@ def reextract(kb: KnowledgeBase, ids: list[str] | None = None,
             found = read_cover(extracted.pages, vocab, extracted.info_title, extracted.info_author).record()
             found.pop("id", None)  # an id, once given, is never changed
             new = fill(record, found)
+            if extracted.ocr:  # OCR ran now (say, Tesseract was installed since ingest): record it
+                new = _in_key_order(new | {"ocr": extracted.ocr})
             if new != record:
                 write_sidecar(sidecar, new)
                 report.changed.append(kb.relative(sidecar))
