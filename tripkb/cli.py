@@ -43,6 +43,14 @@ def _kb(ctx: typer.Context, create: bool = False):
     return KnowledgeBase.locate(ctx.obj.get("kb"), create=create)
 
 
+def _ocr_mode(flag: Optional[bool]) -> str:
+    return "auto" if flag is None else ("force" if flag else "off")
+
+
+OCR_HELP = ("OCR every PDF page (--ocr) or none (--no-ocr). Default: OCR pages without usable text "
+            "when Tesseract is installed.")
+
+
 def _friendly(fn):
     """Typed library errors become one 'Error: …' line on stderr and their exit code."""
 
@@ -88,7 +96,9 @@ def main_options(
 def ingest(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., metavar="PATH...",
-                                       help="PDF files, sidecars, bundles (.tar.gz), or folders (searched recursively)."),
+                                       help="PDF, .docx or .doc files, sidecars, bundles (.tar.gz), "
+                                            "or folders (searched recursively)."),
+    ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP),
     extractor: Optional[str] = typer.Option(None, "--extractor", metavar="ENGINE",
                                             help="auto (default: pypdfium2 when installed), pypdf or pypdfium2."),
 ) -> None:
@@ -96,7 +106,9 @@ def ingest(
 
     Originals are never changed. Files already in the knowledge base (same SHA-256) are
     skipped. A file that cannot be read is named with the reason; the rest is still
-    ingested and the exit code is 1.
+    ingested and the exit code is 1. Scanned pages are OCRed with Tesseract when it is
+    installed; without it they are kept, flagged, and indexed from their metadata
+    ('tripkb doctor' says what is installed).
 
     A bundle made by 'tripkb export --bundle' is checked member by member and
     against its checksums; its documents are copied as they are. Documents already
@@ -113,7 +125,7 @@ def ingest(
     from .ingest import ingest as run
 
     with render.progress_bar("Ingesting") as progress:
-        report = run(_kb(ctx, create=True), paths, progress, extractor=extractor)
+        report = run(_kb(ctx, create=True), paths, progress, extractor=extractor, ocr=_ocr_mode(ocr))
     for message in report.warnings:
         render.warning(message)
     for problem in (report.synced.problems if report.synced else []) + report.problems:
@@ -251,15 +263,22 @@ def stats(
 @_friendly
 def reindex(
     ctx: typer.Context,
+    ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP),
     extractor: Optional[str] = typer.Option(None, "--extractor", metavar="ENGINE",
                                             help="auto (default: pypdfium2 when installed), pypdf or pypdfium2."),
 ) -> None:
-    """Rebuild the index from corpus/ alone (the old index is replaced only when the new one is complete)."""
+    """Rebuild the index from corpus/ alone (the old index is replaced only when the new one is complete).
+
+    Also what to run after installing Tesseract or antiword: documents flagged for
+    lack of them become searchable.
+    """
     from . import render
     from .indexer import sync
 
     with render.progress_bar("Indexing") as progress:
-        report = sync(_kb(ctx), progress, rebuild=True, extractor=extractor)
+        report = sync(_kb(ctx), progress, rebuild=True, extractor=extractor, ocr=_ocr_mode(ocr))
+    for message in report.warnings:
+        render.warning(message)
     for problem in report.problems:
         render.error(str(problem))
     render.sync_summary(report)
@@ -532,6 +551,23 @@ def cite(
     render.plain_lines(reference_list((i.record for i in selection.items), style))
     if selection.problems:
         raise typer.Exit(1)
+
+
+@app.command()
+@_friendly
+def doctor(as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts).")) -> None:
+    """Say which optional programs and packages are installed and what each missing one disables.
+
+    Needs no knowledge base.
+    """
+    from . import render
+    from .doctor import check, formats
+
+    components = check()
+    if as_json:
+        render.print_json({"formats": formats(components), "components": [c.to_json() for c in components]})
+    else:
+        render.doctor(components, formats(components))
 
 
 def main() -> None:

@@ -354,7 +354,7 @@ def _hit(hit, stored: StoredDoc, literal_re, word_re) -> Hit:
     title = record.get("title", "")
     return Hit(id=record.get("id", ""), title=title, type=record.get("type"),
                institution=record.get("institution"), year=record.get("year"), file=stored.file,
-               score=float(hit.score or 0.0), pages=pages if stored.file else [],
+               score=float(hit.score or 0.0), pages=pages if stored.file and stored.paged else [],
                snippet=snippet, record=record, snippet_spans=snippet_spans,
                title_spans=find_spans(match_form(title), literal_re, word_re))
 
