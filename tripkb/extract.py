@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,11 @@ class Extracted:
                 if line.strip():
                     return line.strip()
         return None
+
+
+#: Reads many documents: ``(path, Extracted | ExtractError)`` in input order, a bounded
+#: number at a time (:func:`workers.bounded_map` locally, :func:`cluster.cluster_map` on Dask).
+ExtractMap = Callable[[list[Path]], Iterator[tuple[Path, "Extracted | ExtractError"]]]
 
 
 def extract(path: Path) -> Extracted:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from .bundle import import_bundle, is_bundle
 from .check import read_valid_sidecar
 from .cover import read_cover
 from .errors import BundleError, ExtractError, MetadataError
-from .extract import Extracted, choose, extract
+from .extract import ExtractMap, Extracted, choose, extract
 from .fsutil import copy_atomic, free_name, sha256_of
 from .index import live_values, open_index
 from .indexer import BatchWriter, Entry, Problem, Progress, SyncReport, corpus_entries, prepare, sync_locked
@@ -73,11 +74,17 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
 
 
 def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None,
-           workers: int | None = None, extractor: str | None = None) -> IngestReport:
-    """Copy new documents into the corpus, complete their sidecars and index them."""
+           workers: int | None = None, extractor: str | None = None,
+           cluster: str | None = None, cluster_workers: int | None = None) -> IngestReport:
+    """Copy new documents into the corpus, complete their sidecars and index them.
+
+    New documents are read on ``workers`` local processes, or on the Dask
+    scheduler at ``cluster``, or on ``cluster_workers`` local Dask workers;
+    everything else is the same in all three.
+    """
     choose(extractor)
     report = IngestReport()
-    with writer_lock(kb):
+    with _extract_map(workers, cluster, cluster_workers) as extract_map, writer_lock(kb):
         recover(kb)
         report.synced = sync_locked(kb, progress, workers=workers)
         corpus = kb.corpus.resolve()
@@ -85,7 +92,7 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
         sources = [p for p in collected if not is_bundle(p)]
         if sources:
             try:
-                _import(kb, sources, report, progress, workers)
+                _import(kb, sources, report, progress, extract_map)
             finally:
                 if (kb.corpus / STAGING).is_dir() and not any((kb.corpus / STAGING).iterdir()):
                     (kb.corpus / STAGING).rmdir()
@@ -97,6 +104,18 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
             report.problems.extend(placed.problems)
             report.warnings.extend(placed.warnings)
     return report
+
+
+@contextmanager
+def _extract_map(workers: int | None, cluster: str | None, cluster_workers: int | None) -> Iterator[ExtractMap]:
+    """Where new documents are read: a local pebble pool, or a Dask cluster (:mod:`tripkb.cluster`)."""
+    if cluster is None and cluster_workers is None:
+        yield lambda paths: bounded_map(extract, paths, workers=workers if len(paths) > 1 else 0)
+        return
+    from .cluster import extract_mapper
+
+    with extract_mapper(cluster, cluster_workers) as extract_map:
+        yield extract_map
 
 
 def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> None:
@@ -115,7 +134,7 @@ def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> Non
 
 
 def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
-            progress: Progress | None, workers: int | None) -> None:
+            progress: Progress | None, extract_map: ExtractMap) -> None:
     ix = open_index(kb.index_dir)
     vocab = Vocabulary.load(kb.root)
     with ix.reader() as reader:
@@ -145,7 +164,7 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
             if progress:
                 progress(done, total, source.name)
         shas = dict(documents)
-        jobs = bounded_map(extract, [s for s, _ in documents], workers=workers if len(documents) > 1 else 0)
+        jobs = extract_map([s for s, _ in documents])
         for source, extracted in jobs:
             if isinstance(extracted, ExtractError):
                 report.problems.append(Problem(str(source), str(extracted)))
