@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -137,25 +138,36 @@ def test_the_time_bound_holds_on_the_workers(tmp_path, scheduler, folder):
 
 
 def test_a_worker_killed_mid_batch_loses_no_document(tmp_path, scheduler, folder):
-    """SIGKILL one worker process after the first document is in: the batch still completes whole."""
-    with Client(scheduler, timeout=60) as client:
-        pids = client.run(os.getpid)
-    victim = sorted(pids.values())[0]
-    killed: list[int] = []
+    """SIGKILL one worker process while it reads a document: the batch still completes whole."""
+    from tripkb.extract import choose
 
-    def progress(done: int, total: int, item: str) -> None:
-        if done == 1 and not killed:
-            os.kill(victim, signal.SIGKILL)
-            killed.append(victim)
+    killed = threading.Event()
+    with Client(scheduler, timeout=60) as watcher:
+        victim, pid = sorted(watcher.run(os.getpid).items())[0]
 
-    kb = KnowledgeBase.locate(tmp_path / "kb", create=True)
-    report = ingest(kb, [folder], progress, cluster=scheduler)
-    assert killed
+        def kill_when_busy() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if watcher.processing().get(victim):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.set()
+                    return
+                time.sleep(0.01)
+
+        choose("pypdf")  # slower reading, so the worker is caught with work in hand
+        killer = threading.Thread(target=kill_when_busy)
+        killer.start()
+        try:
+            kb = KnowledgeBase.locate(tmp_path / "kb", create=True)
+            report = ingest(kb, [folder], cluster=scheduler)
+        finally:
+            choose("auto")
+            killer.join()
+        watcher.wait_for_workers(2, timeout=60)  # the nanny brings the worker back for the next tests
+    assert killed.is_set()
     assert not report.problems
     assert len(report.added) == N_DOCS + 1
     assert search(kb, "德班", limit=50).total == N_DOCS
-    with Client(scheduler, timeout=60) as client:  # the nanny brings the worker back for the next tests
-        client.wait_for_workers(2, timeout=60)
 
 
 def test_unreachable_scheduler_is_one_line_and_exit_1(tmp_path):

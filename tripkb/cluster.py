@@ -48,7 +48,7 @@ def extract_mapper(address: str | None, workers: int | None = None) -> Iterator[
     """A mapper that reads documents on the cluster at ``address``, or on ``workers`` local Dask workers.
 
     Connects and checks the workers before yielding, so a cluster that
-    cannot be used fails before the knowledge base is touched.
+    cannot be used fails before any document is read or written.
     """
     client = _connect(address, workers)
     where = address or "the local Dask cluster"
