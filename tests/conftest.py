@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,34 @@ def pdf_maker():
     return make_pdf
 
 
+def make_scan(path: Path, pages: list[list[str]], px: int = 64, dpi: int = 200) -> Path:
+    """An image-only PDF, as a scanner makes: each page a picture of its lines, no text layer.
+
+    Set in WenQuanYi Micro Hei at ``px`` pixels, stored at ``dpi`` like a scan.
+    """
+    if not FONT.exists():
+        pytest.skip(f"needs the CJK font {FONT}: apt-get install fonts-wqy-microhei")
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(FONT), px)
+    images = []
+    for lines in pages:
+        width = max(int(font.getlength(line)) for line in lines) + 2 * px
+        image = Image.new("L", (width, px * (2 * len(lines) + 1)), 255)
+        draw = ImageDraw.Draw(image)
+        for n, line in enumerate(lines):
+            draw.text((px, px + 2 * px * n), line, font=font, fill=0)
+        images.append(image)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(path, save_all=True, append_images=images[1:], resolution=dpi)
+    return path
+
+
+@pytest.fixture
+def scan_maker():
+    return make_scan
+
+
 @pytest.fixture
 def sample_kb(tmp_path) -> KnowledgeBase:
     """A private copy of the sample knowledge base shipped in the repository."""
@@ -63,3 +93,17 @@ def tripkb_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "TRIPKB_HOME"}
     env.update(extra)
     return env
+
+
+def run_cli(*args: str, path: str | None = None) -> subprocess.CompletedProcess:
+    """``python -m tripkb ARGS`` in a real subprocess, optionally with another PATH."""
+    env = tripkb_env(PYTHONPATH=str(REPO), **({"PATH": path} if path else {}))
+    return subprocess.run([sys.executable, "-m", "tripkb", *args], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def empty_path(tmp_path: Path) -> str:
+    """A PATH on which no external program (tesseract, antiword) can be found."""
+    folder = tmp_path / "bin-without-tools"
+    folder.mkdir(exist_ok=True)
+    return str(folder)

@@ -111,8 +111,9 @@ def test_cli_names_each_bad_file_on_one_line(empty_kb, batch):
     result = CliRunner().invoke(app, ["--kb", str(empty_kb.root), "ingest", str(batch)])
     assert result.exit_code == 1
     errors = result.stderr.splitlines()
-    assert len(errors) == 7 and all(line.startswith("Error: ") for line in errors)
+    assert len(errors) == 8 and all(line.startswith("Error: ") for line in errors)
     assert f"Error: {batch / 'zero.pdf'}: empty file (0 bytes)" in errors
+    assert any(line.startswith("Error: corpus/huge.pdf: no text layer — scanned?") for line in errors)  # 60 blank pages
     assert "Traceback" not in result.output
 
 

@@ -178,9 +178,9 @@ def _hostile(tmp_path: Path, name: str, kind: bytes = tarfile.REGTYPE, linkname:
     ("corpus/dev.yaml", tarfile.CHRTYPE, "", "is a device or pipe (refused)"),
     ("corpus/fifo.yaml", tarfile.FIFOTYPE, "", "is a device or pipe (refused)"),
     ("corpus/sub", tarfile.DIRTYPE, "", "is not a regular file (refused)"),
-    ("corpus/.hidden.yaml", tarfile.REGTYPE, "", "is not a document or sidecar under corpus/ (expected .pdf, .yaml)"),
-    ("elsewhere/x.yaml", tarfile.REGTYPE, "", "is not a document or sidecar under corpus/ (expected .pdf, .yaml)"),
-    ("corpus/run.sh", tarfile.REGTYPE, "", "is not a document or sidecar under corpus/ (expected .pdf, .yaml)"),
+    ("corpus/.hidden.yaml", tarfile.REGTYPE, "", "is not a document or sidecar under corpus/ (expected .pdf, .docx, .doc, .yaml)"),
+    ("elsewhere/x.yaml", tarfile.REGTYPE, "", "is not a document or sidecar under corpus/ (expected .pdf, .docx, .doc, .yaml)"),
+    ("corpus/run.sh", tarfile.REGTYPE, "", "is not a document or sidecar under corpus/ (expected .pdf, .docx, .doc, .yaml)"),
 ])
 def test_unsafe_members_refuse_the_whole_bundle(fresh, tmp_path, name, kind, linkname, why):
     bundle = _hostile(tmp_path, name, kind, linkname)

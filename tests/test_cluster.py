@@ -22,10 +22,17 @@ from tripkb.ingest import ingest  # noqa: E402
 from tripkb.kb import KnowledgeBase  # noqa: E402
 from tripkb.search import search  # noqa: E402
 
-from conftest import REPO, make_pdf, tripkb_env  # noqa: E402
+from tripkb.ocr import Engine, probe  # noqa: E402
+
+from conftest import REPO, make_pdf, make_scan, tripkb_env  # noqa: E402
 from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER  # noqa: E402
 
-QUERIES = ["國際圖書館協會聯盟", "美國圖書館學會", "年會", "德班", "图书馆", "annual conference", "編號R003X"]
+QUERIES = ["國際圖書館協會聯盟", "美國圖書館學會", "年會", "德班", "图书馆", "annual conference", "編號R003X",
+           "東京都立中央圖書館", "閱讀推廣"]
+SCAN = [["出國報告（出國類別：考察）", "赴日本東京考察公共圖書館"],
+        ["本館同仁參訪東京都立中央圖書館", "了解其數位典藏與閱讀推廣"]]
+#: The scanned report is OCRed on the workers when Tesseract is here; else both KBs flag it alike.
+HAS_OCR = isinstance(probe(), Engine)
 N_DOCS = 10
 
 
@@ -76,34 +83,39 @@ def folder(tmp_path_factory) -> Path:
         pages = [f"第{i}號報告 編號R{i:03d}X\n" + IFLA_2007[0]] + IFLA_2007[1:] + ALA_2008 * (1 + i % 3)
         make_pdf(src / f"r{i:03d}.pdf", pages, title=f"報告 {i}" if i % 2 else None)
     make_pdf(src / "sub" / "paper.pdf", MAINLAND_PAPER)
+    make_scan(src / "scans" / "tokyo.pdf", SCAN)
     return src
 
 
-def _snapshot(kb: KnowledgeBase) -> tuple[dict[str, bytes], dict]:
+def _snapshot(kb: KnowledgeBase) -> tuple[dict[str, bytes], dict, dict[str, bytes]]:
     files = {p.name: p.read_bytes() for p in sorted(kb.corpus.iterdir()) if p.is_file()}
     found = {q: search(kb, q, limit=50).to_json() for q in QUERIES}
-    return files, found
+    cached = {p.name: p.read_bytes() for p in sorted(kb.ocr_cache.glob("*.json"))}
+    return files, found, cached
 
 
 def test_cluster_ingest_equals_local_ingest(tmp_path, scheduler, folder):
     local = KnowledgeBase.locate(tmp_path / "local", create=True)
     report = ingest(local, [folder])
-    assert not report.problems and len(report.added) == N_DOCS + 1
+    assert len(report.added) == N_DOCS + 2
+    assert [p.path for p in report.problems] == ([] if HAS_OCR else ["corpus/tokyo.pdf"])
 
     proc = subprocess.run([sys.executable, "-m", "tripkb", "--kb", str(tmp_path / "remote"), "ingest",
                            "--cluster", scheduler, str(folder)],
                           env=_env(), capture_output=True, text=True, encoding="utf-8", timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == (0 if HAS_OCR else 1), proc.stderr
     assert "Traceback" not in proc.stderr
     remote = KnowledgeBase(tmp_path / "remote")
 
-    files, found = _snapshot(remote)
-    assert (files, found) == _snapshot(local)
-    assert len(files) == 2 * (N_DOCS + 1)
+    files, found, cached = _snapshot(remote)
+    assert (files, found, cached) == _snapshot(local)  # the OCR cache too: a reindex OCRs nothing again
+    assert len(files) == 2 * (N_DOCS + 2)
     assert found["編號R003X"]["total"] == 1
+    assert found["東京都立中央圖書館"]["total"] == (1 if HAS_OCR else 0)
+    assert len(cached) == (1 if HAS_OCR else 0)
 
     again = ingest(remote, [folder], cluster=scheduler)  # idempotent through the cluster too
-    assert again.added == [] and again.unchanged == N_DOCS + 1
+    assert again.added == [] and again.unchanged == N_DOCS + 2
 
 
 def test_a_document_that_always_fails_is_reported_and_the_rest_done(tmp_path, scheduler, folder):
@@ -165,8 +177,8 @@ def test_a_worker_killed_mid_batch_loses_no_document(tmp_path, scheduler, folder
             killer.join()
         watcher.wait_for_workers(2, timeout=60)  # the nanny brings the worker back for the next tests
     assert killed.is_set()
-    assert not report.problems
-    assert len(report.added) == N_DOCS + 1
+    assert len(report.added) == N_DOCS + 2
+    assert [p.path for p in report.problems] == ([] if HAS_OCR else ["corpus/tokyo.pdf"])
     assert search(kb, "德班", limit=50).total == N_DOCS
 
 
@@ -185,6 +197,7 @@ def test_unreachable_scheduler_is_one_line_and_exit_1(tmp_path):
 def test_local_dask_workers(tmp_path, folder):
     kb = KnowledgeBase.locate(tmp_path / "kb", create=True)
     report = ingest(kb, [folder], cluster_workers=2)
-    assert not report.problems and len(report.added) == N_DOCS + 1
+    assert len(report.added) == N_DOCS + 2
+    assert [p.path for p in report.problems] == ([] if HAS_OCR else ["corpus/tokyo.pdf"])
     assert json.dumps(search(kb, "德班", limit=50).to_json())  # searchable as usual
     assert search(kb, "德班", limit=50).total == N_DOCS

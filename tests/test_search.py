@@ -153,3 +153,23 @@ def test_filters_understand_aliases_and_former_names(tmp_path):
     assert set(ids(search(kb, "公共圖書館", Filters(region="美加地區")))) == both
     assert ids(search(kb, "公共圖書館", Filters(org="國際圖書館協會聯盟"))) == ["A"]
     assert ids(search(kb, "公共圖書館 org:ifla")) == ["A"]
+
+
+def test_total_counts_every_matching_document_whatever_the_limit(kb):
+    for query in ("圖書館", "年會", '"美國圖書館學會"', "圖書館 OR 數字"):
+        everything = search(kb, query, limit=1000)
+        assert everything.total == len(everything.hits)
+        assert search(kb, query, limit=1).total == everything.total
+
+
+def test_an_index_from_another_schema_version_is_rebuilt(kb, tmp_path):
+    import json
+    import shutil
+
+    from tripkb.index import SCHEMA_VERSION, VERSION_FILE
+
+    copy = KnowledgeBase(tmp_path / "old")
+    shutil.copytree(kb.root, copy.root)
+    (copy.index_dir / VERSION_FILE).write_text(json.dumps({"schema_version": 1}), encoding="utf-8")
+    assert ids(search(copy, "德班")) == ["EX0960001"]
+    assert json.loads((copy.index_dir / VERSION_FILE).read_text())["schema_version"] == SCHEMA_VERSION

@@ -35,3 +35,21 @@ def test_match_form_keeps_every_offset():
 
 def test_query_form_applies_both():
     assert query_form("ＡＬＡ 年 會") == "ala 年会"
+
+
+def test_shipped_table_is_openccs_character_conversion():
+    """tripkb/data/t2s.tsv must equal what scripts/make_t2s_table.py makes from OpenCC."""
+    import importlib.util
+    import sys
+
+    import pytest
+
+    pytest.importorskip("opencc")
+    from conftest import REPO
+    from tripkb.textnorm import t2s_table
+
+    spec = importlib.util.spec_from_file_location("make_t2s_table", REPO / "scripts" / "make_t2s_table.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_t2s_table"] = module
+    spec.loader.exec_module(module)
+    assert {chr(k): v for k, v in t2s_table().items()} == module.table()

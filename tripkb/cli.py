@@ -24,10 +24,31 @@ app = typer.Typer(
 )
 
 
+# The filters of search, stats, export and cite (DESIGN §3), declared once.
+QueryOpt = Annotated[Optional[str], typer.Option(
+    "--query", "-q", help="Only documents that 'tripkb search' finds for this query.")]
+TypeOpt = Annotated[Optional[str], typer.Option("--type", help="report, paper, poster, slides or other.")]
+InstitutionOpt = Annotated[Optional[str], typer.Option("--institution", help="Reporting institution, any of its names, e.g. 國家圖書館.")]
+OrgOpt = Annotated[Optional[str], typer.Option("--org", help="Organisation or conference, code or name, e.g. IFLA.")]
+CountryOpt = Annotated[Optional[str], typer.Option("--country", help="Destination country, e.g. 美國.")]
+RegionOpt = Annotated[Optional[str], typer.Option("--region", help="Destination region, e.g. 歐洲地區.")]
+CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="Trip category, e.g. 開會.")]
+SinceOpt = Annotated[Optional[int], typer.Option("--since", metavar="YEAR", help="Only documents from YEAR on.")]
+UntilOpt = Annotated[Optional[int], typer.Option("--until", metavar="YEAR", help="Only documents up to YEAR.")]
+
+
 def _kb(ctx: typer.Context, create: bool = False):
     from .kb import KnowledgeBase
 
     return KnowledgeBase.locate(ctx.obj.get("kb"), create=create)
+
+
+def _ocr_mode(flag: Optional[bool]) -> str:
+    return "auto" if flag is None else ("force" if flag else "off")
+
+
+OCR_HELP = ("OCR every PDF page (--ocr) or none (--no-ocr). Default: OCR pages without usable text "
+            "when Tesseract is installed.")
 
 
 def _friendly(fn):
@@ -75,7 +96,9 @@ def main_options(
 def ingest(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., metavar="PATH...",
-                                       help="PDF files, sidecars, bundles (.tar.gz), or folders (searched recursively)."),
+                                       help="PDF, .docx or .doc files, sidecars, bundles (.tar.gz), "
+                                            "or folders (searched recursively)."),
+    ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP),
     extractor: Optional[str] = typer.Option(None, "--extractor", metavar="ENGINE",
                                             help="auto (default: pypdfium2 when installed), pypdf or pypdfium2."),
     cluster: Optional[str] = typer.Option(None, "--cluster", metavar="ADDRESS",
@@ -89,7 +112,9 @@ def ingest(
 
     Originals are never changed. Files already in the knowledge base (same SHA-256) are
     skipped. A file that cannot be read is named with the reason; the rest is still
-    ingested and the exit code is 1.
+    ingested and the exit code is 1. Scanned pages are OCRed with Tesseract when it is
+    installed; without it they are kept, flagged, and indexed from their metadata
+    ('tripkb doctor' says what is installed).
 
     A bundle made by 'tripkb export --bundle' is checked member by member and
     against its checksums; its documents are copied as they are. Documents already
@@ -110,7 +135,7 @@ def ingest(
     if cluster is not None and dask_workers is not None:
         raise UsageError("give --cluster ADDRESS or --workers N, not both")
     with render.progress_bar("Ingesting") as progress:
-        report = run(_kb(ctx, create=True), paths, progress, extractor=extractor,
+        report = run(_kb(ctx, create=True), paths, progress, extractor=extractor, ocr=_ocr_mode(ocr),
                      cluster=cluster, cluster_workers=dask_workers)
     for message in report.warnings:
         render.warning(message)
@@ -128,14 +153,8 @@ def search(
     query: str = typer.Argument(..., help="Words or phrases; \"quotes\" for a phrase, OR, -word to exclude, field:word."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts)."),
     limit: int = typer.Option(10, "--limit", "-n", min=1, help="Show at most N documents."),
-    type_: Optional[str] = typer.Option(None, "--type", help="report, paper, poster, slides or other."),
-    institution: Optional[str] = typer.Option(None, "--institution", help="Reporting institution, e.g. 國家圖書館."),
-    org: Optional[str] = typer.Option(None, "--org", help="Organisation or conference code, e.g. IFLA."),
-    country: Optional[str] = typer.Option(None, "--country", help="Destination country, e.g. 美國."),
-    region: Optional[str] = typer.Option(None, "--region", help="Destination region, e.g. 歐洲地區."),
-    category: Optional[str] = typer.Option(None, "--category", help="Trip category, e.g. 開會."),
-    since: Optional[int] = typer.Option(None, "--since", metavar="YEAR", help="Only documents from YEAR on."),
-    until: Optional[int] = typer.Option(None, "--until", metavar="YEAR", help="Only documents up to YEAR."),
+    type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None, country: CountryOpt = None,
+    region: RegionOpt = None, category: CategoryOpt = None, since: SinceOpt = None, until: UntilOpt = None,
 ) -> None:
     """Full-text search in Traditional or Simplified Chinese and English.
 
@@ -207,14 +226,8 @@ def stats(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts)."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one line per non-zero cell (for spreadsheets)."),
     chart: bool = typer.Option(False, "--chart", help="Draw a bar chart, or a trend over the years for FIELD × year."),
-    type_: Optional[str] = typer.Option(None, "--type", help="report, paper, poster, slides or other."),
-    institution: Optional[str] = typer.Option(None, "--institution", help="Reporting institution, any of its names."),
-    org: Optional[str] = typer.Option(None, "--org", help="Organisation or conference code or name, e.g. IFLA."),
-    country: Optional[str] = typer.Option(None, "--country", help="Destination country, e.g. 美國."),
-    region: Optional[str] = typer.Option(None, "--region", help="Destination region, e.g. 歐洲地區."),
-    category: Optional[str] = typer.Option(None, "--category", help="Trip category, e.g. 開會."),
-    since: Optional[int] = typer.Option(None, "--since", metavar="YEAR", help="Only documents from YEAR on."),
-    until: Optional[int] = typer.Option(None, "--until", metavar="YEAR", help="Only documents up to YEAR."),
+    type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None, country: CountryOpt = None,
+    region: RegionOpt = None, category: CategoryOpt = None, since: SinceOpt = None, until: UntilOpt = None,
 ) -> None:
     """Count documents (or participants) by year, institution, region, org, category, type or country.
 
@@ -261,15 +274,22 @@ def stats(
 @_friendly
 def reindex(
     ctx: typer.Context,
+    ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP),
     extractor: Optional[str] = typer.Option(None, "--extractor", metavar="ENGINE",
                                             help="auto (default: pypdfium2 when installed), pypdf or pypdfium2."),
 ) -> None:
-    """Rebuild the index from corpus/ alone (the old index is replaced only when the new one is complete)."""
+    """Rebuild the index from corpus/ alone (the old index is replaced only when the new one is complete).
+
+    Also what to run after installing Tesseract or antiword: documents flagged for
+    lack of them become searchable.
+    """
     from . import render
     from .indexer import sync
 
     with render.progress_bar("Indexing") as progress:
-        report = sync(_kb(ctx), progress, rebuild=True, extractor=extractor)
+        report = sync(_kb(ctx), progress, rebuild=True, extractor=extractor, ocr=_ocr_mode(ocr))
+    for message in report.warnings:
+        render.warning(message)
     for problem in report.problems:
         render.error(str(problem))
     render.sync_summary(report)
@@ -385,17 +405,6 @@ def import_csv(
         raise typer.Exit(1)
 
 
-# Selection options shared by export and cite: the same query and filters as search.
-QueryOpt = Annotated[Optional[str], typer.Option(
-    "--query", "-q", help="Only documents that 'tripkb search' finds for this query.")]
-TypeOpt = Annotated[Optional[str], typer.Option("--type", help="report, paper, poster, slides or other.")]
-InstitutionOpt = Annotated[Optional[str], typer.Option("--institution", help="Reporting institution, e.g. 國家圖書館.")]
-OrgOpt = Annotated[Optional[str], typer.Option("--org", help="Organisation or conference code, e.g. IFLA.")]
-CountryOpt = Annotated[Optional[str], typer.Option("--country", help="Destination country, e.g. 美國.")]
-RegionOpt = Annotated[Optional[str], typer.Option("--region", help="Destination region, e.g. 歐洲地區.")]
-CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="Trip category, e.g. 開會.")]
-SinceOpt = Annotated[Optional[int], typer.Option("--since", metavar="YEAR", help="Only documents from YEAR on.")]
-UntilOpt = Annotated[Optional[int], typer.Option("--until", metavar="YEAR", help="Only documents up to YEAR.")]
 
 
 def _select(ctx: typer.Context, query: Optional[str], **filters):
@@ -553,6 +562,23 @@ def cite(
     render.plain_lines(reference_list((i.record for i in selection.items), style))
     if selection.problems:
         raise typer.Exit(1)
+
+
+@app.command()
+@_friendly
+def doctor(as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts).")) -> None:
+    """Say which optional programs and packages are installed and what each missing one disables.
+
+    Needs no knowledge base.
+    """
+    from . import render
+    from .doctor import check, formats
+
+    components = check()
+    if as_json:
+        render.print_json({"formats": formats(components), "components": [c.to_json() for c in components]})
+    else:
+        render.doctor(components, formats(components))
 
 
 def main() -> None:

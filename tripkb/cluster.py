@@ -1,9 +1,10 @@
 """Per-document extraction on a Dask cluster, for archives one machine cannot read in time.
 
 Workers are sent each document's bytes (no shared file system is assumed),
-read it with the same :func:`extract` inside the same time- and
-memory-bounded pebble pool as local ingest, and send back the
-:class:`Extracted` text. The client alone copies into ``corpus/``, writes
+read its text layer with the same :func:`read` inside the same time- and
+memory-bounded pebble pool as local ingest, OCR the pages that need it with
+the same :class:`Ocr`, and send back the final :class:`Extracted` text with
+the OCR cache entry, which the client keeps as a local OCR would have. The client alone copies into ``corpus/``, writes
 sidecars and the index, so the knowledge base's guarantees are those of
 local ingest. :func:`cluster_map` keeps :func:`workers.bounded_map`'s
 contract: results in input order, a failure as an :class:`ExtractError`,
@@ -16,20 +17,25 @@ never need it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import ClusterError, ExtractError, UsageError
-from .extract import ExtractMap, Extracted, _has_pdfium, choose, engine_in_use, extract
+from .extract import ExtractMap, Extracted, _has_pdfium, begin, choose, engine_in_use, read
+from .fsutil import write_text_atomic
+from .ocr import Engine, Mode, Ocr, probe
 from .workers import MEMORY_MB, TIMEOUT, _limit_memory, outcome
 
 if TYPE_CHECKING:
@@ -44,8 +50,12 @@ RETRIES = 2
 
 
 @contextmanager
-def extract_mapper(address: str | None, workers: int | None = None) -> Iterator[ExtractMap]:
+def extract_mapper(address: str | None, workers: int | None = None, ocr: Mode = "auto",
+                   ocr_cache: Path | None = None) -> Iterator[ExtractMap]:
     """A mapper that reads documents on the cluster at ``address``, or on ``workers`` local Dask workers.
+
+    ``ocr`` is the client's OCR mode; the OCR text that comes back is kept in
+    ``ocr_cache`` so a later reindex on the client does not OCR again.
 
     Connects and checks the workers before yielding, so a cluster that
     cannot be used fails before any document is read or written.
@@ -53,8 +63,8 @@ def extract_mapper(address: str | None, workers: int | None = None) -> Iterator[
     client = _connect(address, workers)
     where = address or "the local Dask cluster"
     try:
-        _check_workers(client, where)
-        yield partial(cluster_map, client, where=where)
+        _check_workers(client, where, ocr)
+        yield partial(cluster_map, client, where=where, ocr=ocr, ocr_cache=ocr_cache)
     finally:
         cluster = client.cluster
         client.close()
@@ -89,11 +99,15 @@ def worker_profile() -> dict[str, Any]:
     start the bounded reader processes (a daemonic process may not have children)."""
     import multiprocessing
 
-    return {"version": __version__, "pdfium": _has_pdfium(), "daemon": multiprocessing.current_process().daemon}
+    engine = probe()
+    return {"version": __version__, "pdfium": _has_pdfium(), "daemon": multiprocessing.current_process().daemon,
+            "ocr": engine.name + f" ({engine.languages})" if isinstance(engine, Engine) else None,
+            "no_ocr": None if isinstance(engine, Engine) else engine}
 
 
-def _check_workers(client: Client, where: str) -> None:
-    """Refuse workers that would extract differently from local ingest (another tripkb, no pypdfium2)."""
+def _check_workers(client: Client, where: str, ocr: Mode) -> None:
+    """Refuse workers that would read documents differently from local ingest or from each other
+    (another tripkb, no pypdfium2, another Tesseract or none)."""
     try:
         client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
     except TimeoutError:
@@ -116,10 +130,16 @@ def _check_workers(client: Client, where: str) -> None:
         if engine == "pypdfium2" and not profile["pdfium"]:
             raise ClusterError(f"the Dask worker {worker} has no pypdfium2, which this client reads PDFs with: "
                                "pip install 'tripkb[cluster,fast]' there, or ingest with --extractor pypdf")
+    readers = {profile["ocr"] for profile in profiles.values()}
+    if ocr != "off" and len(readers) > 1:
+        said = "; ".join(f"{worker}: {profile['ocr'] or profile['no_ocr']}" for worker, profile in sorted(profiles.items()))
+        raise ClusterError(f"the Dask workers would OCR scans differently ({said}): install the same Tesseract "
+                           "and language data on every worker, or ingest with --no-ocr")
 
 
-def cluster_map(client: Client, paths: Iterable[Path], where: str = "the Dask cluster", window: int | None = None,
-                timeout: float = TIMEOUT, memory_mb: int = MEMORY_MB) -> Iterator[tuple[Path, Extracted | ExtractError]]:
+def cluster_map(client: Client, paths: Iterable[Path], where: str = "the Dask cluster", ocr: Mode = "auto",
+                ocr_cache: Path | None = None, window: int | None = None, timeout: float = TIMEOUT,
+                memory_mb: int = MEMORY_MB) -> Iterator[tuple[Path, Extracted | ExtractError]]:
     """:func:`workers.bounded_map` of :func:`extract` over the cluster's workers.
 
     Each document travels inside its task, so the scheduler can give it to
@@ -130,7 +150,7 @@ def cluster_map(client: Client, paths: Iterable[Path], where: str = "the Dask cl
 
     engine = engine_in_use()
     window = window or max(4, 2 * sum(client.nthreads().values()))
-    pending: deque[tuple[Path, Future | ExtractError]] = deque()
+    pending: deque[tuple[Path, str, Future | ExtractError]] = deque()
     source = iter(paths)
 
     def submit() -> None:
@@ -138,10 +158,11 @@ def cluster_map(client: Client, paths: Iterable[Path], where: str = "the Dask cl
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                pending.append((path, ExtractError(f"cannot read the file: {exc.strerror or exc}")))
+                pending.append((path, "", ExtractError(f"cannot read the file: {exc.strerror or exc}")))
                 return
-            pending.append((path, client.submit(extract_bytes, path.name, data, engine, timeout, memory_mb,
-                                                retries=RETRIES, pure=False)))
+            pending.append((path, hashlib.sha256(data).hexdigest(),
+                            client.submit(extract_bytes, path.name, data, engine, ocr, timeout, memory_mb,
+                                          retries=RETRIES, pure=False)))
             return
 
     # A document in its task is deliberate (see above): no "large graph" warning for it.
@@ -149,13 +170,27 @@ def cluster_map(client: Client, paths: Iterable[Path], where: str = "the Dask cl
         for _ in range(window):
             submit()
         while pending:
-            path, job = pending.popleft()
+            path, sha, job = pending.popleft()
             result = job if isinstance(job, ExtractError) else _result(client, job, where)
             submit()
+            if isinstance(result, Read):
+                _keep_ocr(ocr_cache, sha, result.ocr_cache)
+                result = result.extracted
             yield path, result
 
 
-def _result(client: Client, future: Future, where: str) -> Extracted | ExtractError:
+def _keep_ocr(cache: Path | None, sha: str, entry: str | None) -> None:
+    """Keep a worker's OCR text as a local OCR would have; a cache that cannot be written only costs time."""
+    target = cache / f"{sha}.json" if cache and entry else None
+    if target is not None and not target.exists():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(target, entry)
+        except OSError:
+            pass
+
+
+def _result(client: Client, future: Future, where: str) -> Read | ExtractError:
     """The worker's answer, or why there is none: this document's fault, or the whole cluster's."""
     from distributed import KilledWorker
 
@@ -176,11 +211,22 @@ def _result(client: Client, future: Future, where: str) -> Extracted | ExtractEr
         future.release()
 
 
+@dataclass
+class Read:
+    """A worker's answer: the final text, and its OCR cache entry (JSON) when pages were OCRed."""
+
+    extracted: Extracted
+    ocr_cache: str | None = None
+
+
 _pools: dict[int, ProcessPool] = {}
+_ocrs: dict[str, Ocr] = {}
+_lock = threading.Lock()  # pools start on first use: once, whatever the worker's threads
 
 
-def extract_bytes(name: str, data: bytes, engine: str, timeout: float, memory_mb: int) -> Extracted | ExtractError:
-    """On a worker: write the document to a private folder under its own name and read it under the usual bounds.
+def extract_bytes(name: str, data: bytes, engine: str, ocr: Mode, timeout: float, memory_mb: int) -> Read | ExtractError:
+    """On a worker: write the document to a private folder under its own name, read it under the
+    usual bounds, OCR what needs it, and hand back the text.
 
     A bad document comes back as an :class:`ExtractError` value, not raised,
     so Dask does not retry what would fail the same way again.
@@ -188,8 +234,23 @@ def extract_bytes(name: str, data: bytes, engine: str, timeout: float, memory_mb
     with tempfile.TemporaryDirectory(prefix="tripkb-") as folder:
         path = Path(folder) / Path(name).name
         path.write_bytes(data)
-        future = _pool(memory_mb).schedule(_extract_with, args=(path, engine), timeout=timeout)
-        return outcome(future, timeout, memory_mb)
+        with _lock:
+            pool = _pool(memory_mb)
+        future = pool.schedule(_read_with, args=(path, engine, ocr == "force"), timeout=timeout)
+        layer = outcome(future, timeout, memory_mb)
+        if isinstance(layer, ExtractError):
+            return layer
+        sha = hashlib.sha256(data).hexdigest()
+        with _lock:
+            reader = _ocrs.setdefault(ocr, Ocr(ocr, Path(tempfile.mkdtemp(prefix="tripkb-ocr-"))))
+            pending = begin(path, layer, reader, sha)
+        extracted = pending.finish()
+        entry = reader.cache_file(sha)
+        if entry is None or not entry.exists():
+            return Read(extracted)
+        text = entry.read_text(encoding="utf-8")
+        entry.unlink()
+        return Read(extracted, text)
 
 
 def _pool(memory_mb: int) -> ProcessPool:
@@ -208,6 +269,6 @@ def _pool(memory_mb: int) -> ProcessPool:
     return _pools[memory_mb]
 
 
-def _extract_with(path: Path, engine: str) -> Extracted:
+def _read_with(path: Path, engine: str, force_ocr: bool) -> Extracted:
     choose(engine)
-    return extract(path)
+    return read(path, force_ocr)

@@ -69,3 +69,11 @@ class BundleError(TripkbError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+
+class ToolMissing(TripkbError):
+    """A program or package that reads a format is not installed; the message says what to install.
+
+    The document is still kept and indexed from its metadata, unlike an
+    :class:`ExtractError`, since installing the tool and reindexing mends it.
+    """

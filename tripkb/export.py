@@ -13,6 +13,7 @@ import io
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
@@ -89,6 +90,11 @@ def write_jsonl(items: Sequence[Selected], out: BinaryIO) -> None:
 # --- Dublin Core in an OAI-PMH ListRecords response ---------------------------------------------
 
 
+#: dc:format of each document kind tripkb ingests.
+MEDIA_TYPES = {".pdf": "application/pdf", ".doc": "application/msword",
+               ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
 def dc_elements(record: dict[str, Any]) -> list[tuple[str, str]]:
     """(element, value) pairs of simple Dublin Core for one record, in the element order of oai_dc."""
     trip = record.get("trip") or {}
@@ -99,7 +105,7 @@ def dc_elements(record: dict[str, Any]) -> list[tuple[str, str]]:
     pairs += [("subject", k) for k in record.get("keywords", []) + record.get("events", [])]
     pairs += [("description", record.get("abstract")), ("publisher", record.get("institution")),
               ("date", date), ("type", DCMI_TYPE), ("type", record.get("type")),
-              ("format", "application/pdf" if record.get("file") else None),
+              ("format", MEDIA_TYPES.get(PurePosixPath(record.get("file") or "").suffix.lower())),
               ("identifier", record.get("id")), ("source", record.get("source")),
               ("language", record.get("language"))]
     pairs += [("coverage", c) for c in record.get("countries", [])]

@@ -1,6 +1,21 @@
-"""Per-page text from PDFs, with a user-fit reason when it cannot be had.
+"""Per-page text of a document, whatever its format, with a user-fit reason when it cannot be had.
 
-Two engines give the same normalised text: pypdf (always there) and, when
+Two steps, because they run in different places:
+
+* :func:`read` is the one place that dispatches by suffix: PDFs by pypdf
+  or pypdfium2, Word files by :mod:`word`. It runs in a bounded worker
+  (:mod:`workers`) and notes which PDF pages have no usable text
+  (:mod:`quality`).
+* :func:`begin` then starts OCR of those pages in this process's pool
+  (:mod:`ocr`: page by page on every core), and :meth:`Pending.finish`
+  puts the OCR text in place and says what is still missing.
+
+A document that is readable but yields no usable text (a scan without
+Tesseract, a missing reader program) is not an error: it comes back with a
+one-line ``flag`` and is kept and indexed from its metadata. Only
+unreadable files raise :class:`ExtractError`.
+
+Two PDF engines give the same normalised text: pypdf (always there) and, when
 installed (``pip install 'tripkb[fast]'``), pypdfium2, many times faster on
 PDFs with embedded CJK fonts. ``auto`` picks pypdfium2 when it is installed.
 """
@@ -12,14 +27,21 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .errors import ExtractError, UsageError
+from .errors import ExtractError, ToolMissing, UsageError
+from .fsutil import sha256_of
+from .ocr import Engine, Ocr, OcrJob, PageProgress
+from .quality import GARBAGE, MIN_LETTERS, NO_TEXT, page_problem
 from .textnorm import display_form
 
 #: Documents with more pages are refused: almost surely broken or not a report.
 MAX_PAGES = int(os.environ.get("TRIPKB_MAX_PAGES", "5000"))
 ENGINES = ("auto", "pypdf", "pypdfium2")
 _engine = os.environ.get("TRIPKB_EXTRACTOR", "auto")
+WORD_SUFFIXES = (".docx", ".doc")
+#: Every suffix :func:`read` can read (``kb.DOCUMENT_SUFFIXES`` is this).
+SUFFIXES = (".pdf",) + WORD_SUFFIXES
 
 
 def choose(engine: str | None) -> str:
@@ -48,12 +70,24 @@ def _has_pdfium() -> bool:
 
 @dataclass
 class Extracted:
-    """What a document yields: display-form text per page and the PDF's own title and author."""
+    """What a document yields: display-form text per page, its own title and author, and what went wrong.
+
+    ``paged`` is False for formats without fixed pages (Word): the text is
+    one undivided page and hits report no page numbers. ``problems`` are the
+    PDF pages without usable text as read (page → kind). ``ocr`` is the
+    sidecar's record of OCRed pages; ``flag`` says why there is no usable
+    text; ``final`` is False until :meth:`Pending.finish` has judged it.
+    """
 
     pages: list[str]
     info_title: str | None = None
     info_author: str | None = None
     warnings: list[str] = field(default_factory=list)
+    paged: bool = True
+    problems: dict[int, str] = field(default_factory=dict)
+    ocr: dict[str, Any] | None = None
+    flag: str | None = None
+    final: bool = True
 
     @property
     def first_line(self) -> str | None:
@@ -64,13 +98,67 @@ class Extracted:
         return None
 
 
-#: Reads many documents: ``(path, Extracted | ExtractError)`` in input order, a bounded
-#: number at a time (:func:`workers.bounded_map` locally, :func:`cluster.cluster_map` on Dask).
+#: Reads many documents: ``(path, Extracted | ExtractError)`` in input order, a bounded number
+#: at a time. Locally (:func:`workers.bounded_map` of :func:`read`) the text layer, whose OCR
+#: :func:`begin` then starts; on Dask (:func:`cluster.cluster_map`) final, OCR done on the worker.
 ExtractMap = Callable[[list[Path]], Iterator[tuple[Path, "Extracted | ExtractError"]]]
 
 
-def extract(path: Path) -> Extracted:
-    """Extract every page's text; raise :class:`ExtractError` with the reason."""
+@dataclass
+class Pending:
+    """A document whose text layer is read and whose OCR may still be running."""
+
+    extracted: Extracted
+    job: OcrJob | None = None
+    engine: Engine | None = None
+    missing: str | None = None
+
+    def finish(self, on_page: PageProgress | None = None) -> Extracted:
+        """Wait for OCR, put its text in place, then judge what is still unusable."""
+        got = self.extracted
+        if got.final:
+            return got
+        got.final = True
+        if self.job is not None and self.engine is not None:
+            result = self.job.wait(on_page)
+            for n, text in result.texts.items():
+                got.pages[n - 1] = display_form(text)
+            for n, why in sorted(result.failed.items()):
+                got.warnings.append(f"page {n}: OCR failed ({why})")
+            got.ocr = {"engine": self.engine.name, "languages": self.engine.languages,
+                       "pages": sorted(result.texts)}
+        ocred = set(got.ocr["pages"]) if got.ocr else set()
+        # OCR text with any letters counts: a short page read by OCR is still read
+        still = {n: kind for n, text in enumerate(got.pages, 1)
+                 if (kind := page_problem(text, 1 if n in ocred else MIN_LETTERS))}
+        for n, kind in still.items():
+            if kind == GARBAGE:
+                got.pages[n - 1] = ""  # nonsense must not be indexed as if it were the text
+        kind = GARBAGE if GARBAGE in {*got.problems.values(), *still.values()} else NO_TEXT
+        what = f"{kind} — fonts without a usable Unicode map?" if kind == GARBAGE else f"{kind} — scanned?"
+        if got.ocr is not None:
+            if len(still) == len(got.pages):
+                got.flag = f"{what} OCR ({self.engine.name}) found no text either"
+        elif still and len(still) == len(got.pages):
+            got.flag = f"{what} needs OCR; {self.missing}"
+        elif still:
+            got.warnings.append(f"{_page_list(still)}: {what} needs OCR; {self.missing}")
+        return got
+
+
+def extract(path: Path, ocr: Ocr | None = None, on_page: PageProgress | None = None) -> Extracted:
+    """Every page's text, OCR included, in this process (default: automatic OCR, no cache)."""
+    if ocr is not None:
+        return begin(path, read(path, ocr.mode == "force"), ocr).finish(on_page)
+    with Ocr("auto") as own:
+        return begin(path, read(path), own).finish(on_page)
+
+
+def read(path: Path, force_ocr: bool = False) -> Extracted:
+    """The document's own text (no OCR), noting the PDF pages that need it; safe in a worker.
+
+    Raises :class:`ExtractError` when the file cannot be read at all.
+    """
     try:
         with path.open("rb") as fh:
             head = fh.read(1024)
@@ -78,9 +166,48 @@ def extract(path: Path) -> Extracted:
         raise ExtractError(f"cannot read the file: {exc.strerror or exc}") from None
     if not head:
         raise ExtractError("empty file (0 bytes)")
+    suffix = path.suffix.lower()
+    if suffix in WORD_SUFFIXES:
+        return _word(path, suffix, head)
     if b"%PDF-" not in head:
         raise ExtractError("not a PDF (no %PDF- header)")
-    return _with_pdfium(path) if engine_in_use() == "pypdfium2" else _with_pypdf(path)
+    got = _with_pdfium(path) if engine_in_use() == "pypdfium2" else _with_pypdf(path)
+    if got.info_title and got.info_title.strip() == path.stem:  # scanners title a PDF by its file name
+        got.info_title = None
+    got.final = False
+    if force_ocr:
+        got.problems = {n: NO_TEXT for n in range(1, len(got.pages) + 1)}
+    else:
+        got.problems = {n: kind for n, text in enumerate(got.pages, 1) if (kind := page_problem(text))}
+    return got
+
+
+def begin(path: Path, got: Extracted, ocr: Ocr, sha: str | None = None) -> Pending:
+    """Start OCR of the pages :func:`read` found without usable text, if OCR can run; don't wait."""
+    if got.final or not got.problems:
+        return Pending(got)
+    engine = ocr.engine
+    if engine is None:
+        return Pending(got, missing=ocr.missing)
+    job = ocr.submit(path, sha or sha256_of(path), sorted(got.problems))
+    return Pending(got, job, engine)
+
+
+def _word(path: Path, suffix: str, head: bytes) -> Extracted:
+    from .word import doc_text, docx_text
+
+    try:
+        if suffix == ".docx":
+            text, title, author = docx_text(path, head)
+        else:
+            text, title, author = doc_text(path, head), None, None
+    except ToolMissing as exc:
+        return Extracted(pages=[], paged=False, flag=f"{exc} (then run 'tripkb reindex')")
+    got = Extracted(pages=[display_form(text)], info_title=_usable_title(title),
+                    info_author=_usable_title(author), paged=False)
+    if not got.first_line:
+        got.flag = "no text in this Word document (only pictures?)"
+    return got
 
 
 def _check_pages(count: int) -> None:
@@ -128,7 +255,9 @@ def _with_pypdf(path: Path) -> Extracted:
     import pypdf
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # pypdf logs font trouble as errors ("Advanced encoding … not implemented"); what it
+    # means for the user is said once, by the garbage check, so its log stays quiet.
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     try:
         reader = pypdf.PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -153,3 +282,18 @@ def _info(reader, name: str) -> str | None:
     except Exception:  # a broken /Info dictionary should not lose the text
         return None
     return _usable_title(value)
+
+
+def _page_list(pages: dict[int, str]) -> str:
+    """'page 3' or 'pages 2, 5–7'."""
+    numbers = sorted(pages)
+    spans: list[str] = []
+    start = prev = numbers[0]
+    for n in numbers[1:] + [None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        spans.append(f"{start}–{prev}" if prev > start else str(start))
+        if n is not None:
+            start = prev = n
+    return ("page " if len(numbers) == 1 else "pages ") + ", ".join(spans)

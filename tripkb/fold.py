@@ -1,30 +1,24 @@
 """Script-, width- and case-blind forms of names, so that 臺北 finds 台北 and ＩＦＬＡ finds IFLA.
 
-OpenCC's ``t2s`` maps Traditional to Simplified character for character, so
-a folded text keeps its length and order; NFKC turns full-width Latin, digits
-and punctuation into ASCII.
+Traditional becomes Simplified character for character (the same table as
+:func:`tripkb.textnorm.match_form`), so a folded text keeps its length and
+order; NFKC turns full-width Latin, digits and punctuation into ASCII.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
-import opencc
+from .textnorm import t2s_table
 
 _SPACES = re.compile(r"\s+")
 _CJK_GAP = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])")
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
 def simplify(text: str) -> str:
     """NFKC, then Simplified characters; case and spacing kept."""
-    return _t2s().convert(unicodedata.normalize("NFKC", text))
+    return unicodedata.normalize("NFKC", text).translate(t2s_table())
 
 
 def fold_key(name: str) -> str:

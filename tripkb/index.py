@@ -17,7 +17,7 @@ from . import __version__
 from .errors import KBIndexError
 from .textnorm import match_form
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 VERSION_FILE = "tripkb.json"
 INDEX_NAME = "tripkb"
 
@@ -117,12 +117,17 @@ PAGE_BREAK = "\n\f\n"
 
 @dataclass
 class StoredDoc:
-    """What a search hit carries: the record as JSON, its file and its text by page."""
+    """What a search hit carries: the record as JSON, its file and its text by page.
+
+    ``paged`` is False for formats without page numbers (Word): their text
+    is stored as one page, and hits in it report none.
+    """
 
     record: dict[str, Any]
     file: str | None
     starts: list[int]
     _text: bytes
+    paged: bool = True
 
     @property
     def text(self) -> str:
@@ -135,7 +140,8 @@ class StoredDoc:
 
     @classmethod
     def from_stored(cls, data: dict[str, Any]) -> "StoredDoc":
-        return cls(record=data["record"], file=data["file"], starts=data["starts"], _text=data["text"])
+        return cls(record=data["record"], file=data["file"], starts=data["starts"], _text=data["text"],
+                   paged=data.get("paged", True))
 
 
 def text_values(record: dict[str, Any], text: str) -> dict[str, str]:
@@ -151,7 +157,7 @@ def text_values(record: dict[str, Any], text: str) -> dict[str, str]:
 
 
 def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | None,
-                    pages: list[str], vocab=None) -> dict[str, Any]:
+                    pages: list[str], vocab=None, paged: bool = True) -> dict[str, Any]:
     """The Whoosh fields of one document; ``record`` is JSON-ready (see metadata.to_json).
 
     Facets are indexed under canonical names (國圖 → 國家圖書館, USA → 美國, WLIC → IFLA),
@@ -170,7 +176,7 @@ def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | No
     doc: dict[str, Any] = {
         "key": key,
         "stamp": stamp,
-        "data": {"record": record, "file": file, "starts": starts,
+        "data": {"record": record, "file": file, "starts": starts, "paged": paged,
                  "text": zlib.compress(text.encode("utf-8"), 6) if text else b""},
     }
     for name, folded in text_values(record, text).items():

@@ -7,13 +7,16 @@ a directory scan plus one pass over that column.
 Only one process writes at a time (:mod:`lock`); documents are read on all
 cores with a time and memory bound each (:mod:`workers`); the index is
 committed in batches, so a crash loses at most the last batch of index
-work, which the next sync redoes from ``corpus/``.
+work, which the next sync redoes from ``corpus/``. Pages that need OCR come
+back from the workers unfinished and are OCRed here, page by page on every
+core (:mod:`ocr`), a few documents ahead of the one being indexed.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from dataclasses import dataclass, field
@@ -22,16 +25,19 @@ from typing import Any
 
 from .errors import ExtractError, KBIndexError, MetadataError
 from .fsutil import sha256_of
-from .extract import Extracted, choose, extract
+from .extract import Extracted, Pending, begin, choose, read
 from .index import create_index, document_fields, live_values, open_index, status
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
 from .lock import writer_lock
 from .metadata import read_sidecar, to_json
+from .ocr import Mode, Ocr
 from .vocab import Vocabulary
 from .workers import bounded_map
 
 #: progress(done, total, label): how long work reports itself; the CLI draws it.
 Progress = Callable[[int, int, str], None]
+#: Documents whose OCR is started ahead of the one being finished, so no core waits.
+LOOKAHEAD = 2
 
 
 @dataclass
@@ -82,15 +88,16 @@ Layout = list[tuple[str, str | None, str | None]]
 
 def corpus_layout(kb: KnowledgeBase) -> Layout:
     """(key, sidecar, document) as '/'-paths relative to ``corpus/``: each sidecar with its
-    same-stem PDF if there is one, then each PDF without a sidecar. Plain strings, so that
-    a corpus of 60,000 records is compared with the index in well under a second."""
+    same-stem document if there is one, then each document without a sidecar. Plain strings,
+    so that a corpus of 60,000 records is compared with the index in well under a second."""
     files = kb.corpus_files()
     present = set(files)
     layout: Layout = []
     for rel in files:
         if rel.endswith(".yaml"):
-            document = rel[:-len(".yaml")] + ".pdf"
-            layout.append((rel, rel, document if document in present else None))
+            stem = rel[:-len(".yaml")]
+            document = next((stem + s for s in DOCUMENT_SUFFIXES if stem + s in present), None)
+            layout.append((rel, rel, document))
     for rel in files:
         stem, _, suffix = rel.rpartition(".")
         if f".{suffix.lower()}" in DOCUMENT_SUFFIXES and f"{stem}.yaml" not in present:
@@ -116,15 +123,20 @@ class Prepared:
     fields: dict[str, Any] | None
     problems: list[Problem]
     warnings: list[str]
+    #: (document, text layer) when pages need OCR first: the caller runs it and prepares again.
+    awaiting: tuple[Path, Extracted] | None = None
 
 
-def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None) -> Prepared:
+def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
+            ocr: Mode = "auto") -> Prepared:
     """Read the sidecar, extract the text and build the index fields of one entry.
 
-    A document whose text cannot be extracted is still indexed from its
-    metadata (nothing known is ever dropped) and reported as a problem. A
-    sidecar that cannot be read yields no fields: its last indexed version,
-    if any, stays searchable until the sidecar is mended.
+    A document whose text cannot be extracted, or that has no usable text (a
+    scan without Tesseract), is still indexed from its metadata (nothing
+    known is ever dropped) and reported as a problem. A sidecar that cannot
+    be read yields no fields: its last indexed version, if any, stays
+    searchable until the sidecar is mended. OCR is not run here (this runs
+    in a worker): pages that need it come back as ``awaiting``.
     """
     problems: list[Problem] = []
     record: dict[str, Any] = {}
@@ -142,6 +154,7 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None)
         return Prepared(entry, None, [Problem(where, reason)], [])
     pages: list[str] = []
     info_title = first_line = None
+    paged = True
     if document is not None:
         if not document.exists():
             problems.append(Problem(kb.relative(entry.sidecar or document),
@@ -149,8 +162,14 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None)
             document = None
         else:
             try:
-                got = extracted or extract(document)
-                pages, info_title, first_line = got.pages, got.info_title, got.first_line
+                got = extracted or read(document, ocr == "force")
+                if not got.final and got.problems and ocr != "off":
+                    return Prepared(entry, None, [], warnings, awaiting=(document, got))
+                got = begin(document, got, Ocr("off")).finish()  # nothing to OCR, or not allowed to
+                pages, info_title, first_line, paged = got.pages, got.info_title, got.first_line, got.paged
+                if got.flag:
+                    problems.append(Problem(kb.relative(document), f"{got.flag} (indexed from its metadata only)"))
+                warnings.extend(f"{kb.relative(document)}: {w}" for w in got.warnings)
             except ExtractError as exc:
                 problems.append(Problem(kb.relative(document), f"{exc} (indexed from its metadata only)"))
     stem = Path(entry.key).stem
@@ -160,12 +179,12 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None)
     rel_file = document.relative_to(kb.corpus).as_posix() if document else None
     if rel_file:
         record["file"] = rel_file
-    if document is not None and "pages" not in record:
+    if document is not None and paged and "pages" not in record:
         record["pages"] = len(pages)
     if document is not None and entry.sidecar is None:
         record["sha256"] = sha256_of(document)  # so ingesting the same bytes again finds it
     fields = document_fields(entry.key, entry.stamp(), to_json(record),
-                             f"corpus/{rel_file}" if rel_file else None, pages, Vocabulary.load(kb.root))
+                             f"corpus/{rel_file}" if rel_file else None, pages, Vocabulary.load(kb.root), paged)
     return Prepared(entry, fields, problems, warnings)
 
 
@@ -176,18 +195,24 @@ def indexed_stamps(ix) -> dict[str, str]:
 
 
 def sync(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,
-         workers: int | None = None, extractor: str | None = None) -> SyncReport:
-    """Bring the index up to date with ``corpus/``; rebuild it whole when asked or when it is outdated."""
+         workers: int | None = None, ocr: Ocr | Mode = "auto", extractor: str | None = None) -> SyncReport:
+    """Bring the index up to date with ``corpus/``; rebuild it whole when asked or when it is outdated.
+
+    ``ocr`` is a running :class:`Ocr` to share, or the mode for one of its own.
+    """
     choose(extractor)
     with writer_lock(kb):
-        return sync_locked(kb, progress, rebuild, workers)
+        return sync_locked(kb, progress, rebuild, workers, ocr)
 
 
 def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,
-                workers: int | None = None) -> SyncReport:
+                workers: int | None = None, ocr: Ocr | Mode = "auto") -> SyncReport:
     """:func:`sync` for a caller that already holds the writer lock."""
+    if not isinstance(ocr, Ocr):
+        with Ocr(ocr, kb.ocr_cache) as own:
+            return sync_locked(kb, progress, rebuild, workers, own)
     if rebuild or status(kb.index_dir):
-        return _rebuild(kb, progress, workers)
+        return _rebuild(kb, progress, workers, ocr)
     ix = open_index(kb.index_dir)
     indexed = indexed_stamps(ix)
     layout = corpus_layout(kb)
@@ -204,11 +229,11 @@ def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bo
         for key in gone:
             writer.delete(key)
             report.removed += 1
-        _write(kb, writer, todo, indexed, report, progress, workers)
+        _write(kb, writer, todo, indexed, report, progress, workers, ocr)
     return report
 
 
-def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None) -> SyncReport:
+def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, ocr: Ocr) -> SyncReport:
     """Build a complete new index beside the old one, then swap it in."""
     for stale in list(kb.root.glob("index.new-*")) + list(kb.root.glob("index.old-*")):
         shutil.rmtree(stale, ignore_errors=True)  # left by a crash; we hold the lock
@@ -218,7 +243,7 @@ def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None) 
     try:
         ix = create_index(fresh)
         with BatchWriter(ix) as writer:
-            _write(kb, writer, entries, {}, report, progress, workers)
+            _write(kb, writer, entries, {}, report, progress, workers, ocr)
         ix.close()
         old = kb.root / f"index.old-{os.getpid()}"
         if kb.index_dir.exists():
@@ -231,15 +256,12 @@ def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None) 
 
 
 def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], indexed: dict[str, str],
-           report: SyncReport, progress: Progress | None, workers: int | None) -> None:
-    total = len(entries)
-    jobs = bounded_map(partial(prepare, kb), entries, workers=workers if total > 1 else 0)
-    for done, (entry, prepared) in enumerate(jobs, 1):
-        if isinstance(prepared, ExtractError):  # the worker itself failed: index the metadata alone
-            fallback = prepare(kb, entry, Extracted(pages=[]))
-            fallback.problems.insert(0, Problem(kb.relative(entry.document or entry.sidecar),
-                                                f"{prepared} (indexed from its metadata only)"))
-            prepared = fallback
+           report: SyncReport, progress: Progress | None, workers: int | None, ocr: Ocr) -> None:
+    total, done = len(entries), 0
+    ahead: deque[tuple[Entry, Pending]] = deque()
+
+    def index(entry: Entry, prepared: Prepared) -> None:
+        nonlocal done
         report.problems.extend(prepared.problems)
         report.warnings.extend(prepared.warnings)
         if prepared.fields is not None:
@@ -248,8 +270,35 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
                 report.updated += 1
             else:
                 report.added += 1
+        done += 1
         if progress:
             progress(done, total, entry.key)
+
+    def finish_oldest() -> None:
+        entry, pending = ahead.popleft()
+
+        def on_page(page: int, pages: int) -> None:
+            if progress:
+                progress(done, total, f"{entry.key}: OCR page {page}/{pages}")
+
+        index(entry, prepare(kb, entry, pending.finish(on_page), ocr.mode))
+
+    jobs = bounded_map(partial(prepare, kb, ocr=ocr.mode), entries, workers=workers if total > 1 else 0)
+    for entry, prepared in jobs:
+        if isinstance(prepared, ExtractError):  # the worker itself failed: index the metadata alone
+            fallback = prepare(kb, entry, Extracted(pages=[]))
+            fallback.problems.insert(0, Problem(kb.relative(entry.document or entry.sidecar),
+                                                f"{prepared} (indexed from its metadata only)"))
+            prepared = fallback
+        if prepared.awaiting is None:
+            index(entry, prepared)
+            continue
+        document, layer = prepared.awaiting
+        ahead.append((entry, begin(document, layer, ocr)))
+        while len(ahead) > LOOKAHEAD:
+            finish_oldest()
+    while ahead:
+        finish_oldest()
 
 
 class BatchWriter:
@@ -259,7 +308,7 @@ class BatchWriter:
     holds; any error cancels the uncommitted batch and is reported in words.
     """
 
-    def __init__(self, ix, batch: int = 200, limitmb: int = 128):
+    def __init__(self, ix, batch: int = 200, limitmb: int = 32):
         self.ix, self.batch, self.limitmb = ix, batch, limitmb
         self.count = 0
         self.w = None

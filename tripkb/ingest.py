@@ -9,14 +9,20 @@ Crash safety: a document and its sidecar are first written complete into
 ``corpus/.staging/``, then renamed into ``corpus/`` (document first). A run
 killed at any moment leaves either nothing, or both files, or a staged
 sidecar whose document is already in place, which the next run finishes.
+
+Text is read in bounded workers; pages that need OCR are OCRed in this
+process's pool, a few documents ahead of the one being placed, so the next
+scan's pages keep every core busy while this one's last pages finish.
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +31,15 @@ from .bundle import import_bundle, is_bundle
 from .check import read_valid_sidecar
 from .cover import read_cover
 from .errors import BundleError, ExtractError, MetadataError
-from .extract import ExtractMap, Extracted, choose, extract
+from .extract import ExtractMap, Extracted, Pending, begin, choose, extract, read
 from .fsutil import copy_atomic, free_name, sha256_of
 from .index import live_values, open_index
-from .indexer import BatchWriter, Entry, Problem, Progress, SyncReport, corpus_entries, prepare, sync_locked
+from .indexer import (LOOKAHEAD, BatchWriter, Entry, Problem, Progress, SyncReport, corpus_entries, prepare,
+                      sync_locked)
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
 from .lock import writer_lock
 from .metadata import KEYS, read_sidecar, write_sidecar
+from .ocr import Mode, Ocr
 from .vocab import Vocabulary
 from .workers import bounded_map
 
@@ -74,25 +82,28 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
 
 
 def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None,
-           workers: int | None = None, extractor: str | None = None,
+           workers: int | None = None, extractor: str | None = None, ocr: Mode = "auto",
            cluster: str | None = None, cluster_workers: int | None = None) -> IngestReport:
     """Copy new documents into the corpus, complete their sidecars and index them.
 
-    New documents are read on ``workers`` local processes, or on the Dask
-    scheduler at ``cluster``, or on ``cluster_workers`` local Dask workers;
-    everything else is the same in all three.
+    ``ocr``: ``auto`` OCRs PDF pages without usable text when Tesseract is
+    installed, ``off`` never does, ``force`` OCRs every page of every PDF.
+    New documents are read (and OCRed) on ``workers`` local processes, or on
+    the Dask scheduler at ``cluster``, or on ``cluster_workers`` local Dask
+    workers; everything else is the same in all three.
     """
     choose(extractor)
     report = IngestReport()
-    with _extract_map(workers, cluster, cluster_workers) as extract_map, writer_lock(kb):
+    with Ocr(ocr, kb.ocr_cache) as engine, _extract_map(kb, engine, workers, cluster, cluster_workers) as extract_map, \
+            writer_lock(kb):
         recover(kb)
-        report.synced = sync_locked(kb, progress, workers=workers)
+        report.synced = sync_locked(kb, progress, workers=workers, ocr=engine)
         corpus = kb.corpus.resolve()
         collected = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
         sources = [p for p in collected if not is_bundle(p)]
         if sources:
             try:
-                _import(kb, sources, report, progress, extract_map)
+                _import(kb, sources, report, progress, extract_map, engine)
             finally:
                 if (kb.corpus / STAGING).is_dir() and not any((kb.corpus / STAGING).iterdir()):
                     (kb.corpus / STAGING).rmdir()
@@ -100,21 +111,24 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
         for bundle in bundles:
             _ingest_bundle(kb, bundle, report)
         if bundles:
-            placed = sync_locked(kb, progress, workers=workers)
+            placed = sync_locked(kb, progress, workers=workers, ocr=engine)
             report.problems.extend(placed.problems)
             report.warnings.extend(placed.warnings)
     return report
 
 
 @contextmanager
-def _extract_map(workers: int | None, cluster: str | None, cluster_workers: int | None) -> Iterator[ExtractMap]:
-    """Where new documents are read: a local pebble pool, or a Dask cluster (:mod:`tripkb.cluster`)."""
+def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str | None,
+                 cluster_workers: int | None) -> Iterator[ExtractMap]:
+    """Where new documents are read: their text layer in a local pebble pool (OCR follows in
+    ``ocr``'s pool, see :func:`_import`), or everything, OCR included, on a Dask cluster."""
     if cluster is None and cluster_workers is None:
-        yield lambda paths: bounded_map(extract, paths, workers=workers if len(paths) > 1 else 0)
+        readers = partial(read, force_ocr=ocr.mode == "force")
+        yield lambda paths: bounded_map(readers, paths, workers=workers if len(paths) > 1 else 0)
         return
     from .cluster import extract_mapper
 
-    with extract_mapper(cluster, cluster_workers) as extract_map:
+    with extract_mapper(cluster, cluster_workers, ocr.mode, kb.ocr_cache) as extract_map:
         yield extract_map
 
 
@@ -134,7 +148,7 @@ def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> Non
 
 
 def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
-            progress: Progress | None, extract_map: ExtractMap) -> None:
+            progress: Progress | None, extract_map: ExtractMap, ocr: Ocr) -> None:
     ix = open_index(kb.index_dir)
     vocab = Vocabulary.load(kb.root)
     with ix.reader() as reader:
@@ -164,16 +178,35 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
             if progress:
                 progress(done, total, source.name)
         shas = dict(documents)
-        jobs = extract_map([s for s, _ in documents])
-        for source, extracted in jobs:
-            if isinstance(extracted, ExtractError):
-                report.problems.append(Problem(str(source), str(extracted)))
-            else:
-                _guarded(report, source,
-                         lambda: _bring_in(kb, source, shas[source], extracted, known_ids, vocab, report), writer)
+        ahead: deque[tuple[Path, Pending]] = deque()
+
+        def finish_oldest() -> None:
+            nonlocal done
+            source, pending = ahead.popleft()
+
+            def on_page(page: int, pages: int) -> None:
+                if progress:
+                    progress(done, total, f"{source.name}: OCR page {page}/{pages}")
+
+            extracted = pending.finish(on_page)
+            _guarded(report, source,
+                     lambda: _bring_in(kb, source, shas[source], extracted, known_ids, vocab, report), writer)
             done += 1
             if progress:
                 progress(done, total, source.name)
+
+        for source, layer in extract_map([s for s, _ in documents]):
+            if isinstance(layer, ExtractError):
+                report.problems.append(Problem(str(source), str(layer)))
+                done += 1
+                if progress:
+                    progress(done, total, source.name)
+                continue
+            ahead.append((source, begin(source, layer, ocr, shas[source])))
+            while len(ahead) > LOOKAHEAD:
+                finish_oldest()
+        while ahead:
+            finish_oldest()
 
 
 def _guarded(report: IngestReport, source: Path, work, writer: BatchWriter) -> None:
@@ -281,8 +314,17 @@ def complete(record: dict[str, Any], extracted: Extracted, target: Path, sha: st
         out["id"] = base if base not in known_ids else f"{base}-{sha[:8]}"
     out["file"] = target.name
     out["sha256"] = sha
-    out["pages"] = len(extracted.pages)
-    return {k: out[k] for k in KEYS if k in out} | {k: v for k, v in out.items() if k not in KEYS}
+    out.pop("pages", None)
+    out.pop("ocr", None)  # facts about these bytes only ingest can state
+    if extracted.paged:
+        out["pages"] = len(extracted.pages)
+    if extracted.ocr:
+        out["ocr"] = extracted.ocr
+    return _in_key_order(out)
+
+
+def _in_key_order(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in KEYS if k in record} | {k: v for k, v in record.items() if k not in KEYS}
 
 
 @dataclass
@@ -301,7 +343,7 @@ def reextract(kb: KnowledgeBase, ids: list[str] | None = None,
     report = ExtractReport()
     wanted = set(ids or ())
     seen: set[str] = set()
-    with writer_lock(kb):
+    with writer_lock(kb), Ocr("auto", kb.ocr_cache) as ocr:
         sidecars = [e.sidecar for e in corpus_entries(kb) if e.sidecar is not None]
         for done, sidecar in enumerate(sidecars, 1):
             if progress:
@@ -313,7 +355,7 @@ def reextract(kb: KnowledgeBase, ids: list[str] | None = None,
                 if (wanted and doc_id not in wanted) or document is None or not document.exists():
                     continue
                 seen.add(doc_id)
-                extracted = extract(document)
+                extracted = extract(document, ocr)  # a scan's covers are read from its (cached) OCR
             except MetadataError as exc:
                 report.problems.append(Problem(kb.relative(sidecar), f"{exc.key}: {exc.problem}" if exc.key
                                                else exc.problem))
@@ -324,11 +366,13 @@ def reextract(kb: KnowledgeBase, ids: list[str] | None = None,
             found = read_cover(extracted.pages, vocab, extracted.info_title, extracted.info_author).record()
             found.pop("id", None)  # an id, once given, is never changed
             new = fill(record, found)
+            if extracted.ocr:  # OCR ran now (say, Tesseract was installed since ingest): record it
+                new = _in_key_order(new | {"ocr": extracted.ocr})
             if new != record:
                 write_sidecar(sidecar, new)
                 report.changed.append(kb.relative(sidecar))
             else:
                 report.unchanged += 1
         report.problems += [Problem(i, "no document with this id in corpus/") for i in sorted(wanted - seen)]
-        report.synced = sync_locked(kb, progress)
+        report.synced = sync_locked(kb, progress, ocr=ocr)
     return report

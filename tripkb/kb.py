@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .errors import MetadataError, UsageError
+from .extract import SUFFIXES
 
 ENV_VAR = "TRIPKB_HOME"
-DOCUMENT_SUFFIXES = (".pdf",)
+#: What ingest takes in: whatever :mod:`tripkb.extract` has a reader for.
+DOCUMENT_SUFFIXES = SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,11 @@ class KnowledgeBase:
     @property
     def index_dir(self) -> Path:
         return self.root / "index"
+
+    @property
+    def ocr_cache(self) -> Path:
+        """OCR text by file SHA-256: derived like the index, kept apart so a rebuild reuses it."""
+        return self.root / "cache" / "ocr"
 
     def relative(self, path: Path) -> str:
         """A path as shown to users and in JSON: relative to the KB root, with '/'."""

@@ -24,7 +24,7 @@ TYPES = ("report", "paper", "poster", "slides", "other")
 KEYS = (
     "id", "type", "title", "authors", "institution", "category", "events", "countries",
     "region", "trip", "report_date", "year", "keywords", "abstract", "participants",
-    "language", "source", "file", "sha256", "pages", "extracted",
+    "language", "source", "file", "sha256", "pages", "ocr", "extracted",
 )
 LIST_KEYS = ("authors", "events", "countries", "keywords")
 TEXT_KEYS = ("id", "title", "institution", "category", "region", "abstract", "language", "source")
@@ -202,6 +202,21 @@ def _extracted(value: Any, fail: Fail) -> dict[str, str]:
     return dict(value)
 
 
+def _ocr(value: Any, fail: Fail) -> dict[str, Any]:
+    """``{engine: tesseract 5.3.0, languages: chi_tra+eng, pages: [1, 2]}``: which pages OCR read, and with what."""
+    expected = "expected {engine: NAME VERSION, pages: [PAGE, ...]}"
+    if not isinstance(value, dict) or not isinstance(value.get("engine"), str):
+        raise fail(f"{expected}, found {_kind(value)}")
+    pages = value.get("pages", [])
+    if not isinstance(pages, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+                                              for n in pages):
+        raise fail(f"{expected}: pages must be a list of page numbers from 1, found {pages!r}")
+    languages = value.get("languages")
+    if languages is not None and not isinstance(languages, str):
+        raise fail(f"{expected}: languages must be text such as chi_tra+eng, found {_kind(languages)}")
+    return dict(value)
+
+
 def _date(value: Any, fail: Fail) -> dt.date | None:
     if value is None or value == "":
         return None
@@ -225,7 +240,7 @@ _CHECKS: dict[str, Callable[[Any, Fail], Any]] = {
     **{key: _text for key in TEXT_KEYS}, "id": _id, **{key: _names for key in LIST_KEYS},
     "type": _type, "trip": _trip, "report_date": _date, "year": _year,
     "participants": _whole, "pages": _whole, "file": _file, "sha256": _sha256,
-    "extracted": _extracted,
+    "ocr": _ocr, "extracted": _extracted,
 }
 
 

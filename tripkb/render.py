@@ -107,8 +107,20 @@ def record(doc, first_page: str) -> None:
     out.print(table)
     if doc.file:
         out.print()
-        out.print(Text("Page 1", style="bold underline"))
+        out.print(Text("Page 1" if doc.paged else "Text", style="bold underline"))
         out.print(Text(first_page or "(no text on this page)"))
+
+
+def doctor(components, formats: dict[str, bool]) -> None:
+    out.print(Text("Formats: ", style="bold") + Text(" · ").join(
+        Text(f"{name} ", style="") + Text("yes" if ok else "no", style="green" if ok else "red")
+        for name, ok in formats.items()))
+    width = max(len(f"{c.name} {c.version or ''}") for c in components) + 2
+    for c in components:
+        mark = Text("ok      ", style="green") if c.installed else Text("missing ", style="bold red")
+        name = Text(f"{c.name} {c.version or ''}".strip().ljust(width))
+        what = Text(c.enables) if c.installed else Text(f"{c.without} — {c.install}", style="yellow")
+        out.print(mark + name + what)
 
 
 def ingest_summary(report) -> None:

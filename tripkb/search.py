@@ -120,11 +120,20 @@ class ParsedQuery:
         return _alternation(self.literals), _alternation([w for w in self.words if w not in self.literals])
 
 
-def parse(text: str, segment: Callable[[str], list[str] | None] | None = None) -> ParsedQuery:
+@dataclass
+class _Context:
+    segment: Callable[[str], list[str] | None]
+    literal: Callable | None
+
+
+def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
+          literal: Callable | None = None) -> ParsedQuery:
     """Turn user query syntax into a Whoosh query, or raise :class:`QueryError`.
 
     ``segment`` splits a query word into index words (default: jieba); None
     from it means the word cannot match as words, only as literal text.
+    ``literal`` (see :mod:`tripkb.literal`) builds the literal part of a word
+    against an open index; without it, a plain bigram phrase is used.
     """
     from whoosh import query as Q
     from whoosh.qparser import FieldsPlugin, PlusMinusPlugin, QueryParser
@@ -143,7 +152,7 @@ def parse(text: str, segment: Callable[[str], list[str] | None] | None = None) -
         raise QueryError(f"cannot understand the query {text!r}: {exc}") from None
     literals: list[str] = []
     words: list[str] = []
-    built = _convert(raw, Q, literals, words, False, segment or _jieba_words)
+    built = _convert(raw, Q, literals, words, False, _Context(segment or _jieba_words, literal))
     if isinstance(built, Q.Not) or (built is None and re.match(r"\s*(-|NOT\s)", text)):
         raise QueryError("the query only excludes words; add a word to search for")
     if built is None or built is Q.NullQuery:
@@ -151,20 +160,20 @@ def parse(text: str, segment: Callable[[str], list[str] | None] | None = None) -
     return ParsedQuery(built, literals, words)
 
 
-def _convert(q, Q, literals: list[str], words: list[str], negated: bool, segment):
+def _convert(q, Q, literals: list[str], words: list[str], negated: bool, ctx):
     if isinstance(q, Q.Not):
-        inner = _convert(q.query, Q, literals, words, not negated, segment)
+        inner = _convert(q.query, Q, literals, words, not negated, ctx)
         return Q.Not(inner) if inner is not None else None
     if isinstance(q, (Q.AndNot, Q.AndMaybe)):
-        a = _convert(q.a, Q, literals, words, negated, segment)
-        b = _convert(q.b, Q, literals, words, negated ^ isinstance(q, Q.AndNot), segment)
+        a = _convert(q.a, Q, literals, words, negated, ctx)
+        b = _convert(q.b, Q, literals, words, negated ^ isinstance(q, Q.AndNot), ctx)
         if a is None and isinstance(q, Q.AndNot) and b is not None:
             raise QueryError("the query only excludes words; add a word to search for")
         if a is None:
             return None
         return type(q)(a, b) if b is not None else a
     if isinstance(q, Q.compound.CompoundQuery):
-        kids = [k for k in (_convert(c, Q, literals, words, negated, segment) for c in q.subqueries) if k is not None]
+        kids = [k for k in (_convert(c, Q, literals, words, negated, ctx) for c in q.subqueries) if k is not None]
         if not kids:
             return None
         if all(isinstance(k, Q.Not) for k in kids):
@@ -196,7 +205,7 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool, segment
     grams = [g for g, *_ in gram_tokens(folded, query=True)]
     if not grams:
         return None
-    tokens = segment(folded) or []
+    tokens = ctx.segment(folded) or []
     if len(grams) == 1 and len(grams[0]) == 1 and is_cjk_char(grams[0]):
         gram_qs = [Q.Prefix(f + GRAM_SUFFIX, grams[0], boost=W[f]) for f in fields]
     elif len(grams) == 1:
@@ -207,6 +216,9 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool, segment
     if not negated:
         literals.append(folded)
         words.extend(t for t in tokens if len(t) > 1 or not is_cjk_char(t))
+    if ctx.literal is not None and len(grams) > 1:
+        placed = [(g, pos) for g, pos, *_ in gram_tokens(folded, query=True)]
+        return Q.Or([ctx.literal(fields, placed, word_q, isinstance(q, Q.Phrase), W)], boost=q.boost)
     if isinstance(q, Q.Phrase):  # a quoted phrase must occur as written; its words only rank
         literal = Q.Or(gram_qs, boost=q.boost)
         return Q.AndMaybe(literal, word_q) if word_q is not None else literal
@@ -342,7 +354,7 @@ def _hit(hit, stored: StoredDoc, literal_re, word_re) -> Hit:
     title = record.get("title", "")
     return Hit(id=record.get("id", ""), title=title, type=record.get("type"),
                institution=record.get("institution"), year=record.get("year"), file=stored.file,
-               score=float(hit.score or 0.0), pages=pages if stored.file else [],
+               score=float(hit.score or 0.0), pages=pages if stored.file and stored.paged else [],
                snippet=snippet, record=record, snippet_spans=snippet_spans,
                title_spans=find_spans(match_form(title), literal_re, word_re))
 
@@ -352,6 +364,7 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
     """Run a query, first bringing the index up to date with ``corpus/`` (built on first use)."""
     from .index import open_index
     from .indexer import refresh
+    from .literal import Literal
 
     if limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -360,18 +373,23 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
     synced = refresh(kb, progress)
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher:
-        parsed = parse(text, segment=lexicon_segmenter(searcher.reader()))
+        parsed = parse(text, segment=lexicon_segmenter(searcher.reader()), literal=Literal(searcher))
         literal_re, word_re = parsed.patterns()
-        # optimize=False: one pass that scores and counts; the block-skipping
-        # default would have to run the whole query again to count exactly.
-        results = searcher.search(parsed.query, limit=limit, filter=filter_q, optimize=False)
-        total = len(results)
+        results = searcher.search(parsed.query, limit=limit, filter=filter_q)
+        # The top-N pass may skip documents that cannot reach the top; counting
+        # is a separate pass that scores nothing.
+        total = len(searcher.search(parsed.query, limit=None, filter=filter_q, scored=False))
         hits = [_hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re) for h in results]
     return SearchResult(query=text, total=total, hits=hits, problems=synced.problems if synced else [])
 
 
 def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
     """The indexed document with this id (exact, else case-insensitive)."""
+    return StoredDoc.from_stored(stored_fields(kb, doc_id, progress)["data"])
+
+
+def stored_fields(kb: KnowledgeBase, doc_id: str, progress=None) -> dict[str, Any]:
+    """The stored fields of the document with this id, the index brought up to date first."""
     from .errors import NotFoundError
     from .index import open_index
     from .indexer import refresh
@@ -382,7 +400,7 @@ def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
         fields = stored_by_id(searcher, doc_id)
     if fields is None:
         raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")
-    return StoredDoc.from_stored(fields["data"])
+    return fields
 
 
 def stored_by_id(searcher, doc_id: str) -> dict[str, Any] | None:

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import MetadataError, NotFoundError
+from .errors import MetadataError
 from .index import StoredDoc, open_index
 from .indexer import Problem, Progress, refresh
 from .kb import KnowledgeBase
 from .metadata import KEYS, read_sidecar, to_json
-from .search import Filters, parse, stored_by_id
+from .search import Filters, parse, stored_fields
 
 
 @dataclass
@@ -78,12 +78,7 @@ def select(kb: KnowledgeBase, query: str | None = None, filters: Filters | None 
 
 def by_id(kb: KnowledgeBase, doc_id: str, progress: Progress | None = None) -> Selected:
     """The document with this id (exact, else case-insensitive), or :class:`NotFoundError`."""
-    refresh(kb, progress)
-    ix = open_index(kb.index_dir)
-    with ix.searcher() as searcher:
-        fields = stored_by_id(searcher, doc_id)
-    if fields is None:
-        raise NotFoundError(f"no document with id {doc_id!r} in {kb.root}")
+    fields = stored_fields(kb, doc_id, progress)
     return _selected(kb, fields["key"], StoredDoc.from_stored(fields["data"]))
 
 

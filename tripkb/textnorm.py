@@ -7,7 +7,7 @@ Two forms of every text exist:
   "\n". It is what is stored and shown; analysis reads a CJK run across
   such a line break as one run (PDF extraction breaks lines mid-word).
 * the *match* form: the display form converted Traditional→Simplified with
-  OpenCC ``t2s`` and lower-cased, **character for character**, so an offset in
+  OpenCC's ``t2s`` table and lower-cased, **character for character**, so an offset in
   one is the same offset in the other. Everything is indexed and queried in
   this form, which makes matching blind to script (圖書館 = 图书馆, 臺北 = 台北)
   while highlights land on the original characters.
@@ -58,26 +58,27 @@ def display_form(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc  # imported lazily: only indexing and highlighting need it
-
-    return opencc.OpenCC("t2s")
-
-
 def _lower_char(ch: str) -> str:
     low = ch.lower()
     return low if len(low) == 1 else ch
 
 
+@lru_cache(maxsize=1)
+def t2s_table() -> dict[int, str]:
+    """OpenCC's t2s for each character (see scripts/make_t2s_table.py), as a translate table."""
+    from importlib import resources
+
+    text = (resources.files("tripkb") / "data" / "t2s.tsv").read_text(encoding="utf-8")
+    return {ord(line[0]): line[2] for line in text.splitlines() if line}
+
+
 def match_form(text: str) -> str:
-    """Simplified, lower-cased copy of ``text`` with identical length and offsets."""
-    if not text:
-        return text
-    converted = _t2s().convert(text)
-    if len(converted) != len(text):  # a phrase rule changed length: go char by char
-        conv = _t2s().convert
-        converted = "".join(c if len(c := conv(ch)) == 1 else ch for ch in text)
+    """Simplified, lower-cased copy of ``text`` with identical length and offsets.
+
+    Character by character (a translate table), so offsets never move and no
+    phrase rule can change a length; C speed, no converter to load.
+    """
+    converted = text.translate(t2s_table())
     lowered = converted.lower()
     if len(lowered) == len(converted):  # every character lowered to one character
         return lowered

@@ -1,0 +1,105 @@
+"""Literal matching that reads positions only where it must.
+
+"Every document containing the query literally is found" is a phrase of
+character bigrams. As a plain Whoosh phrase it decodes the positions of every
+document holding those bigrams, which on a large KB is most of a query's
+time. But nearly every such document also contains the query's words, which
+the word query finds from term lists alone. So positions are read only for
+documents that hold all of the query's bigrams and not its words; the
+documents the word query found get the bigram score as a bonus (the
+literal ones hold all the bigrams). The set of matched documents is exactly
+that of ``words OR bigram-phrase``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .index import GRAM_SUFFIX
+
+
+def _docset_query():
+    from whoosh.matching import ListMatcher, NullMatcher
+    from whoosh.query import Query
+
+    class DocSet(Query):
+        """Matches a fixed set of documents (global numbers), scoring nothing."""
+
+        def __init__(self, top, docnums):
+            self.top = top
+            self.docs = sorted(docnums)
+
+        def __repr__(self):
+            return f"DocSet({len(self.docs)} documents)"
+
+        def __eq__(self, other):
+            return self is other
+
+        def __hash__(self):
+            return id(self)
+
+        def estimate_size(self, ixreader):
+            return len(self.docs)
+
+        def matcher(self, searcher, context=None):
+            offset = 0
+            if searcher is not self.top:
+                offset = next(off for s, off in self.top.subsearchers if s is searcher)
+            end = offset + searcher.doc_count_all()
+            ids = [d - offset for d in self.docs if offset <= d < end]
+            return ListMatcher(ids, all_weights=0.0) if ids else NullMatcher()
+
+    return DocSet
+
+
+def phrase_docs(reader, fieldname: str, grams: list[tuple[str, int]], candidates: set[int]) -> set[int]:
+    """The candidates in which the grams stand at their relative positions."""
+    matchers = []
+    for gram, pos in grams:
+        if (fieldname, gram) not in reader:
+            return set()
+        matchers.append((reader.postings(fieldname, gram), pos))
+    found: set[int] = set()
+    for doc in sorted(candidates):
+        positions = []
+        for m, _ in matchers:
+            if m.is_active() and m.id() < doc:
+                m.skip_to(doc)
+            if not m.is_active() or m.id() != doc:
+                break
+            positions.append(set(m.value_as("positions")))
+        else:
+            first, first_at = positions[0], matchers[0][1]
+            if any(all(p - first_at + at in have for (_, at), have in zip(matchers[1:], positions[1:]))
+                   for p in first):
+                found.add(doc)
+    return found
+
+
+class Literal:
+    """Builds each query word's literal part against one open searcher."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.DocSet = _docset_query()
+
+    def __call__(self, fields: tuple[str, ...], grams: list[tuple[str, int]], word_q: Any,
+                 quoted: bool, weights: dict[str, float]):
+        from whoosh import query as Q
+
+        s = self.searcher
+        texts = sorted({g for g, _ in grams})
+        all_grams = {f: Q.And([Q.Term(f + GRAM_SUFFIX, g) for g in texts], boost=weights[f]) for f in fields}
+        holding = {f: set(s.docs_for_query(q)) for f, q in all_grams.items()}
+        words = set(s.docs_for_query(word_q)) if word_q is not None and not quoted else set()
+        literal = set()
+        for f, docs in holding.items():
+            literal |= phrase_docs(s.reader(), f + GRAM_SUFFIX, grams, docs - words)
+        with_grams = set().union(*holding.values())
+        bonus = Q.Or(list(all_grams.values()))
+        if quoted:  # only literal matches count; their words rank them
+            ranked = Q.Or([bonus, word_q]) if word_q is not None else bonus
+            return Q.AndMaybe(self.DocSet(s, literal), ranked)
+        found = self.DocSet(s, (words & with_grams) | literal)
+        parts = [Q.AndMaybe(found, bonus)]
+        return Q.Or(([word_q] if word_q is not None else []) + parts)
