@@ -242,7 +242,11 @@ def extract_bytes(name: str, data: bytes, engine: str, ocr: Mode, timeout: float
             return layer
         sha = hashlib.sha256(data).hexdigest()
         with _lock:
-            reader = _ocrs.setdefault(ocr, Ocr(ocr, Path(tempfile.mkdtemp(prefix="tripkb-ocr-"))))
+            if ocr not in _ocrs:  # one Tesseract per Dask thread: --nthreads says how many cores to use
+                from distributed import get_worker
+
+                _ocrs[ocr] = Ocr(ocr, Path(tempfile.mkdtemp(prefix="tripkb-ocr-")), workers=get_worker().state.nthreads)
+            reader = _ocrs[ocr]
             pending = begin(path, layer, reader, sha)
         extracted = pending.finish()
         entry = reader.cache_file(sha)
