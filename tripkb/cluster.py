@@ -231,7 +231,10 @@ def extract_bytes(name: str, data: bytes, engine: str, ocr: Mode, timeout: float
     A bad document comes back as an :class:`ExtractError` value, not raised,
     so Dask does not retry what would fail the same way again.
     """
-    with tempfile.TemporaryDirectory(prefix="tripkb-") as folder:
+    from distributed import get_worker
+
+    scratch = get_worker().local_directory  # Dask's own scratch space: it clears what a killed worker left
+    with tempfile.TemporaryDirectory(prefix="tripkb-", dir=scratch) as folder:
         path = Path(folder) / Path(name).name
         path.write_bytes(data)
         with _lock:
@@ -243,9 +246,7 @@ def extract_bytes(name: str, data: bytes, engine: str, ocr: Mode, timeout: float
         sha = hashlib.sha256(data).hexdigest()
         with _lock:
             if ocr not in _ocrs:  # one Tesseract per Dask thread: --nthreads says how many cores to use
-                from distributed import get_worker
-
-                _ocrs[ocr] = Ocr(ocr, Path(tempfile.mkdtemp(prefix="tripkb-ocr-")), workers=get_worker().state.nthreads)
+                _ocrs[ocr] = Ocr(ocr, Path(scratch) / "tripkb-ocr", workers=get_worker().state.nthreads)
             reader = _ocrs[ocr]
             pending = begin(path, layer, reader, sha)
         extracted = pending.finish()
