@@ -101,6 +101,12 @@ def ingest(
     ocr: Optional[bool] = typer.Option(None, "--ocr/--no-ocr", help=OCR_HELP),
     extractor: Optional[str] = typer.Option(None, "--extractor", metavar="ENGINE",
                                             help="auto (default: pypdfium2 when installed), pypdf or pypdfium2."),
+    cluster: Optional[str] = typer.Option(None, "--cluster", metavar="ADDRESS",
+                                          help="Read the documents on the Dask cluster whose scheduler is at ADDRESS, "
+                                               "e.g. tcp://10.0.0.5:8786 (needs tripkb[cluster]; see docs/cluster.md)."),
+    dask_workers: Optional[int] = typer.Option(None, "--workers", metavar="N", min=1,
+                                               help="Read the documents on N Dask worker processes started on this "
+                                                    "machine (needs tripkb[cluster])."),
 ) -> None:
     """Copy documents into corpus/, write or complete their YAML sidecars, and index them.
 
@@ -120,12 +126,17 @@ def ingest(
         tripkb ingest ~/reports/2009-IFLA.pdf
 
         tripkb --kb ~/tripkb ingest ~/reports/ ncl-2009.tar.gz
+
+        tripkb ingest --cluster tcp://10.0.0.5:8786 /archive/scans/
     """
     from . import render
     from .ingest import ingest as run
 
+    if cluster is not None and dask_workers is not None:
+        raise UsageError("give --cluster ADDRESS or --workers N, not both")
     with render.progress_bar("Ingesting") as progress:
-        report = run(_kb(ctx, create=True), paths, progress, extractor=extractor, ocr=_ocr_mode(ocr))
+        report = run(_kb(ctx, create=True), paths, progress, extractor=extractor, ocr=_ocr_mode(ocr),
+                     cluster=cluster, cluster_workers=dask_workers)
     for message in report.warnings:
         render.warning(message)
     for problem in (report.synced.problems if report.synced else []) + report.problems:

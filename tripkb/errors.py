@@ -58,6 +58,10 @@ class NotFoundError(TripkbError):
     """No document with the given id."""
 
 
+class ClusterError(TripkbError):
+    """The Dask cluster cannot be used: scheduler unreachable, no workers, workers unlike the client."""
+
+
 class BundleError(TripkbError):
     """A bundle that cannot be imported as a whole: unreadable, unsafe, or without a valid manifest."""
 

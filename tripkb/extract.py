@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,12 @@ class Extracted:
                 if line.strip():
                     return line.strip()
         return None
+
+
+#: Reads many documents: ``(path, Extracted | ExtractError)`` in input order, a bounded number
+#: at a time. Locally (:func:`workers.bounded_map` of :func:`read`) the text layer, whose OCR
+#: :func:`begin` then starts; on Dask (:func:`cluster.cluster_map`) final, OCR done on the worker.
+ExtractMap = Callable[[list[Path]], Iterator[tuple[Path, "Extracted | ExtractError"]]]
 
 
 @dataclass

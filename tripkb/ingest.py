@@ -20,8 +20,9 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Iterator
-from functools import partial
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from .bundle import import_bundle, is_bundle
 from .check import read_valid_sidecar
 from .cover import read_cover
 from .errors import BundleError, ExtractError, MetadataError
-from .extract import Extracted, Pending, begin, choose, extract, read
+from .extract import ExtractMap, Extracted, Pending, begin, choose, extract, read
 from .fsutil import copy_atomic, free_name, sha256_of
 from .index import live_values, open_index
 from .indexer import (LOOKAHEAD, BatchWriter, Entry, Problem, Progress, SyncReport, corpus_entries, prepare,
@@ -81,15 +82,20 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
 
 
 def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None,
-           workers: int | None = None, extractor: str | None = None, ocr: Mode = "auto") -> IngestReport:
+           workers: int | None = None, extractor: str | None = None, ocr: Mode = "auto",
+           cluster: str | None = None, cluster_workers: int | None = None) -> IngestReport:
     """Copy new documents into the corpus, complete their sidecars and index them.
 
     ``ocr``: ``auto`` OCRs PDF pages without usable text when Tesseract is
     installed, ``off`` never does, ``force`` OCRs every page of every PDF.
+    New documents are read (and OCRed) on ``workers`` local processes, or on
+    the Dask scheduler at ``cluster``, or on ``cluster_workers`` local Dask
+    workers; everything else is the same in all three.
     """
     choose(extractor)
     report = IngestReport()
-    with writer_lock(kb), Ocr(ocr, kb.ocr_cache) as engine:
+    with Ocr(ocr, kb.ocr_cache) as engine, _extract_map(kb, engine, workers, cluster, cluster_workers) as extract_map, \
+            writer_lock(kb):
         recover(kb)
         report.synced = sync_locked(kb, progress, workers=workers, ocr=engine)
         corpus = kb.corpus.resolve()
@@ -97,7 +103,7 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
         sources = [p for p in collected if not is_bundle(p)]
         if sources:
             try:
-                _import(kb, sources, report, progress, workers, engine)
+                _import(kb, sources, report, progress, extract_map, engine)
             finally:
                 if (kb.corpus / STAGING).is_dir() and not any((kb.corpus / STAGING).iterdir()):
                     (kb.corpus / STAGING).rmdir()
@@ -109,6 +115,21 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
             report.problems.extend(placed.problems)
             report.warnings.extend(placed.warnings)
     return report
+
+
+@contextmanager
+def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str | None,
+                 cluster_workers: int | None) -> Iterator[ExtractMap]:
+    """Where new documents are read: their text layer in a local pebble pool (OCR follows in
+    ``ocr``'s pool, see :func:`_import`), or everything, OCR included, on a Dask cluster."""
+    if cluster is None and cluster_workers is None:
+        readers = partial(read, force_ocr=ocr.mode == "force")
+        yield lambda paths: bounded_map(readers, paths, workers=workers if len(paths) > 1 else 0)
+        return
+    from .cluster import extract_mapper
+
+    with extract_mapper(cluster, cluster_workers, ocr.mode, kb.ocr_cache) as extract_map:
+        yield extract_map
 
 
 def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> None:
@@ -127,7 +148,7 @@ def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> Non
 
 
 def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
-            progress: Progress | None, workers: int | None, ocr: Ocr) -> None:
+            progress: Progress | None, extract_map: ExtractMap, ocr: Ocr) -> None:
     ix = open_index(kb.index_dir)
     vocab = Vocabulary.load(kb.root)
     with ix.reader() as reader:
@@ -174,9 +195,7 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
             if progress:
                 progress(done, total, source.name)
 
-        jobs = bounded_map(partial(read, force_ocr=ocr.mode == "force"), [s for s, _ in documents],
-                           workers=workers if len(documents) > 1 else 0)
-        for source, layer in jobs:
+        for source, layer in extract_map([s for s, _ in documents]):
             if isinstance(layer, ExtractError):
                 report.problems.append(Problem(str(source), str(layer)))
                 done += 1

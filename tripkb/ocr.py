@@ -176,11 +176,12 @@ class Ocr:
                                      context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    def _cache_file(self, sha: str) -> Path | None:
+    def cache_file(self, sha: str) -> Path | None:
+        """Where the OCR text of the file with this SHA-256 is kept (a Dask worker hands it back whole)."""
         return self.cache_dir / f"{sha}.json" if self.cache_dir else None
 
     def _cached(self, sha: str, engine: Engine) -> dict[int, str]:
-        path = self._cache_file(sha)
+        path = self.cache_file(sha)
         try:
             data = json.loads(path.read_text(encoding="utf-8")) if path else {}
         except (OSError, ValueError):
@@ -192,7 +193,7 @@ class Ocr:
 
     def store(self, sha: str, texts: dict[int, str]) -> None:
         """Add pages to the cache; a cache that cannot be written only costs time later."""
-        path = self._cache_file(sha)
+        path = self.cache_file(sha)
         engine = self.engine
         if path is None or engine is None or not texts:
             return

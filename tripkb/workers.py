@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future, TimeoutError as FutureTimeout
 from typing import TypeVar
 
 from .errors import ExtractError
@@ -55,7 +55,7 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = 
                 yield item, exc
         return
 
-    from pebble import ProcessExpired, ProcessPool
+    from pebble import ProcessPool
 
     pending: deque = deque()
     source = iter(items)
@@ -69,19 +69,30 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = 
             submit()
         while pending:
             item, future = pending.popleft()
-            try:
-                result: R | ExtractError = future.result()
-            except ExtractError as exc:
-                result = exc
-            except FutureTimeout:
-                result = ExtractError(f"took longer than {timeout:.0f} s to read (stopped; "
-                                      "set TRIPKB_EXTRACT_TIMEOUT to allow more)")
-            except MemoryError:
-                result = ExtractError(f"needs more than {memory_mb} MB of memory to read (stopped; "
-                                      "set TRIPKB_EXTRACT_MEMORY_MB to allow more)")
-            except ProcessExpired as exc:
-                result = ExtractError(f"the reader crashed on this file (exit code {exc.exitcode})")
-            except Exception as exc:  # any other failure belongs to this one document
-                result = ExtractError(f"cannot be read ({type(exc).__name__}: {exc})")
+            result: R | ExtractError = outcome(future, timeout, memory_mb)
             submit()
             yield item, result
+
+
+def outcome(future: Future[R], timeout: float, memory_mb: int) -> R | ExtractError:
+    """A pebble future's result, or the :class:`ExtractError` saying in words why there is none.
+
+    Shared by the local pool and the one on each Dask worker, so a document
+    fails with the same message wherever it was read.
+    """
+    from pebble import ProcessExpired
+
+    try:
+        return future.result()
+    except ExtractError as exc:
+        return exc
+    except FutureTimeout:
+        return ExtractError(f"took longer than {timeout:.0f} s to read (stopped; "
+                            "set TRIPKB_EXTRACT_TIMEOUT to allow more)")
+    except MemoryError:
+        return ExtractError(f"needs more than {memory_mb} MB of memory to read (stopped; "
+                            "set TRIPKB_EXTRACT_MEMORY_MB to allow more)")
+    except ProcessExpired as exc:
+        return ExtractError(f"the reader crashed on this file (exit code {exc.exitcode})")
+    except Exception as exc:  # any other failure belongs to this one document
+        return ExtractError(f"cannot be read ({type(exc).__name__}: {exc})")
