@@ -34,7 +34,7 @@ from .errors import BundleError, ExtractError, MetadataError
 from .extract import ExtractMap, Extracted, Pending, begin, choose, extract, read
 from .fsutil import copy_atomic, free_name, sha256_of
 from .index import live_values, open_index
-from .indexer import (LOOKAHEAD, BatchWriter, Entry, Problem, Progress, SyncReport, corpus_entries, prepare,
+from .indexer import (LOOKAHEAD, BatchWriter, Entry, Problem, Progress, SyncReport, prepare,
                       sync_locked)
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
 from .lock import writer_lock
@@ -344,7 +344,7 @@ def reextract(kb: KnowledgeBase, ids: list[str] | None = None,
     wanted = set(ids or ())
     seen: set[str] = set()
     with writer_lock(kb), Ocr("auto", kb.ocr_cache) as ocr:
-        sidecars = [e.sidecar for e in corpus_entries(kb) if e.sidecar is not None]
+        sidecars = kb.sidecars()
         for done, sidecar in enumerate(sidecars, 1):
             if progress:
                 progress(done, len(sidecars), sidecar.name)
