@@ -6,16 +6,19 @@ a directory scan plus one pass over that column.
 
 Only one process writes at a time (:mod:`lock`); documents are read on all
 cores with a time and memory bound each (:mod:`workers`); the index is
-committed in batches, so a crash loses at most the last batch of index
-work, which the next sync redoes from ``corpus/``. Pages that need OCR come
+committed in batches (thousands of documents or a minute of work), so a
+crash loses at most the last batch of index work, which the next sync
+redoes from ``corpus/``. Pages that need OCR come
 back from the workers unfinished and are OCRed here, page by page on every
 core (:mod:`ocr`), a few documents ahead of the one being indexed.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+import time
 from collections import deque
 from collections.abc import Callable
 from functools import partial
@@ -302,16 +305,20 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
 
 
 class BatchWriter:
-    """Adds documents to the index and commits every ``batch`` of them.
+    """Adds documents to the index and commits every ``batch`` of them or every ``seconds``.
 
-    Committing in batches bounds what a crash can lose and the memory Whoosh
-    holds; any error cancels the uncommitted batch and is reported in words.
+    Committing in batches bounds what a crash can lose (the next sync redoes it
+    from ``corpus/``) and the memory Whoosh holds; any error cancels the
+    uncommitted batch and is reported in words. Each commit makes a segment,
+    and every segment repeats the terms it shares with the others, so batches
+    are large and segments are merged by :func:`tiered_merge`.
     """
 
-    def __init__(self, ix, batch: int = 200, limitmb: int = 32):
-        self.ix, self.batch, self.limitmb = ix, batch, limitmb
+    def __init__(self, ix, batch: int = 5000, seconds: float = 60.0, limitmb: int = 64):
+        self.ix, self.batch, self.seconds, self.limitmb = ix, batch, seconds, limitmb
         self.count = 0
         self.w = None
+        self.opened = 0.0
 
     def _writer(self):
         if self.w is None:
@@ -322,12 +329,13 @@ class BatchWriter:
             except LockError:
                 raise KBIndexError("another process is writing to this index; "
                                    "try again when it has finished") from None
+            self.opened = time.monotonic()
         return self.w
 
     def add(self, fields: dict[str, Any]) -> None:
         self._writer().update_document(**fields)
         self.count += 1
-        if self.count % self.batch == 0:
+        if self.count % self.batch == 0 or time.monotonic() - self.opened >= self.seconds:
             self.commit()
 
     def delete(self, key: str) -> None:
@@ -337,7 +345,7 @@ class BatchWriter:
         if self.w is not None:
             w, self.w = self.w, None
             try:
-                w.commit()
+                w.commit(mergetype=tiered_merge)
             except OSError as exc:
                 try:
                     w.cancel()
@@ -359,6 +367,33 @@ class BatchWriter:
             except OSError:
                 pass
         return False
+
+
+def tiered_merge(writer, segments: list, fan: int = 8) -> list:
+    """Whoosh merge policy: merge segments of one size tier once ``fan`` of them exist.
+
+    Tiers are powers of ``fan`` in live documents, so N documents make at most
+    ``fan`` segments a tier and about log N tiers, and each document is
+    rewritten about log N times. (Whoosh's default policy leaves segments of a
+    few hundred documents alone until there are sixteen, then merges all.)
+    Segments whose documents were all deleted are dropped.
+    """
+    from whoosh.reading import SegmentReader
+
+    tiers: dict[int, list] = {}
+    for seg in segments:
+        live = seg.doc_count()
+        tiers.setdefault(int(math.log(live, fan)) if live else -1, []).append(seg)
+    kept = []
+    for tier, segs in tiers.items():
+        if tier >= 0 and len(segs) < fan:
+            kept.extend(segs)
+            continue
+        for seg in segs:
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+    return kept
 
 
 def refresh(kb: KnowledgeBase, progress: Progress | None = None) -> SyncReport | None:

@@ -1,0 +1,61 @@
+"""Index segments: batched commits and the tiered merge policy keep them few, and lose nothing."""
+
+from __future__ import annotations
+
+import math
+
+from tripkb.index import create_index, document_fields, live_values
+from tripkb.indexer import BatchWriter
+
+
+def record(n: int) -> dict:
+    return {"id": f"C{n:05d}", "type": "report", "title": f"參加第{n}屆國際圖書館協會聯盟年會報告",
+            "abstract": "本次出國參加年會，與各國館員交流數位典藏的經驗。", "year": 2000 + n % 20}
+
+
+def add(writer: BatchWriter, numbers) -> None:
+    for n in numbers:
+        writer.add(document_fields(f"C{n:05d}.yaml", f"C{n:05d}.yaml:1.1:-", record(n), None, []))
+
+
+def segment_sizes(ix) -> list[int]:
+    return sorted(seg.doc_count() for seg in ix._segments())
+
+
+def test_many_small_commits_leave_few_segments_and_every_document(tmp_path):
+    ix = create_index(tmp_path / "index")
+    with BatchWriter(ix, batch=3) as writer:
+        add(writer, range(300))
+    sizes = segment_sizes(ix)
+    tiers = {int(math.log(s, 8)) for s in sizes}
+    assert sum(sizes) == 300
+    assert all(sum(1 for s in sizes if int(math.log(s, 8)) == t) < 8 for t in tiers), sizes
+    assert len(sizes) < 300 // 3 / 4  # 100 commits, far fewer segments
+    with ix.searcher() as s:
+        assert sorted(live_values(s.reader(), "id")) == [f"C{n:05d}" for n in range(300)]
+        assert s.document_number(id="C00299") is not None
+
+
+def test_a_segment_whose_documents_were_all_deleted_is_dropped(tmp_path):
+    ix = create_index(tmp_path / "index")
+    with BatchWriter(ix) as writer:
+        add(writer, range(5))
+    with BatchWriter(ix) as writer:
+        add(writer, range(100, 105))
+    assert segment_sizes(ix) == [5, 5]
+    with BatchWriter(ix) as writer:
+        for n in range(5):
+            writer.delete(f"C{n:05d}.yaml")
+        add(writer, [200])
+    assert segment_sizes(ix) == [1, 5]
+    with ix.searcher() as s:
+        assert sorted(live_values(s.reader(), "id")) == ["C00100", "C00101", "C00102", "C00103", "C00104",
+                                                         "C00200"]
+
+
+def test_a_batch_is_committed_when_its_time_is_up(tmp_path):
+    ix = create_index(tmp_path / "index")
+    with BatchWriter(ix, seconds=0.0) as writer:
+        add(writer, range(3))
+        with ix.searcher() as s:  # already committed, before the writer closes
+            assert s.doc_count() == 3
