@@ -173,3 +173,21 @@ def test_an_index_from_another_schema_version_is_rebuilt(kb, tmp_path):
     (copy.index_dir / VERSION_FILE).write_text(json.dumps({"schema_version": 1}), encoding="utf-8")
     assert ids(search(copy, "德班")) == ["EX0960001"]
     assert json.loads((copy.index_dir / VERSION_FILE).read_text())["schema_version"] == SCHEMA_VERSION
+
+
+def test_total_with_filters_counts_what_the_filter_lets_through(kb):
+    for query in ("圖書館", "國際圖書館協會聯盟", '"年會"'):
+        for filters in (Filters(type="report"), Filters(since=2008), Filters(org="IFLA")):
+            everything = search(kb, query, filters, limit=1000)
+            assert everything.total == len(everything.hits)
+            assert search(kb, query, filters, limit=1).total == everything.total
+    assert search(kb, "圖書館", Filters(type="report")).total == 2
+
+
+def test_query_words_longer_than_eight_characters_are_looked_up_whole(kb):
+    from tripkb.index import open_index
+    from tripkb.search import lexicon_segmenter, query_form
+
+    with open_index(kb.index_dir).searcher() as searcher:
+        segment = lexicon_segmenter(searcher.reader())
+        assert segment(query_form("國際圖書館協會聯盟")) == [query_form("國際圖書館協會聯盟")]

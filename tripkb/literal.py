@@ -8,7 +8,8 @@ the word query finds from term lists alone. So positions are read only for
 documents that hold all of the query's bigrams and not its words; the
 documents the word query found get the bigram score as a bonus (the
 literal ones hold all the bigrams). The set of matched documents is exactly
-that of ``words OR bigram-phrase``.
+that of ``words OR bigram-phrase``, and it is known once the query is built:
+counting the matches reads that set and no postings (see :class:`Ranked`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any
 from .index import GRAM_SUFFIX
 
 
-def _docset_query():
+def _queries():
+    """The query classes, built on first use so that importing this module loads no Whoosh."""
     from whoosh.matching import ListMatcher, NullMatcher
-    from whoosh.query import Query
+    from whoosh.query import AndMaybe, Query
 
     class DocSet(Query):
         """Matches a fixed set of documents (global numbers), scoring nothing."""
@@ -49,7 +51,19 @@ def _docset_query():
             ids = [d - offset for d in self.docs if offset <= d < end]
             return ListMatcher(ids, all_weights=0.0) if ids else NullMatcher()
 
-    return DocSet
+    class Ranked(AndMaybe):
+        """The documents of a :class:`DocSet`, scored by another query.
+
+        Unscored (counting, filtering), it is the set alone: the scoring
+        query's postings are read only to rank.
+        """
+
+        def matcher(self, searcher, context=None):
+            if context is None or context.weighting is None:
+                return self.a.matcher(searcher, context)
+            return super().matcher(searcher, context)
+
+    return DocSet, Ranked
 
 
 def phrase_docs(reader, fieldname: str, grams: list[tuple[str, int]], candidates: set[int]) -> set[int]:
@@ -81,7 +95,7 @@ class Literal:
 
     def __init__(self, searcher):
         self.searcher = searcher
-        self.DocSet = _docset_query()
+        self.DocSet, self.Ranked = _queries()
 
     def __call__(self, fields: tuple[str, ...], grams: list[tuple[str, int]], word_q: Any,
                  quoted: bool, weights: dict[str, float]):
@@ -95,11 +109,10 @@ class Literal:
         literal = set()
         for f, docs in holding.items():
             literal |= phrase_docs(s.reader(), f + GRAM_SUFFIX, grams, docs - words)
-        with_grams = set().union(*holding.values())
         bonus = Q.Or(list(all_grams.values()))
         if quoted:  # only literal matches count; their words rank them
-            ranked = Q.Or([bonus, word_q]) if word_q is not None else bonus
-            return Q.AndMaybe(self.DocSet(s, literal), ranked)
-        found = self.DocSet(s, (words & with_grams) | literal)
-        parts = [Q.AndMaybe(found, bonus)]
-        return Q.Or(([word_q] if word_q is not None else []) + parts)
+            return self.Ranked(self.DocSet(s, literal), Q.Or([bonus, word_q]) if word_q is not None else bonus)
+        # Documents with the words but not all the bigrams match on their words; the
+        # bonus cannot match them (it needs all the bigrams in one field), as before.
+        scoring = Q.Or([word_q, bonus]) if word_q is not None else bonus
+        return self.Ranked(self.DocSet(s, words | literal), scoring)

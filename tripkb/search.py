@@ -229,7 +229,7 @@ def _jieba_words(folded: str) -> list[str]:
     return [w for w, *_ in word_tokens(folded, query=True)]
 
 
-def lexicon_segmenter(reader, longest: int = 8) -> Callable[[str], list[str] | None]:
+def lexicon_segmenter(reader, longest: int = 16) -> Callable[[str], list[str] | None]:
     """Split query words by the index's own vocabulary, longest match first.
 
     Every word jieba produced for a document is in the index, so this finds
@@ -376,11 +376,18 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
         parsed = parse(text, segment=lexicon_segmenter(searcher.reader()), literal=Literal(searcher))
         literal_re, word_re = parsed.patterns()
         results = searcher.search(parsed.query, limit=limit, filter=filter_q)
-        # The top-N pass may skip documents that cannot reach the top; counting
-        # is a separate pass that scores nothing.
-        total = len(searcher.search(parsed.query, limit=None, filter=filter_q, scored=False))
+        total = _count(searcher, parsed.query, filter_q)
         hits = [_hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re) for h in results]
     return SearchResult(query=text, total=total, hits=hits, problems=synced.problems if synced else [])
+
+
+def _count(searcher, query, filter_q) -> int:
+    """How many documents match: an unscored pass, as the top-N pass may skip
+    documents that cannot reach the top. Literal words count their known set."""
+    matched = set(searcher.docs_for_query(query))
+    if filter_q is not None and matched:
+        matched &= set(searcher.docs_for_query(filter_q))
+    return len(matched)
 
 
 def get(kb: KnowledgeBase, doc_id: str, progress=None) -> StoredDoc:
