@@ -59,3 +59,25 @@ def test_a_batch_is_committed_when_its_time_is_up(tmp_path):
         add(writer, range(3))
         with ix.searcher() as s:  # already committed, before the writer closes
             assert s.doc_count() == 3
+
+
+def test_field_lengths_read_into_memory_are_the_ones_on_disk(tmp_path):
+    from tripkb.index import lengths_in_memory
+
+    ix = create_index(tmp_path / "index")
+    with BatchWriter(ix) as writer:
+        add(writer, range(10))
+    with BatchWriter(ix) as writer:
+        add(writer, range(10, 13))
+        writer.delete("C00003.yaml")
+    fields = ("title", "title_g", "abstract", "abstract_g", "body")
+    with ix.searcher() as s:
+        before = {(d, f): s.doc_field_length(d, f) for d in range(s.doc_count_all()) for f in fields}
+    with ix.searcher() as s:
+        lengths_in_memory(s)
+        assert len(s.leaf_searchers()) == 2
+        assert all(isinstance(leaf.reader()._perdoc._readers["_title_len"], bytes)
+                   for leaf, _ in s.leaf_searchers())
+        after = {(d, f): s.doc_field_length(d, f) for d in range(s.doc_count_all()) for f in fields}
+    assert after == before
+    assert before[(0, "title")] > 0 and before[(0, "body")] == 0

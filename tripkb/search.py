@@ -362,7 +362,7 @@ def _hit(hit, stored: StoredDoc, literal_re, word_re) -> Hit:
 def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: int = 10,
            progress=None) -> SearchResult:
     """Run a query, first bringing the index up to date with ``corpus/`` (built on first use)."""
-    from .index import open_index
+    from .index import lengths_in_memory, open_index
     from .indexer import refresh
     from .literal import Literal
 
@@ -373,6 +373,7 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
     synced = refresh(kb, progress)
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher:
+        lengths_in_memory(searcher)
         parsed = parse(text, segment=lexicon_segmenter(searcher.reader()), literal=Literal(searcher))
         literal_re, word_re = parsed.patterns()
         results = searcher.search(parsed.query, limit=limit, filter=filter_q)
