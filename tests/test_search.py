@@ -191,3 +191,9 @@ def test_query_words_longer_than_eight_characters_are_looked_up_whole(kb):
     with open_index(kb.index_dir).searcher() as searcher:
         segment = lexicon_segmenter(searcher.reader())
         assert segment(query_form("國際圖書館協會聯盟")) == [query_form("國際圖書館協會聯盟")]
+
+
+def test_a_quoted_chinese_phrase_needs_its_words_together(kb):
+    assert ids(search(kb, '"國際圖書館協會聯盟"')) == ["EX0960001"]  # one indexed word
+    assert search(kb, "年會圖書館").total == 3  # unquoted: both words, anywhere
+    assert ids(search(kb, '"年會圖書館"')) == []  # both words are there, never side by side

@@ -5,9 +5,9 @@ character bigrams. As a plain Whoosh phrase it decodes the positions of every
 document holding those bigrams, which on a large KB is most of a query's
 time. But nearly every such document also contains the query's words, which
 the word query finds from term lists alone. So positions are read only for
-documents that hold all of the query's bigrams and not its words; the
-documents the word query found get the bigram score as a bonus (the
-literal ones hold all the bigrams). The set of matched documents is exactly
+documents that hold all of the query's bigrams and not its words. Documents
+with the words rank by them; the others by their bigrams, whose postings are
+then read for those documents only. The set of matched documents is exactly
 that of ``words OR bigram-phrase``, and it is known once the query is built:
 counting the matches reads that set and no postings (see :class:`Ranked`).
 """
@@ -98,21 +98,23 @@ class Literal:
         self.DocSet, self.Ranked = _queries()
 
     def __call__(self, fields: tuple[str, ...], grams: list[tuple[str, int]], word_q: Any,
-                 quoted: bool, weights: dict[str, float]):
+                 quoted: bool, weights: dict[str, float], one_word: bool = False):
+        """The query for one word or phrase; ``one_word`` when the word query is the
+        whole text as a single indexed word, which can only occur where the text does."""
         from whoosh import query as Q
 
         s = self.searcher
         texts = sorted({g for g, _ in grams})
         all_grams = {f: Q.And([Q.Term(f + GRAM_SUFFIX, g) for g in texts], boost=weights[f]) for f in fields}
         holding = {f: set(s.docs_for_query(q)) for f, q in all_grams.items()}
-        words = set(s.docs_for_query(word_q)) if word_q is not None and not quoted else set()
+        words = set(s.docs_for_query(word_q)) if word_q is not None else set()
         literal = set()
+        check_all = quoted and not one_word  # a phrase may be missing where its words are
         for f, docs in holding.items():
-            literal |= phrase_docs(s.reader(), f + GRAM_SUFFIX, grams, docs - words)
+            literal |= phrase_docs(s.reader(), f + GRAM_SUFFIX, grams, docs if check_all else docs - words)
         bonus = Q.Or(list(all_grams.values()))
-        if quoted:  # only literal matches count; their words rank them
-            return self.Ranked(self.DocSet(s, literal), Q.Or([bonus, word_q]) if word_q is not None else bonus)
-        # Documents with the words but not all the bigrams match on their words; the
-        # bonus cannot match them (it needs all the bigrams in one field), as before.
-        scoring = Q.Or([word_q, bonus]) if word_q is not None else bonus
-        return self.Ranked(self.DocSet(s, words | literal), scoring)
+        if word_q is None:
+            return self.Ranked(self.DocSet(s, literal), bonus)
+        # Documents with the words rank by them; the bigrams rank only those without.
+        scoring = Q.Or([word_q, self.Ranked(self.DocSet(s, literal - words), bonus)])
+        return self.Ranked(self.DocSet(s, literal if check_all else words | literal), scoring)

@@ -143,6 +143,7 @@ def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"the query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
     parser = QueryParser("_q", schema=None)
+    parser.phraseclass = _quoted_class()
     parser.add_plugin(PlusMinusPlugin())
     # Only Latin names are field names: 出國類別：開會 is text, not a field query.
     parser.replace_plugin(FieldsPlugin(expr=r"(?P<text>[A-Za-z_]+|[*]):"))
@@ -218,11 +219,23 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool, ctx):
         words.extend(t for t in tokens if len(t) > 1 or not is_cjk_char(t))
     if ctx.literal is not None and len(grams) > 1:
         placed = [(g, pos) for g, pos, *_ in gram_tokens(folded, query=True)]
-        return Q.Or([ctx.literal(fields, placed, word_q, isinstance(q, Q.Phrase), W)], boost=q.boost)
+        return Q.Or([ctx.literal(fields, placed, word_q, isinstance(q, Q.Phrase), W, tokens == [folded])], boost=q.boost)
     if isinstance(q, Q.Phrase):  # a quoted phrase must occur as written; its words only rank
         literal = Q.Or(gram_qs, boost=q.boost)
         return Q.AndMaybe(literal, word_q) if word_q is not None else literal
     return Q.Or(([word_q] if word_q is not None else []) + gram_qs, boost=q.boost)
+
+
+def _quoted_class():
+    """Whoosh's Phrase, except that one quoted word stays a phrase: "年會圖書館" has no
+    spaces, and Whoosh would turn it into a plain word that matches it anywhere."""
+    from whoosh.query import Phrase
+
+    class Quoted(Phrase):
+        def normalize(self):
+            return self if len(self.words) == 1 else super().normalize()
+
+    return Quoted
 
 
 def _jieba_words(folded: str) -> list[str]:
