@@ -55,12 +55,22 @@ def _queries():
         """The documents of a :class:`DocSet`, scored by another query.
 
         Unscored (counting, filtering), it is the set alone: the scoring
-        query's postings are read only to rank.
+        query's postings are read only to rank. ``exact`` says the scoring
+        query matches exactly the set, so scoring needs nothing else.
         """
+
+        def __init__(self, a, b, exact: bool = False):
+            super().__init__(a, b)
+            self.exact = exact
+
+        def normalize(self):
+            return type(self)(self.a, self.b.normalize(), self.exact)
 
         def matcher(self, searcher, context=None):
             if context is None or context.weighting is None:
                 return self.a.matcher(searcher, context)
+            if self.exact:
+                return self.b.matcher(searcher, context)
             return super().matcher(searcher, context)
 
     return DocSet, Ranked
@@ -116,5 +126,8 @@ class Literal:
         if word_q is None:
             return self.Ranked(self.DocSet(s, literal), bonus)
         # Documents with the words rank by them; the bigrams rank only those without.
-        scoring = Q.Or([word_q, self.Ranked(self.DocSet(s, literal - words), bonus)])
-        return self.Ranked(self.DocSet(s, literal if check_all else words | literal), scoring)
+        others = literal - words
+        scoring = Q.Or([word_q, self.Ranked(self.DocSet(s, others), bonus)]) if others else word_q
+        if check_all:
+            return self.Ranked(self.DocSet(s, literal), scoring)
+        return self.Ranked(self.DocSet(s, words | literal), scoring, exact=True)
