@@ -241,13 +241,13 @@ def search_latencies(kb_root: Path, queries: list[Query], rounds: int = 3
     start = time.perf_counter()
     search(kb, queries[0].text, Filters(**queries[0].filters), 10)
     first = time.perf_counter() - start
-    times: list[float] = []
+    times: dict[str, list[float]] = {q.label(): [] for q in queries}
     totals: dict[str, int] = {}
     for _ in range(rounds):
         for q in queries:
             start = time.perf_counter()
             result = search(kb, q.text, Filters(**q.filters), 10)
-            times.append(time.perf_counter() - start)
+            times[q.label()].append(time.perf_counter() - start)
             totals[q.label()] = result.total
     return first, times, totals
 
@@ -342,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="processes generating PDFs")
     ap.add_argument("--profile-docs", type=int, default=200, help="reports in the ingest profile (0: none)")
     ap.add_argument("--search-rounds", type=int, default=3, help="passes over the queries in-process")
+    ap.add_argument("--search-only", action="store_true",
+                    help="only the search figures, on the KB and text a run with --keep left")
     ap.add_argument("--baseline-sample", type=int, default=0,
                     help="reports the pypdf baseline extracts (default 0: all; its pages/s is the baseline)")
     args = ap.parse_args(argv)
@@ -356,50 +358,56 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     say = lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True)  # noqa: E731
 
-    start = time.perf_counter()
-    cache, made = gen.generate(args.n, args.seed, args.pages_min, args.pages_max, work, jobs=args.jobs)
-    say(f"generated {made} new reports in {time.perf_counter() - start:.1f} s (cache {cache})")
-    source = run_dir / "src"
-    pdfs = gen.source_folder(cache, args.n, source)
-    pdf_bytes = sum(p.stat().st_size for p in pdfs)
-
-    sample = pdfs[: args.baseline_sample] if args.baseline_sample else pdfs
-    say(f"baseline: bare pypdf extraction of {len(sample)} reports")
-    sample_pages, pypdf_s = pypdf_baseline(sample)
-    pypdf_rate = sample_pages / pypdf_s
-
     kb = run_dir / "kb"
-    shutil.rmtree(kb, ignore_errors=True)
-    (kb / "vocab").mkdir(parents=True)
-    (kb / "vocab" / "orgs.yaml").write_text(EXTRA_ORGS, encoding="utf-8")
-    say("tripkb ingest (fresh KB)")
-    ingest_cmd = [py, "-m", "tripkb", "--kb", str(kb), "ingest", str(source)]
-    first_s, rss, code = run_measured(ingest_cmd)
-    say("tripkb ingest again (unchanged corpus)")
-    again_s, rss2, code2 = run_measured(ingest_cmd)
-    index_bytes = folder_bytes(kb / "index")
-    pages, text_bytes = dump_text(kb, run_dir / "text")
-    ingest_rate = pages / first_s
-    rows += [Row("corpus", "reports / pages", f"{args.n:,} / {pages:,}",
-                 f"{pages / args.n:.1f} pages/report"),
-             Row("corpus", "PDF bytes / extracted text (UTF-8)", f"{mib(pdf_bytes)} / {mib(text_bytes)}",
-                 f"{text_bytes / pages:,.0f} B/page"),
-             Row("baseline", f"pypdf extract_text (1 process, {len(sample):,} reports)",
-                 f"{pypdf_rate:,.1f} pages/s", f"{pypdf_s:.1f} s")]
-    rows += [Row("ingest", "tripkb ingest (fresh KB, whole process)", f"{ingest_rate:,.1f} pages/s",
-                 f"{first_s:.1f} s; {ingest_rate / pypdf_rate:.2f} x pypdf", ">= 0.5 x pypdf"),
-             Row("ingest", "  exit code", str(code), "" if code == 0 else "problems reported"),
-             Row("ingest", "peak RSS of ingest", mib(rss), f"re-ingest {mib(rss2)}", "<= 500 MiB"),
-             Row("ingest", "re-ingest, unchanged corpus", f"{again_s:.2f} s",
-                 f"{again_s / first_s:.1%} of first run (exit {code2})", "<= 5 %"),
-             Row("size", "index size", mib(index_bytes),
-                 f"{index_bytes / text_bytes:.2f} x extracted text", "<= 2 x")]
+    source = run_dir / "src"
+    first_s, pages = 0.0, 0
+    if args.search_only:
+        if not (kb / "index").is_dir() or not (run_dir / "text").is_dir():
+            ap.error(f"--search-only needs the KB and text a run with --keep left in {run_dir}")
+    else:
+        start = time.perf_counter()
+        cache, made = gen.generate(args.n, args.seed, args.pages_min, args.pages_max, work, jobs=args.jobs)
+        say(f"generated {made} new reports in {time.perf_counter() - start:.1f} s (cache {cache})")
+        pdfs = gen.source_folder(cache, args.n, source)
+        pdf_bytes = sum(p.stat().st_size for p in pdfs)
+
+        sample = pdfs[: args.baseline_sample] if args.baseline_sample else pdfs
+        say(f"baseline: bare pypdf extraction of {len(sample)} reports")
+        sample_pages, pypdf_s = pypdf_baseline(sample)
+        pypdf_rate = sample_pages / pypdf_s
+
+        shutil.rmtree(kb, ignore_errors=True)
+        (kb / "vocab").mkdir(parents=True)
+        (kb / "vocab" / "orgs.yaml").write_text(EXTRA_ORGS, encoding="utf-8")
+        say("tripkb ingest (fresh KB)")
+        ingest_cmd = [py, "-m", "tripkb", "--kb", str(kb), "ingest", str(source)]
+        first_s, rss, code = run_measured(ingest_cmd)
+        say("tripkb ingest again (unchanged corpus)")
+        again_s, rss2, code2 = run_measured(ingest_cmd)
+        index_bytes = folder_bytes(kb / "index")
+        pages, text_bytes = dump_text(kb, run_dir / "text")
+        ingest_rate = pages / first_s
+        rows += [Row("corpus", "reports / pages", f"{args.n:,} / {pages:,}",
+                     f"{pages / args.n:.1f} pages/report"),
+                 Row("corpus", "PDF bytes / extracted text (UTF-8)", f"{mib(pdf_bytes)} / {mib(text_bytes)}",
+                     f"{text_bytes / pages:,.0f} B/page"),
+                 Row("baseline", f"pypdf extract_text (1 process, {len(sample):,} reports)",
+                     f"{pypdf_rate:,.1f} pages/s", f"{pypdf_s:.1f} s")]
+        rows += [Row("ingest", "tripkb ingest (fresh KB, whole process)", f"{ingest_rate:,.1f} pages/s",
+                     f"{first_s:.1f} s; {ingest_rate / pypdf_rate:.2f} x pypdf", ">= 0.5 x pypdf"),
+                 Row("ingest", "  exit code", str(code), "" if code == 0 else "problems reported"),
+                 Row("ingest", "peak RSS of ingest", mib(rss), f"re-ingest {mib(rss2)}", "<= 500 MiB"),
+                 Row("ingest", "re-ingest, unchanged corpus", f"{again_s:.2f} s",
+                     f"{again_s / first_s:.1%} of first run (exit {code2})", "<= 5 %"),
+                 Row("size", "index size", mib(index_bytes),
+                     f"{index_bytes / text_bytes:.2f} x extracted text", "<= 2 x")]
 
     queries = make_queries(source, args.n)
     say(f"rg -l over {args.n} text files, {sum(q.rg is not None for q in queries)} queries")
     rg = rg_times(queries, run_dir / "text")
     say(f"in-process search, {len(queries)} queries x {args.search_rounds}")
-    first_q, lat, totals = search_latencies(kb, queries, args.search_rounds)
+    first_q, per_query, totals = search_latencies(kb, queries, args.search_rounds)
+    lat = [t for ts in per_query.values() for t in ts]
     rows += [Row("search", "in-process search(), first call", ms(first_q),
                  "imports, jieba, index open"),
              Row("search", f"in-process search() median ({len(lat)} runs)", ms(median(lat)), "",
@@ -419,20 +427,20 @@ def main(argv: list[str] | None = None) -> int:
              Row("cli", "python -m tripkb --help", ms(help_t), "", "<= 300 ms")]
 
     prof = None
-    if args.profile_docs:
-        subset = pdfs[: args.profile_docs]
+    if args.profile_docs and not args.search_only:
+        subset = sorted(source.glob("*.pdf"))[: args.profile_docs]
         say(f"profile of ingest over {len(subset)} reports (single process)")
         prof = profile_ingest(subset, run_dir)
 
-    print_report(args, rows, prof, first_s, pages, queries, totals, cli, rg)
-    if not args.keep:
+    print_report(args, rows, prof, first_s, pages, queries, totals, per_query, cli, rg)
+    if not args.keep and not args.search_only:
         shutil.rmtree(run_dir, ignore_errors=True)
     return 0
 
 
 def print_report(args, rows: list[Row], prof: Profile | None, ingest_s: float, pages: int,
-                 queries: list[Query], totals: dict[str, int], cli: dict[str, float],
-                 rg: dict[str, float]) -> None:
+                 queries: list[Query], totals: dict[str, int], per_query: dict[str, list[float]],
+                 cli: dict[str, float], rg: dict[str, float]) -> None:
     """The results: the main table, per-query figures and the ingest profile."""
     print(f"tripkb bench: N={args.n} reports, seed {args.seed}, {args.pages_min}-{args.pages_max} pages, "
           f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
@@ -444,12 +452,13 @@ def print_report(args, rows: list[Row], prof: Profile | None, ingest_s: float, p
     for r in rows:
         print(f"{r.section:9}{r.metric:{widths[0]}}  {r.value:>{widths[1]}}  {r.compare:{widths[2]}}  {r.target}")
     print()
-    print("per query: hits | in-process | whole process | rg -l")
+    print("per query: hits | in-process median | whole process | rg -l")
     for q in queries:
         label = q.label()
+        inproc = ms(median(per_query[label])) if per_query.get(label) else "-"
         whole = ms(cli[label]) if label in cli else "-"
         base = ms(rg[label]) if label in rg else "-"
-        print(f"  {pad(label, 40)} {totals.get(label, 0):>6}  {whole:>10}  {base:>10}")
+        print(f"  {pad(label, 40)} {totals.get(label, 0):>6}  {inproc:>10}  {whole:>10}  {base:>10}")
     if prof is None:
         return
     total = sum(v for k, v in prof.stages.items() if not k.startswith("  "))
