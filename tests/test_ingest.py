@@ -1,5 +1,7 @@
 """Ingest: copy, describe, index; idempotent; one bad file never stops a batch."""
 
+import os
+
 import yaml
 
 from tripkb.indexer import sync
@@ -89,6 +91,24 @@ def test_hand_edited_sidecar_is_reindexed(empty_kb, tmp_path, pdf_maker):
     report = sync(empty_kb)
     assert report.updated == 1
     assert search(empty_kb, "書目控制", limit=1).hits[0].type == "other"
+
+
+def test_searches_see_each_edit_through_the_copy_of_the_stamps(empty_kb, tmp_path):
+    rec = tmp_path / "C1.yaml"
+    rec.write_text("id: C1\ntype: report\ntitle: 參加年會報告\n", encoding="utf-8")
+    ingest(empty_kb, [rec])
+    assert search(empty_kb, "年會").total == 1
+    copy = empty_kb.index_dir / "stamps.json"
+    assert "C1.yaml" in copy.read_text(encoding="utf-8")  # left by the search for the next one
+    sidecar = empty_kb.corpus / "C1.yaml"
+    for n, title in enumerate(["參加研討會報告", "參觀海報展報告"]):
+        sidecar.write_text(f"id: C1\ntype: report\ntitle: {title}\n", encoding="utf-8")
+        os.utime(sidecar, ns=(n, n))  # a stamp unlike any before, however fast the test runs
+        assert search(empty_kb, title[2:5]).total == 1
+        assert search(empty_kb, "年會").total == 0
+    copy.write_text("not json", encoding="utf-8")
+    (empty_kb.corpus / "C2.yaml").write_text("id: C2\ntype: report\ntitle: 參加年會報告\n", encoding="utf-8")
+    assert search(empty_kb, "年會").total == 1
 
 
 def test_sidecar_path_escaping_the_kb_is_refused(empty_kb, tmp_path):

@@ -15,6 +15,7 @@ core (:mod:`ocr`), a few documents ahead of the one being indexed.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -197,6 +198,35 @@ def indexed_stamps(ix) -> dict[str, str]:
         return {stamp.rsplit(":", 2)[0]: stamp for stamp in live_values(reader, "stamp")}
 
 
+STAMPS_COPY = "stamps.json"
+
+
+def known_stamps(ix, index_dir: Path) -> dict[str, str]:
+    """:func:`indexed_stamps`, kept in a file beside the index for the generation it was read from.
+
+    Every search first compares the corpus with the index; reading 10,000 stamps
+    from the column costs tens of milliseconds, the copy a few. A copy from any
+    other generation of the index is ignored and replaced.
+    """
+    generation = ix.latest_generation()
+    copy = index_dir / STAMPS_COPY
+    try:
+        saved = json.loads(copy.read_text(encoding="utf-8"))
+        if saved.get("generation") == generation and isinstance(saved.get("stamps"), dict):
+            return saved["stamps"]
+    except (OSError, ValueError):
+        pass
+    stamps = indexed_stamps(ix)
+    fresh = copy.with_name(f"{STAMPS_COPY}.{os.getpid()}")
+    try:
+        fresh.write_text(json.dumps({"generation": generation, "stamps": stamps}, ensure_ascii=False),
+                         encoding="utf-8")
+        os.replace(fresh, copy)
+    except OSError:  # a read-only KB: the column is read each time
+        fresh.unlink(missing_ok=True)
+    return stamps
+
+
 def sync(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,
          workers: int | None = None, ocr: Ocr | Mode = "auto", extractor: str | None = None) -> SyncReport:
     """Bring the index up to date with ``corpus/``; rebuild it whole when asked or when it is outdated.
@@ -217,7 +247,7 @@ def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bo
     if rebuild or status(kb.index_dir):
         return _rebuild(kb, progress, workers, ocr)
     ix = open_index(kb.index_dir)
-    indexed = indexed_stamps(ix)
+    indexed = known_stamps(ix, kb.index_dir)
     layout = corpus_layout(kb)
     base = os.path.join(kb.corpus, "")
     todo = _entries(kb, [(key, sidecar, document) for key, sidecar, document in layout
