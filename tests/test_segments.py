@@ -18,6 +18,15 @@ def add(writer: BatchWriter, numbers) -> None:
         writer.add(document_fields(f"C{n:05d}.yaml", f"C{n:05d}.yaml:1.1:-", record(n), None, []))
 
 
+def index_of_batches(tmp_path, *batches):
+    """An index with one committed segment per batch of record numbers."""
+    ix = create_index(tmp_path / "index")
+    for numbers in batches:
+        with BatchWriter(ix) as writer:
+            add(writer, numbers)
+    return ix
+
+
 def segment_sizes(ix) -> list[int]:
     return sorted(seg.doc_count() for seg in ix._segments())
 
@@ -37,11 +46,7 @@ def test_many_small_commits_leave_few_segments_and_every_document(tmp_path):
 
 
 def test_a_segment_whose_documents_were_all_deleted_is_dropped(tmp_path):
-    ix = create_index(tmp_path / "index")
-    with BatchWriter(ix) as writer:
-        add(writer, range(5))
-    with BatchWriter(ix) as writer:
-        add(writer, range(100, 105))
+    ix = index_of_batches(tmp_path, range(5), range(100, 105))
     assert segment_sizes(ix) == [5, 5]
     with BatchWriter(ix) as writer:
         for n in range(5):
@@ -64,11 +69,8 @@ def test_a_batch_is_committed_when_its_time_is_up(tmp_path):
 def test_field_lengths_read_into_memory_are_the_ones_on_disk(tmp_path):
     from tripkb.index import lengths_in_memory
 
-    ix = create_index(tmp_path / "index")
+    ix = index_of_batches(tmp_path, range(10), range(10, 13))
     with BatchWriter(ix) as writer:
-        add(writer, range(10))
-    with BatchWriter(ix) as writer:
-        add(writer, range(10, 13))
         writer.delete("C00003.yaml")
     fields = ("title", "title_g", "abstract", "abstract_g", "body")
     with ix.searcher() as s:
