@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from . import __version__
 from .errors import KBIndexError
 from .textnorm import match_form
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 VERSION_FILE = "tripkb.json"
 INDEX_NAME = "tripkb"
 
@@ -35,7 +36,7 @@ def schema():
     from whoosh import fields
 
     from .analysis import grams_analyzer, words_analyzer
-    from .postings import CompactPositions
+    from .postings import CompactPositions, Frequencies
 
     spec: dict[str, Any] = {
         "key": fields.ID(stored=True, unique=True, sortable=True),
@@ -57,11 +58,21 @@ def schema():
     # carry bare frequencies, which Whoosh stores in nothing when they are all 1.
     # Word fields need no positions: literal phrases are matched on the bigrams.
     for name in TEXT_FIELDS:
-        spec[name] = fields.TEXT(analyzer=words_analyzer(), phrase=False)
+        words = fields.TEXT(analyzer=words_analyzer(), phrase=False)
+        words.format = Frequencies()
+        spec[name] = words
         grams = fields.TEXT(analyzer=grams_analyzer(), phrase=True)
         grams.format = CompactPositions()
         spec[name + GRAM_SUFFIX] = grams
     return fields.Schema(**spec)
+
+
+@lru_cache(maxsize=1)
+def _text_fields() -> dict[str, Any]:
+    """The schema's text fields, built once per process, to analyse documents with."""
+    spec = schema()
+    return {name: spec[name] for name in TEXT_FIELDS} | {
+        name + GRAM_SUFFIX: spec[name + GRAM_SUFFIX] for name in TEXT_FIELDS}
 
 
 def status(index_dir: Path) -> str | None:
@@ -166,10 +177,14 @@ def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | No
                     pages: list[str], vocab=None, paged: bool = True) -> dict[str, Any]:
     """The Whoosh fields of one document; ``record`` is JSON-ready (see metadata.to_json).
 
-    Facets are indexed under canonical names (國圖 → 國家圖書館, USA → 美國, WLIC → IFLA),
+    Text fields come analysed (see :mod:`postings`): this runs in the processes
+    that read documents, so the one writing the index does not analyse. Facets
+    are indexed under canonical names (國圖 → 國家圖書館, USA → 美國, WLIC → IFLA),
     so filters and counts see one value per thing; the stored record keeps what
     the sidecar says.
     """
+    from .postings import analysed
+
     if vocab is None:
         from .vocab import Vocabulary
 
@@ -185,9 +200,10 @@ def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | No
         "data": {"record": record, "file": file, "starts": starts, "paged": paged,
                  "text": zlib.compress(text.encode("utf-8"), 6) if text else b""},
     }
+    analysers = _text_fields()
     for name, folded in text_values(record, text).items():
-        doc[name] = folded
-        doc[name + GRAM_SUFFIX] = folded
+        doc[name] = analysed(analysers[name], folded)
+        doc[name + GRAM_SUFFIX] = analysed(analysers[name + GRAM_SUFFIX], folded)
     for name in ("sha256",) + KEYWORD_FIELDS:
         if record.get(name):
             doc[name] = str(record[name])
