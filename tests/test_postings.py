@@ -67,3 +67,15 @@ def test_an_analysed_document_indexes_as_its_plain_text(tmp_path):
                                        for k, v in doc.items()})
         contents.append(index_contents(ix))
     assert contents[0]["postings"] and contents[0] == contents[1]
+
+
+def test_a_body_analysed_where_it_was_read_is_used_only_for_its_own_pages():
+    from tripkb.index import PAGE_BREAK, body_fields
+
+    body = body_fields(IFLA_2007)
+    doc = document_fields("a.pdf", "s", {"id": "a"}, "corpus/a.pdf", IFLA_2007, body=body)
+    assert doc["body"] is body["body"] and doc["body_g"] is body["body_g"]
+    # pages changed since (OCR put text in): the stale body is not used
+    doc = document_fields("a.pdf", "s", {"id": "a"}, "corpus/a.pdf", ALA_2008, body=body)
+    assert doc["body"] == match_form(PAGE_BREAK.join(ALA_2008)) and doc["body"] is not body["body"]
+    assert sorted(doc["body_g"].postings) == sorted(body_fields(ALA_2008)["body_g"].postings)

@@ -173,18 +173,33 @@ def text_values(record: dict[str, Any], text: str) -> dict[str, str]:
     return {name: match_form(value) for name, value in values.items() if value}
 
 
+def _analysed(name: str, folded: str) -> dict[str, Any]:
+    """The word and bigram fields of the text field ``name``, postings included."""
+    from .postings import analysed
+
+    fields = _text_fields()
+    return {name: analysed(fields[name], folded),
+            name + GRAM_SUFFIX: analysed(fields[name + GRAM_SUFFIX], folded)}
+
+
+def body_fields(pages: list[str]) -> dict[str, Any]:
+    """The body's text fields, made where the pages are read and handed to :func:`document_fields`."""
+    return _analysed("body", match_form(PAGE_BREAK.join(pages)))
+
+
 def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | None,
-                    pages: list[str], vocab=None, paged: bool = True) -> dict[str, Any]:
+                    pages: list[str], vocab=None, paged: bool = True,
+                    body: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Whoosh fields of one document; ``record`` is JSON-ready (see metadata.to_json).
 
     Text fields come analysed (see :mod:`postings`): this runs in the processes
-    that read documents, so the one writing the index does not analyse. Facets
+    that read documents, so the one writing the index does not analyse. ``body``
+    is :func:`body_fields` of ``pages`` made earlier elsewhere; it is used only
+    if its text is still that of the pages. Facets
     are indexed under canonical names (國圖 → 國家圖書館, USA → 美國, WLIC → IFLA),
     so filters and counts see one value per thing; the stored record keeps what
     the sidecar says.
     """
-    from .postings import analysed
-
     if vocab is None:
         from .vocab import Vocabulary
 
@@ -200,10 +215,11 @@ def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | No
         "data": {"record": record, "file": file, "starts": starts, "paged": paged,
                  "text": zlib.compress(text.encode("utf-8"), 6) if text else b""},
     }
-    analysers = _text_fields()
     for name, folded in text_values(record, text).items():
-        doc[name] = analysed(analysers[name], folded)
-        doc[name + GRAM_SUFFIX] = analysed(analysers[name + GRAM_SUFFIX], folded)
+        if name == "body" and body and body["body"] == folded:
+            doc.update(body)
+        else:
+            doc.update(_analysed(name, folded))
     for name in ("sha256",) + KEYWORD_FIELDS:
         if record.get(name):
             doc[name] = str(record[name])
