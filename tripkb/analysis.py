@@ -166,13 +166,10 @@ class _Tokenizer(Tokenizer):
     def __eq__(self, other):
         return type(self) is type(other) and self.kind == other.kind
 
-    def _tokens(self, value: str, query: bool) -> Iterator[tuple[str, int, int, int]]:
+    def tokens(self, value: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
+        """The (text, pos, start, end) tuples themselves, without Token objects: what
+        postings are made from in documents (see :mod:`postings`)."""
         return word_tokens(value, query) if self.kind == "words" else gram_tokens(value, query)
-
-    def terms(self, value: str) -> Iterator[tuple[str, int]]:
-        """(term, position) of each token of a document's ``value``: the stream
-        without Token objects, to make postings from (see :mod:`postings`)."""
-        return ((text, pos) for text, pos, _, _ in self._tokens(value, False))
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,
                  removestops=True, start_pos=0, start_char=0, tokenize=True,
@@ -187,7 +184,7 @@ class _Tokenizer(Tokenizer):
                 t.startchar, t.endchar = start_char, start_char + len(value)
             yield t
             return
-        for text, pos, start, end in self._tokens(value, mode == "query"):
+        for text, pos, start, end in self.tokens(value, mode == "query"):
             t.text = text
             t.boost = 1.0
             t.stopped = False

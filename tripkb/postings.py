@@ -16,6 +16,7 @@ live in a module of their own that Whoosh can import when it opens the index.
 from __future__ import annotations
 
 from collections import Counter
+from operator import itemgetter
 from typing import Any
 
 from whoosh.formats import Frequency, Positions
@@ -51,7 +52,7 @@ class _Preanalysed:
     """Takes an :class:`Analysed` value's postings as they are.
 
     ``postings`` makes what Whoosh's ``word_values`` would, straight from the
-    analyser's (term, position) pairs: a quarter faster than through Token objects.
+    analyser's token tuples: a quarter faster than through Token objects.
     """
 
     def word_values(self, value, analyzer, **kwargs):
@@ -64,7 +65,7 @@ class Frequencies(_Preanalysed, Frequency):
     """Whoosh's term frequencies (the jieba word fields)."""
 
     def postings(self, text: str, analyzer) -> list[Posting]:
-        counts = Counter(term for term, _ in analyzer.terms(text))
+        counts = Counter(map(itemgetter(0), analyzer.tokens(text)))
         return [(term, n, n * self.field_boost, pack_uint(n)) for term, n in counts.items()]
 
 
@@ -95,7 +96,7 @@ class CompactPositions(_Preanalysed, Positions):
 
     def postings(self, text: str, analyzer) -> list[Posting]:
         positions: dict[str, list[int]] = {}
-        for term, pos in analyzer.terms(text):
+        for term, pos, _, _ in analyzer.tokens(text):
             if term in positions:
                 positions[term].append(pos)
             else:
@@ -103,7 +104,8 @@ class CompactPositions(_Preanalysed, Positions):
         return [(term, len(p), len(p) * self.field_boost, self.encode(p)) for term, p in positions.items()]
 
     def encode(self, poslist):
-        return varints([len(poslist)] + [b - a for a, b in zip([0] + poslist, poslist)])
+        numbers = [len(poslist)] + [b - a for a, b in zip([0] + poslist, poslist)]
+        return bytes(numbers) if max(numbers) <= 0x7F else varints(numbers)  # one byte each, mostly
 
     def decode_positions(self, valuestring):
         position, positions = 0, []
