@@ -1,7 +1,13 @@
 """Tokenisers: ordinal positions, bigrams for recall, domain words for ranking."""
 
-from tripkb.analysis import gram_tokens, word_tokens
-from tripkb.textnorm import query_form
+from pathlib import Path
+
+from tripkb.analysis import gram_tokens, runs, segment, segmenter, word_tokens
+from tripkb.textnorm import match_form, query_form
+
+from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample" / "src"
 
 
 def texts(tokens):
@@ -72,3 +78,29 @@ def test_compact_positions_round_trip():
         assert fmt.decode_positions(encoded) == positions
         assert fmt.decode_frequency(encoded) == len(positions)
     assert len(fmt.encode([7])) == 2
+
+
+def test_segment_cuts_every_run_as_jieba_does():
+    """The one-pass route gives jieba's own cut, ties and unknown characters included."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SAMPLE.glob("*.txt"))]
+    texts += IFLA_2007 + ALA_2008 + MAINLAND_PAPER + [
+        "圖書館圖書館學會會議", "的的的的", "龘靐齉爩", "研究生命起源", "結婚的和尚未結婚的",
+        "日本の図書館", "㐀㐁圖書", "鿐鿑圖書館", "한국도서관협회"]
+    cjk = [run for text in texts for kind, run, _ in runs(match_form(text)) if kind == "cjk"]
+    assert len(cjk) > 1000
+    seg = segmenter()
+    for run in cjk:
+        assert list(segment(seg, run)) == list(seg.tokenize(run, HMM=False)), run
+
+
+def test_segment_breaks_a_tie_as_jieba_does(tmp_path):
+    """甲|乙丙 and 甲乙|丙 score exactly the same here: jieba takes the longer first word."""
+    import jieba
+
+    words = tmp_path / "dict.txt"
+    words.write_text("甲 1\n甲乙 1\n乙丙 1\n丙 1\n", encoding="utf-8")
+    seg = jieba.Tokenizer(str(words))
+    seg.tmp_dir = str(tmp_path)
+    for run in ("甲乙丙", "丙甲乙丙甲"):
+        assert list(segment(seg, run)) == list(seg.tokenize(run, HMM=False))
+    assert [w for w, _, _ in segment(seg, "甲乙丙")] == ["甲乙", "丙"]

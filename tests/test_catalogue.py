@@ -7,6 +7,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tripkb import catalogue
 from tripkb.catalogue import import_csv, parse_mapping
 from tripkb.cli import app
 from tripkb.errors import CatalogueError, UsageError
@@ -72,7 +73,9 @@ def test_a_wrong_encoding_is_refused_with_a_hint(empty_kb, tmp_path):
     assert str(err.value).endswith("; try --encoding")
 
 
-def test_bad_rows_are_named_and_the_rest_imported(empty_kb, tmp_path):
+@pytest.mark.parametrize("chunk", [500, 2])  # 2: rows checked in worker processes, duplicates across chunks
+def test_bad_rows_are_named_and_the_rest_imported(empty_kb, tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(catalogue, "CHUNK", chunk)
     rows = ROWS + [
         ["C09800002", "壞日期", "國家圖書館", "開會", "美國", "98年13月1日", "", "", "", ""],
         ["C09800003", "不明類別", "國家圖書館", "旅遊", "美國", "", "", "", "", ""],

@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
+from math import log
 from importlib import resources
 from pathlib import Path
 
@@ -92,6 +93,45 @@ def segmenter():
     return tk
 
 
+#: A block jieba's dictionary mode cuts by its word graph alone (its ``re_han_default`` minus Latin).
+_HAN_BLOCK = re.compile("[\u4e00-\u9fd5]+")
+
+
+def segment(seg, run: str) -> Iterable[tuple[str, int, int]]:
+    """(word, start, end) of a CJK run: the jieba tokenizer ``seg``'s ``tokenize(run, HMM=False)``.
+
+    An all-Han run (nearly every one) takes jieba's own route — the most
+    probable path through the dictionary's word graph, a tie going to the
+    longer word — computed in one pass without jieba's DAG dict and generator
+    of tuples: twice as fast, and jieba is most of the analysis. Any other
+    run goes to jieba. ``tests/test_analysis.py`` holds the two together.
+    """
+    if not _HAN_BLOCK.fullmatch(run):
+        return seg.tokenize(run, HMM=False)
+    seg.check_initialized()
+    freq, logtotal, n = seg.FREQ, log(seg.total), len(run)
+    best = [0.0] * (n + 1)  # log probability of the best cut of run[k:]
+    ends = [0] * n  # where the first word of that cut ends
+    for k in range(n - 1, -1, -1):
+        end, score = k, None
+        i, frag = k, run[k]
+        while i < n and frag in freq:  # every dictionary word starting at k
+            if freq[frag]:
+                p = log(freq[frag]) - logtotal + best[i + 1]
+                if score is None or p >= score:
+                    end, score = i, p
+            i += 1
+            frag = run[k:i + 1]
+        if score is None:  # no dictionary word starts here: the character alone, as frequency 1
+            score = log(1) - logtotal + best[k + 1]
+        best[k], ends[k] = score, end
+    words, k = [], 0
+    while k < n:
+        words.append((run[k:ends[k] + 1], k, ends[k] + 1))
+        k = ends[k] + 1
+    return words
+
+
 def word_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
     """(word, position, start, end) for jieba words of match-form ``text``.
 
@@ -106,7 +146,7 @@ def word_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int,
             yield run, pos, at[0], at[-1] + 1
             pos += 1
             continue
-        for word, s, e in seg.tokenize(run, HMM=False):
+        for word, s, e in segment(seg, run):
             if not query and len(word) > 2:
                 for n in (2, 3):
                     for i in range(len(word) - n + 1):
@@ -126,6 +166,11 @@ class _Tokenizer(Tokenizer):
     def __eq__(self, other):
         return type(self) is type(other) and self.kind == other.kind
 
+    def tokens(self, value: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
+        """The (text, pos, start, end) tuples themselves, without Token objects: what
+        postings are made from in documents (see :mod:`postings`)."""
+        return word_tokens(value, query) if self.kind == "words" else gram_tokens(value, query)
+
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,
                  removestops=True, start_pos=0, start_char=0, tokenize=True,
                  mode="", **kwargs):
@@ -139,9 +184,7 @@ class _Tokenizer(Tokenizer):
                 t.startchar, t.endchar = start_char, start_char + len(value)
             yield t
             return
-        query = mode == "query"
-        source = word_tokens(value, query) if self.kind == "words" else gram_tokens(value, query)
-        for text, pos, start, end in source:
+        for text, pos, start, end in self.tokens(value, mode == "query"):
             t.text = text
             t.boost = 1.0
             t.stopped = False

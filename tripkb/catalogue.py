@@ -6,8 +6,9 @@ becomes ``corpus/<id>.yaml``, checked exactly like a sidecar, and the index is
 then brought up to date. A bad row is reported by its number and skipped; the
 rest is imported. Records already in the KB are left alone.
 
-Catalogues run to tens of thousands of rows, so sidecars are written with
-libyaml and without one fsync each: :func:`os.sync` runs once at the end.
+Catalogues run to tens of thousands of rows, so rows are checked and turned
+into YAML on every core, in chunks, and sidecars are written with libyaml and
+without one fsync each: :func:`os.sync` runs once at the end.
 """
 
 from __future__ import annotations
@@ -19,20 +20,22 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .check import validated
 from .cover import people
 from .dates import parse_date, parse_range
-from .errors import CatalogueError, DateError, MetadataError, UsageError
-from .fsutil import free_name
+from .errors import CatalogueError, DateError, ExtractError, MetadataError, UsageError
+from .fsutil import free_name, write_text_atomic
 from .index import live_values, open_index
 from .indexer import Problem, Progress, SyncReport, sync
 from .kb import KnowledgeBase
-from .metadata import KEYS, write_sidecar
+from .metadata import KEYS, dump
 from .textnorm import display_form
 from .vocab import Vocabulary
+from .workers import bounded_map
 
 #: Column headings (NFKC, without spaces) → field. When several columns give one
 #: field, the first one listed here that has a value wins (報告名稱 before 計畫名稱).
@@ -49,6 +52,10 @@ COLUMNS: dict[str, str] = {
 #: What a column may be mapped to with ``--map COL=FIELD``.
 FIELDS = tuple(k for k in KEYS if k not in ("file", "sha256", "extracted")) + ("trip.start", "trip.end")
 ENCODINGS = {"utf-8": "utf-8-sig", "big5": "cp950"}  # cp950 is Big5 as Windows writes it
+#: Rows checked per task of the worker processes.
+CHUNK = 500
+#: (line where the row starts, its number among the non-blank rows, its cells)
+_Row = tuple[int, int, list[str]]
 _COUNT = re.compile(r"(\d+)\s*[人頁页]?")
 _DELIMITERS = (",", "\t", ";")
 
@@ -90,35 +97,62 @@ def import_csv(kb: KnowledgeBase, path: Path, encoding: str = "auto",
     before = sync(kb, progress)
     with open_index(kb.index_dir).searcher() as searcher:
         known = set(live_values(searcher.reader(), "id"))
-    vocab = Vocabulary.load(kb.root)
+    numbered: list[_Row] = []
+    for line, cells in rows[1:]:
+        if any(c.strip() for c in cells):
+            numbered.append((line, len(numbered) + 1, cells))
+    report.rows = len(numbered)
+    chunks = [numbered[i:i + CHUNK] for i in range(0, len(numbered), CHUNK)]
+    checked = bounded_map(partial(_sidecars, path, layout, kb.root), chunks,
+                          workers=None if len(chunks) > 1 else 0)
     seen: dict[str, int] = {}
-    for done, (line, cells) in enumerate(rows[1:], 1):
-        if progress and done % 200 == 0:
-            progress(done, len(rows) - 1, f"row {done}")
-        if not any(c.strip() for c in cells):
-            continue
-        report.rows += 1
-        where = f"{path}:{line}"
-        try:
-            record = _record(cells, layout, where, vocab)
-            if record["id"] in seen:
-                raise MetadataError(where, f"'{record['id']}' is also the id of row {seen[record['id']]}",
-                                    key="id")
-        except MetadataError as exc:
-            column = layout.column(exc.key)
-            report.problems.append(Problem(where, f"row {report.rows}: {column}: {exc.problem}"
-                                           if column else f"row {report.rows}: {exc.problem}"))
-            continue
-        seen[record["id"]] = report.rows
-        if record["id"] in known:
-            report.unchanged += 1
-            continue
-        write_sidecar(free_name(kb.corpus, record["id"], ".yaml", record["id"]), record, durable=False)
-        report.added += 1
+    for chunk, results in checked:
+        if isinstance(results, ExtractError):  # the worker itself failed: redo here, where errors show
+            results = _sidecars(path, layout, kb.root, chunk)
+        for (line, number, _), result in zip(chunk, results):
+            if isinstance(result, Problem):
+                report.problems.append(result)
+                continue
+            doc_id, text = result
+            if doc_id in seen:
+                where = f"{path}:{line}"
+                twice = MetadataError(where, f"'{doc_id}' is also the id of row {seen[doc_id]}", key="id")
+                report.problems.append(_problem(where, twice, number, layout))
+                continue
+            seen[doc_id] = number
+            if doc_id in known:
+                report.unchanged += 1
+                continue
+            write_text_atomic(free_name(kb.corpus, doc_id, ".yaml", doc_id), text, durable=False)
+            report.added += 1
+        if progress:
+            progress(chunk[-1][1], report.rows, f"row {chunk[-1][1]}")
     if report.added:
         os.sync()
     report.synced = sync(kb, progress) if report.added else before
     return report
+
+
+def _sidecars(path: Path, layout: _Layout, root: Path, rows: list[_Row]) -> list[tuple[str, str] | Problem]:
+    """Each row as (id, sidecar text), or the problem that refuses it. Runs in a worker:
+    checking a row and writing its YAML cost more than writing the file."""
+    vocab = Vocabulary.load(root)
+    out: list[tuple[str, str] | Problem] = []
+    for line, number, cells in rows:
+        where = f"{path}:{line}"
+        try:
+            record = _record(cells, layout, where, vocab)
+        except MetadataError as exc:
+            out.append(_problem(where, exc, number, layout))
+            continue
+        out.append((record["id"], dump(record)))
+    return out
+
+
+def _problem(where: str, exc: MetadataError, number: int, layout: _Layout) -> Problem:
+    """A refused row, named by its place in the file, its number and the column at fault."""
+    column = layout.column(exc.key)
+    return Problem(where, f"row {number}: {column}: {exc.problem}" if column else f"row {number}: {exc.problem}")
 
 
 def _decode(path: Path, encoding: str) -> tuple[str, str]:

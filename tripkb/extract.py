@@ -77,6 +77,8 @@ class Extracted:
     PDF pages without usable text as read (page → kind). ``ocr`` is the
     sidecar's record of OCRed pages; ``flag`` says why there is no usable
     text; ``final`` is False until :meth:`Pending.finish` has judged it.
+    ``body`` is the text's index fields (:func:`index.body_fields`) when the
+    worker that read it also analysed it.
     """
 
     pages: list[str]
@@ -88,6 +90,7 @@ class Extracted:
     ocr: dict[str, Any] | None = None
     flag: str | None = None
     final: bool = True
+    body: dict[str, Any] | None = None
 
     @property
     def first_line(self) -> str | None:

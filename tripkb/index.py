@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from . import __version__
 from .errors import KBIndexError
 from .textnorm import match_form
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 VERSION_FILE = "tripkb.json"
 INDEX_NAME = "tripkb"
 
@@ -35,7 +36,7 @@ def schema():
     from whoosh import fields
 
     from .analysis import grams_analyzer, words_analyzer
-    from .postings import CompactPositions
+    from .postings import CompactPositions, Frequencies
 
     spec: dict[str, Any] = {
         "key": fields.ID(stored=True, unique=True, sortable=True),
@@ -57,11 +58,21 @@ def schema():
     # carry bare frequencies, which Whoosh stores in nothing when they are all 1.
     # Word fields need no positions: literal phrases are matched on the bigrams.
     for name in TEXT_FIELDS:
-        spec[name] = fields.TEXT(analyzer=words_analyzer(), phrase=False)
+        words = fields.TEXT(analyzer=words_analyzer(), phrase=False)
+        words.format = Frequencies()
+        spec[name] = words
         grams = fields.TEXT(analyzer=grams_analyzer(), phrase=True)
         grams.format = CompactPositions()
         spec[name + GRAM_SUFFIX] = grams
     return fields.Schema(**spec)
+
+
+@lru_cache(maxsize=1)
+def _text_fields() -> dict[str, Any]:
+    """The schema's text fields, built once per process, to analyse documents with."""
+    spec = schema()
+    return {name: spec[name] for name in TEXT_FIELDS} | {
+        name + GRAM_SUFFIX: spec[name + GRAM_SUFFIX] for name in TEXT_FIELDS}
 
 
 def status(index_dir: Path) -> str | None:
@@ -185,11 +196,30 @@ def text_values(record: dict[str, Any], text: str) -> dict[str, str]:
     return {name: match_form(value) for name, value in values.items() if value}
 
 
+def _analysed(name: str, folded: str) -> dict[str, Any]:
+    """The word and bigram fields of the text field ``name``, postings included."""
+    from .postings import analysed
+
+    fields = _text_fields()
+    return {name: analysed(fields[name], folded),
+            name + GRAM_SUFFIX: analysed(fields[name + GRAM_SUFFIX], folded)}
+
+
+def body_fields(pages: list[str]) -> dict[str, Any]:
+    """The body's text fields, made where the pages are read and handed to :func:`document_fields`."""
+    return _analysed("body", match_form(PAGE_BREAK.join(pages)))
+
+
 def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | None,
-                    pages: list[str], vocab=None, paged: bool = True) -> dict[str, Any]:
+                    pages: list[str], vocab=None, paged: bool = True,
+                    body: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Whoosh fields of one document; ``record`` is JSON-ready (see metadata.to_json).
 
-    Facets are indexed under canonical names (國圖 → 國家圖書館, USA → 美國, WLIC → IFLA),
+    Text fields come analysed (see :mod:`postings`): this runs in the processes
+    that read documents, so the one writing the index does not analyse. ``body``
+    is :func:`body_fields` of ``pages`` made earlier elsewhere; it is used only
+    if its text is still that of the pages. Facets
+    are indexed under canonical names (國圖 → 國家圖書館, USA → 美國, WLIC → IFLA),
     so filters and counts see one value per thing; the stored record keeps what
     the sidecar says.
     """
@@ -209,8 +239,10 @@ def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | No
                  "text": zlib.compress(text.encode("utf-8"), 6) if text else b""},
     }
     for name, folded in text_values(record, text).items():
-        doc[name] = folded
-        doc[name + GRAM_SUFFIX] = folded
+        if name == "body" and body and body["body"] == folded:
+            doc.update(body)
+        else:
+            doc.update(_analysed(name, folded))
     for name in ("sha256",) + KEYWORD_FIELDS:
         if record.get(name):
             doc[name] = str(record[name])

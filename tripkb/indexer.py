@@ -157,7 +157,7 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
         reason = f"{exc.key}: {exc.problem}" if exc.key else exc.problem
         return Prepared(entry, None, [Problem(where, reason)], [])
     pages: list[str] = []
-    info_title = first_line = None
+    info_title = first_line = body = None
     paged = True
     if document is not None:
         if not document.exists():
@@ -171,6 +171,7 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
                     return Prepared(entry, None, [], warnings, awaiting=(document, got))
                 got = begin(document, got, Ocr("off")).finish()  # nothing to OCR, or not allowed to
                 pages, info_title, first_line, paged = got.pages, got.info_title, got.first_line, got.paged
+                body = got.body
                 if got.flag:
                     problems.append(Problem(kb.relative(document), f"{got.flag} (indexed from its metadata only)"))
                 warnings.extend(f"{kb.relative(document)}: {w}" for w in got.warnings)
@@ -188,7 +189,8 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
     if document is not None and entry.sidecar is None:
         record["sha256"] = sha256_of(document)  # so ingesting the same bytes again finds it
     fields = document_fields(entry.key, entry.stamp(), to_json(record),
-                             f"corpus/{rel_file}" if rel_file else None, pages, Vocabulary.load(kb.root), paged)
+                             f"corpus/{rel_file}" if rel_file else None, pages, Vocabulary.load(kb.root), paged,
+                             body)
     return Prepared(entry, fields, problems, warnings)
 
 

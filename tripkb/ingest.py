@@ -33,7 +33,7 @@ from .cover import read_cover
 from .errors import BundleError, ExtractError, MetadataError
 from .extract import ExtractMap, Extracted, Pending, begin, choose, extract, read
 from .fsutil import copy_atomic, free_name, sha256_of
-from .index import live_values, open_index
+from .index import body_fields, live_values, open_index
 from .indexer import (LOOKAHEAD, BatchWriter, Entry, Problem, Progress, SyncReport, prepare,
                       sync_locked)
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
@@ -123,13 +123,22 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
     """Where new documents are read: their text layer in a local pebble pool (OCR follows in
     ``ocr``'s pool, see :func:`_import`), or everything, OCR included, on a Dask cluster."""
     if cluster is None and cluster_workers is None:
-        readers = partial(read, force_ocr=ocr.mode == "force")
+        readers = partial(_read_analysed, force_ocr=ocr.mode == "force")
         yield lambda paths: bounded_map(readers, paths, workers=workers if len(paths) > 1 else 0)
         return
     from .cluster import extract_mapper
 
     with extract_mapper(cluster, cluster_workers, ocr.mode, kb.ocr_cache) as extract_map:
         yield extract_map
+
+
+def _read_analysed(path: Path, force_ocr: bool) -> Extracted:
+    """:func:`read`, and when no page awaits OCR (the text is final) the body's index fields,
+    so that the process writing the index does not run jieba over it."""
+    got = read(path, force_ocr)
+    if not got.problems:
+        got.body = body_fields(got.pages)
+    return got
 
 
 def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> None:
