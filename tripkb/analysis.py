@@ -18,8 +18,8 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
-from math import log
 from importlib import resources
+from math import log
 from pathlib import Path
 
 from whoosh.analysis import Token, Tokenizer

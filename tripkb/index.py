@@ -218,10 +218,9 @@ def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | No
     Text fields come analysed (see :mod:`postings`): this runs in the processes
     that read documents, so the one writing the index does not analyse. ``body``
     is :func:`body_fields` of ``pages`` made earlier elsewhere; it is used only
-    if its text is still that of the pages. Facets
-    are indexed under canonical names (國圖 → 國家圖書館, USA → 美國, WLIC → IFLA),
-    so filters and counts see one value per thing; the stored record keeps what
-    the sidecar says.
+    if its text is still that of the pages. Facets are indexed under canonical
+    names (國圖 → 國家圖書館, USA → 美國, WLIC → IFLA), so filters and counts see
+    one value per thing; the stored record keeps what the sidecar says.
     """
     if vocab is None:
         from .vocab import Vocabulary

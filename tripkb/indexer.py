@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .analysis import segmenter
 from .errors import ExtractError, KBIndexError, MetadataError
 from .fsutil import sha256_of
 from .extract import Extracted, Pending, begin, choose, read
@@ -318,6 +319,8 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
 
         index(entry, prepare(kb, entry, pending.finish(on_page), ocr.mode))
 
+    if total > 1:
+        segmenter()  # jieba's dictionary loaded once, here: the workers forked below share it
     jobs = bounded_map(partial(prepare, kb, ocr=ocr.mode), entries, workers=workers if total > 1 else 0)
     for entry, prepared in jobs:
         if isinstance(prepared, ExtractError):  # the worker itself failed: index the metadata alone

@@ -26,6 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .analysis import segmenter
 from .autofill import fill
 from .bundle import import_bundle, is_bundle
 from .check import read_valid_sidecar
@@ -124,7 +125,13 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
     ``ocr``'s pool, see :func:`_import`), or everything, OCR included, on a Dask cluster."""
     if cluster is None and cluster_workers is None:
         readers = partial(_read_analysed, force_ocr=ocr.mode == "force")
-        yield lambda paths: bounded_map(readers, paths, workers=workers if len(paths) > 1 else 0)
+
+        def extract_map(paths: list[Path]) -> Iterator[tuple[Path, Extracted | ExtractError]]:
+            if len(paths) > 1:
+                segmenter()  # jieba's dictionary loaded once, here: the workers forked for them share it
+            return bounded_map(readers, paths, workers=workers if len(paths) > 1 else 0)
+
+        yield extract_map
         return
     from .cluster import extract_mapper
 
