@@ -100,8 +100,6 @@ def _storage(index_dir: Path):
 
 
 def open_index(index_dir: Path):
-    from whoosh import index as windex
-
     reason = status(index_dir)
     if reason:
         raise KBIndexError(f"cannot open the index in {index_dir}: {reason}; run 'tripkb reindex'")
