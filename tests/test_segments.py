@@ -83,3 +83,23 @@ def test_field_lengths_read_into_memory_are_the_ones_on_disk(tmp_path):
         after = {(d, f): s.doc_field_length(d, f) for d in range(s.doc_count_all()) for f in fields}
     assert after == before
     assert before[(0, "title")] > 0 and before[(0, "body")] == 0
+
+
+def test_a_rebuilt_index_is_one_segment_with_every_record(tmp_path, monkeypatch):
+    from tripkb import indexer
+    from tripkb.index import open_index
+    from tripkb.kb import KnowledgeBase
+
+    monkeypatch.setattr(indexer, "COMMIT_EVERY", 3)
+    kb = KnowledgeBase.locate(tmp_path / "kb", create=True)
+    indexer.sync(kb)
+    for n in range(40):
+        (kb.corpus / f"C{n:05d}.yaml").write_text(f"id: C{n:05d}\ntype: report\ntitle: 第{n}屆年會報告\n",
+                                                   encoding="utf-8")
+    assert indexer.sync(kb).added == 40
+    assert len(segment_sizes(open_index(kb.index_dir))) > 1  # an update commits as it goes
+    assert indexer.sync(kb, rebuild=True).added == 40
+    ix = open_index(kb.index_dir)
+    assert segment_sizes(ix) == [40]
+    with ix.searcher() as s:
+        assert sorted(live_values(s.reader(), "id")) == [f"C{n:05d}" for n in range(40)]

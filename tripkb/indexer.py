@@ -278,8 +278,13 @@ def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, 
     report = SyncReport()
     try:
         ix = create_index(fresh)
-        with BatchWriter(ix) as writer:
+        # One segment: nothing reads the new index before the swap, so commits on the
+        # way would save nothing from a crash, and one segment is the smallest index
+        # (N=2000: 2.45 x the text against 3.5 x in seven segments) and the fastest to search.
+        with BatchWriter(ix, batch=math.inf, seconds=math.inf) as writer:
             _write(kb, writer, entries, {}, report, progress, workers, ocr)
+            if progress and entries:
+                progress(len(entries), len(entries), "writing the index")
         ix.close()
         old = kb.root / f"index.old-{os.getpid()}"
         if kb.index_dir.exists():
@@ -339,6 +344,11 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
         finish_oldest()
 
 
+#: A commit every so many documents or seconds of index work, whichever comes first.
+COMMIT_EVERY = 5000
+COMMIT_SECONDS = 60.0
+
+
 class BatchWriter:
     """Adds documents to the index and commits every ``batch`` of them or every ``seconds``.
 
@@ -349,8 +359,10 @@ class BatchWriter:
     are large and segments are merged by :func:`tiered_merge`.
     """
 
-    def __init__(self, ix, batch: int = 5000, seconds: float = 60.0, limitmb: int = 64):
-        self.ix, self.batch, self.seconds, self.limitmb = ix, batch, seconds, limitmb
+    def __init__(self, ix, batch: float | None = None, seconds: float | None = None, limitmb: int = 64):
+        self.ix, self.limitmb = ix, limitmb
+        self.batch = COMMIT_EVERY if batch is None else batch
+        self.seconds = COMMIT_SECONDS if seconds is None else seconds
         self.count = 0
         self.w = None
         self.opened = 0.0
