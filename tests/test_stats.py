@@ -112,14 +112,19 @@ def table5_kb(empty_kb):
     return empty_kb
 
 
+def assert_cells(result, columns: list, table: list[list[int]]) -> None:
+    """Every (year, column) cell of a year-by-column count equals the paper's table."""
+    cells = cross_tab(result)
+    for year, row in zip(YEARS, table):
+        for column, n in zip(columns, row):
+            assert cells.get((year, column), 0) == n, (year, column)
+
+
 def test_table4_region_by_year_cell_by_cell(table4_kb):
     result = stats(table4_kb, ["year", "region"], query="圖書館")
     assert result.total == 82
-    cells = cross_tab(result)
-    for year, row in zip(YEARS, TABLE4):
-        for region, n in zip(REGIONS, row):
-            assert cells.get((year, region), 0) == n, (year, region)
-        assert result.margins[0][year] == sum(row)
+    assert_cells(result, REGIONS, TABLE4)
+    assert [result.margins[0][year] for year in YEARS] == [sum(row) for row in TABLE4]
     assert [result.margins[1][r] for r in REGIONS] == TABLE4_TOTALS
     assert result.order == [list(range(2000, 2010)), REGIONS]  # years in order, regions as in 表四
     assert not result.overlapping
@@ -131,11 +136,8 @@ def test_table5_institution_by_year_cell_by_cell(table5_kb):
     result = stats(table5_kb, ["year", "institution"], top=3, historical=True)
     assert result.total == 82
     assert result.order[1] == INSTITUTIONS  # ranked, 其他 last: the paper's columns
-    cells = cross_tab(result)
-    for year, row in zip(YEARS, TABLE5):
-        for name, n in zip(INSTITUTIONS, row):
-            assert cells.get((year, name), 0) == n, (year, name)
-        assert result.margins[0][year] == sum(row)
+    assert_cells(result, INSTITUTIONS, TABLE5)
+    assert [result.margins[0][year] for year in YEARS] == [sum(row) for row in TABLE5]
     assert [result.margins[1][name] for name in INSTITUTIONS] == TABLE5_TOTALS
 
 
@@ -165,10 +167,7 @@ def test_participants_reproduce_table6(empty_kb):
     write_records(empty_kb, table6_records() + [{"type": "report", "year": 2009, "title": "未填人數"}])
     result = stats(empty_kb, ["year", "org"], count="participants")
     assert result.total == 431
-    cells = cross_tab(result)
-    for year, row in zip(YEARS, TABLE6):
-        for org, n in zip(ORGS, row):
-            assert cells.get((year, org), 0) == n, (year, org)
+    assert_cells(result, ORGS, TABLE6)
     assert [result.margins[1][o] for o in ORGS] == TABLE6_TOTALS
     assert result.margins[0][2007] == 226
     assert result.uncounted == 1  # the record without a number counts as 0, and is reported
