@@ -115,27 +115,40 @@ def create_index(index_dir: Path):
     return ix
 
 
+def length_bytes(perdoc, fieldname: str) -> bytes | None:
+    """A segment's length byte for each document in ``fieldname``, read in one go (None: no lengths).
+
+    Reaches into the per-document reader of the pinned Whoosh-Reloaded 2.7.5,
+    whose columns leave out the zero bytes at their end.
+    """
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+
+    column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if column is None:
+        return None
+    if isinstance(column, bytes):
+        return column
+    data = column._dbfile.get(column._basepos, column._count)
+    return data + bytes(max(0, column._doccount - column._count))
+
+
 def lengths_in_memory(searcher) -> None:
     """Read each segment's field lengths (a byte per document and field) in one go.
 
     BM25 reads a document's length for every posting it scores; read from the
     index file a byte at a time (no mmap, see :func:`_storage`) that was a fifth
-    of a query's time. This reaches into the per-document reader of the pinned
-    Whoosh-Reloaded 2.7.5 and leaves any other reader as it is.
+    of a query's time. Any reader but Whoosh's own segment reader is left as it is.
     """
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+    from whoosh.codec.whoosh3 import _lenfield
 
     for leaf, _ in searcher.leaf_searchers():
         perdoc = getattr(leaf.reader(), "_perdoc", None)
         if perdoc is None or not hasattr(perdoc, "_cached_reader"):
             continue
         for name in searcher.schema.scorable_names():
-            lenfield = _lenfield(name)
-            column = perdoc._cached_reader(lenfield, LENGTHS_COLUMN)
-            if column is None or isinstance(column, bytes):
-                continue
-            data = column._dbfile.get(column._basepos, column._count)
-            perdoc._readers[lenfield] = data + bytes(max(0, column._doccount - column._count))
+            data = length_bytes(perdoc, name)
+            if data is not None:
+                perdoc._readers[_lenfield(name)] = data
 
 
 def live_values(reader, fieldname: str) -> list[str]:

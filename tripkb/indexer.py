@@ -371,8 +371,10 @@ class BatchWriter:
         if self.w is None:
             from whoosh.index import LockError
 
+            from .segwriter import GroupedWriter
+
             try:
-                self.w = self.ix.writer(timeout=10.0, limitmb=self.limitmb)
+                self.w = GroupedWriter(self.ix, timeout=10.0, limitmb=self.limitmb)
             except LockError:
                 raise KBIndexError("another process is writing to this index; "
                                    "try again when it has finished") from None

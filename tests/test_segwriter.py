@@ -1,0 +1,89 @@
+"""The grouped segment writer makes the same index as Whoosh's own writer, posting for posting."""
+
+from __future__ import annotations
+
+from whoosh.writing import SegmentWriter
+
+from tripkb.index import create_index, document_fields
+from tripkb.segwriter import GroupedWriter
+
+ABSTRACTS = [
+    "本次出國參加國際圖書館協會聯盟（IFLA）年會，與各國館員交流數位典藏與閱讀推廣的經驗。",
+    "參訪美國國會圖書館及哈佛燕京圖書館，了解古籍保護、詮釋資料與開放近用的作法。",
+    "出席 ASIS&T 2009 Annual Meeting，報告臺灣學位論文加值系統的建置成果。",
+    "本报告记述会议经过，说明重要议题，并就本馆业务提出建议。",
+]
+
+
+def record(n: int) -> dict:
+    # Long abstracts give some terms more than one 128-posting block; the n-th
+    # document repeats its text n % 4 + 1 times so frequencies and lengths vary.
+    return {"id": f"C{n:05d}", "type": "report", "year": 1999 + n % 20,
+            "title": f"參加民國{88 + n % 20}年國際圖書館協會聯盟年會報告（第{n}號）",
+            "keywords": ["數位典藏", "閱讀推廣", f"主題{n % 7}"],
+            "authors": ["王文陸", "林靜宜"][: 1 + n % 2],
+            "abstract": ABSTRACTS[n % 4] * (n % 4 + 1),
+            "institution": ["國家圖書館", "國立臺中圖書館"][n % 2], "countries": ["美國", "日本"][: 1 + n % 2]}
+
+
+def fields(n: int) -> dict:
+    return document_fields(f"C{n:05d}.yaml", f"C{n:05d}.yaml:{n}.1:-", record(n), None,
+                           [f"第{n}頁：國家圖書館館藏發展政策與館際合作。"] * (1 + n % 3))
+
+
+def build(path, writer_class, limitmb: float, batches, deletions) -> object:
+    ix = create_index(path)
+    for numbers in batches:
+        writer = writer_class(ix, limitmb=limitmb)
+        for n in numbers:
+            writer.update_document(**fields(n))
+        for n in deletions.get(numbers[0], ()):
+            writer.delete_by_term("key", f"C{n:05d}.yaml")
+        writer.commit(optimize=numbers is batches[-1])  # the last commit merges every segment
+    return ix
+
+
+def dump(ix) -> dict:
+    """Every term's postings and term statistics, the stored fields and the lengths of each document."""
+    out: dict = {}
+    with ix.reader() as reader:
+        for fieldname, btext in reader.all_terms():
+            info = reader.term_info(fieldname, btext)
+            m = reader.postings(fieldname, btext)
+            postings = []
+            while m.is_active():
+                postings.append((m.id(), m.weight(), m.value(), m.block_max_weight(),
+                                 m.block_min_length(), m.block_max_length()))
+                m.next()
+            out[fieldname, btext] = (info.weight(), info.doc_frequency(), info.min_length(),
+                                     info.max_length(), info.max_weight(), postings)
+        out["stored"] = [reader.stored_fields(d) for d in reader.all_doc_ids()]
+        out["lengths"] = [[reader.doc_field_length(d, f) for f in ix.schema.scorable_names()]
+                          for d in reader.all_doc_ids()]
+    return out
+
+
+def test_grouped_writer_writes_what_whoosh_writes(tmp_path):
+    batches = [list(range(0, 300)), list(range(300, 420)), list(range(100, 160))]  # the last re-adds 60
+    deletions = {300: range(0, 20)}
+    theirs = build(tmp_path / "whoosh", SegmentWriter, 64, batches, deletions)
+    # A pool bound of a tenth of a megabyte spills sorted runs to disk every few documents.
+    ours = build(tmp_path / "grouped", GroupedWriter, 0.1, batches, deletions)
+    expected, got = dump(theirs), dump(ours)
+    assert len(got["stored"]) == 400 and any(len(v[5]) > 128 for k, v in got.items() if k not in ("stored", "lengths"))
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert got[key] == expected[key], key
+
+
+def test_spilled_runs_are_removed_after_the_commit(tmp_path):
+    ix = create_index(tmp_path / "index")
+    writer = GroupedWriter(ix, limitmb=0.05)
+    for n in range(100):
+        writer.add_document(**fields(n))
+    assert len(writer.pool.runs) > 3
+    runs = list(writer.pool.runs)
+    writer.commit()
+    assert not any(__import__("os").path.exists(run) for run in runs)
+    with ix.searcher() as s:
+        assert s.doc_count() == 100
