@@ -19,6 +19,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from .lock import writer_lock
 from .metadata import read_sidecar, to_json
 from .ocr import Mode, Ocr
 from .vocab import Vocabulary
-from .workers import bounded_map
+from .workers import bounded_map, default_workers
 
 #: progress(done, total, label): how long work reports itself; the CLI draws it.
 Progress = Callable[[int, int, str], None]
@@ -133,7 +134,7 @@ class Prepared:
 
 
 def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
-            ocr: Mode = "auto") -> Prepared:
+            ocr: Mode = "auto", records_only: bool = False) -> Prepared | None:
     """Read the sidecar, extract the text and build the index fields of one entry.
 
     A document whose text cannot be extracted, or that has no usable text (a
@@ -141,7 +142,9 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
     known is ever dropped) and reported as a problem. A sidecar that cannot
     be read yields no fields: its last indexed version, if any, stays
     searchable until the sidecar is mended. OCR is not run here (this runs
-    in a worker): pages that need it come back as ``awaiting``.
+    in a worker): pages that need it come back as ``awaiting``. With
+    ``records_only``, an entry whose sidecar names a document gives None: it is
+    to be read on its own, with a document's time and memory bounds.
     """
     problems: list[Problem] = []
     record: dict[str, Any] = {}
@@ -151,6 +154,8 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
         if entry.sidecar:
             record, warnings = read_sidecar(entry.sidecar)
             document = kb.document_path(entry.sidecar, record.get("file"))
+            if records_only and document is not None:
+                return None
         elif document is not None:
             kb.inside(document, document, document.name)
     except MetadataError as exc:
@@ -301,19 +306,26 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
     total, done = len(entries), 0
     ahead: deque[tuple[Entry, Pending]] = deque()
 
-    def index(entry: Entry, prepared: Prepared) -> None:
-        nonlocal done
+    def tally(prepared: Prepared) -> None:
         report.problems.extend(prepared.problems)
         report.warnings.extend(prepared.warnings)
         if prepared.fields is not None:
-            writer.add(prepared.fields)
-            if entry.key in indexed:
+            if prepared.entry.key in indexed:
                 report.updated += 1
             else:
                 report.added += 1
-        done += 1
+
+    def advance(count: int, label: str) -> None:
+        nonlocal done
+        done += count
         if progress:
-            progress(done, total, entry.key)
+            progress(done, total, label)
+
+    def index(entry: Entry, prepared: Prepared) -> None:
+        tally(prepared)
+        if prepared.fields is not None:
+            writer.add(prepared.fields)
+        advance(1, entry.key)
 
     def finish_oldest() -> None:
         entry, pending = ahead.popleft()
@@ -326,10 +338,15 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
 
     if total > 1:
         segmenter()  # jieba's dictionary loaded once, here: the workers forked below share it
+    records = [entry for entry in entries if entry.document is None]
+    if len(records) >= BULK_MIN:
+        handed_back = _write_records(kb, writer, records, indexed, tally, advance, workers)
+        entries = [entry for entry in entries if entry.document is not None] + handed_back
     jobs = bounded_map(partial(prepare, kb, ocr=ocr.mode), entries, workers=workers if total > 1 else 0)
     for entry, prepared in jobs:
         if isinstance(prepared, ExtractError):  # the worker itself failed: index the metadata alone
             fallback = prepare(kb, entry, Extracted(pages=[]))
+            assert fallback is not None
             fallback.problems.insert(0, Problem(kb.relative(entry.document or entry.sidecar),
                                                 f"{prepared} (indexed from its metadata only)"))
             prepared = fallback
@@ -342,6 +359,84 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
             finish_oldest()
     while ahead:
         finish_oldest()
+
+
+#: Records without a document are indexed in chunks of this many, each chunk a
+#: segment written by a worker, once there are at least BULK_MIN of them.
+BULK_CHUNK = 5000
+BULK_MIN = 1000
+
+
+def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry], indexed: dict[str, str],
+                   tally: Callable[[Prepared], None], advance: Callable[[int, str], None],
+                   workers: int | None) -> list[Entry]:
+    """Index records without a document a chunk at a time, each chunk written as a segment by a worker.
+
+    Filing postings is most of the work of indexing a catalogue record, and one
+    process writing the index made a 60,000-row import take minutes while the
+    other core waited. Each worker writes a whole segment; this process only
+    moves it into the index and commits. A chunk whose worker failed, and any
+    record that turns out to name a document, are handed back to be read one by one.
+    """
+    workers = default_workers() if workers is None else workers
+    count = -(-len(records) // BULK_CHUNK)
+    count = -(-count // max(1, workers)) * max(1, workers)  # a multiple of the workers: all finish together
+    size = -(-len(records) // count)
+    chunks = [records[i:i + size] for i in range(0, len(records), size)]
+    staging = kb.root / f"index.bulk-{os.getpid()}"
+    staging.mkdir(exist_ok=True)
+    handed_back: list[Entry] = []
+    try:
+        jobs = bounded_map(partial(records_segment, kb, staging), chunks, workers=workers)
+        for chunk, result in jobs:
+            if isinstance(result, ExtractError):
+                handed_back.extend(chunk)
+                continue
+            folder, prepared, left = result
+            handed_back.extend(left)
+            for one in prepared:
+                tally(one)
+                if one.fields is not None and one.entry.key in indexed:
+                    writer.delete(one.entry.key)
+            if folder is not None:
+                writer.adopt(folder)
+            advance(len(chunk) - len(left), chunk[-1].key)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return handed_back
+
+
+def records_segment(kb: KnowledgeBase, staging: Path, entries: list[Entry]
+                    ) -> tuple[Path | None, list[Prepared], list[Entry]]:
+    """Runs in a worker: index records without a document into a one-segment index of their own.
+
+    Returns its folder (None if no record could be indexed), each record's
+    outcome with its fields left out (they are in the segment), and the
+    entries whose sidecar names a document after all.
+    """
+    from .segwriter import GroupedWriter
+
+    folder = Path(tempfile.mkdtemp(dir=staging))
+    writer = GroupedWriter(create_index(folder), limitmb=64)
+    prepared: list[Prepared] = []
+    left: list[Entry] = []
+    try:
+        for entry in entries:
+            one = prepare(kb, entry, records_only=True)
+            if one is None:
+                left.append(entry)
+                continue
+            if one.fields is not None:
+                writer.add_document(**one.fields)
+                one.fields = {}
+            prepared.append(one)
+        indexed = writer.doc_count() > 0
+        writer.commit(merge=False)
+    except BaseException:
+        if not writer.is_closed:
+            writer.cancel()
+        raise
+    return (folder if indexed else None), prepared, left
 
 
 #: A commit every so many documents or seconds of index work, whichever comes first.
@@ -390,11 +485,30 @@ class BatchWriter:
     def delete(self, key: str) -> None:
         self._writer().delete_by_term("key", key)
 
+    def adopt(self, folder: Path) -> None:
+        """Take in the one segment of the index in ``folder`` (built by a worker), with the next commit.
+
+        It counts as a batch: it is committed now unless this writer makes one segment.
+        """
+        from whoosh.index import TOC
+
+        from .index import INDEX_NAME, _storage
+
+        segment = TOC.read(_storage(folder), INDEX_NAME).segments[0]
+        writer = self._writer()
+        prefix = segment.segment_id() + "."
+        for name in os.listdir(folder):
+            if name.startswith(prefix):
+                os.replace(folder / name, Path(self.ix.storage.folder) / name)
+        writer.adopted.append(segment)
+        if self.batch != math.inf:
+            self.commit()
+
     def commit(self) -> None:
         if self.w is not None:
             w, self.w = self.w, None
             try:
-                w.commit(mergetype=tiered_merge)
+                w.commit(mergetype=tiered_merge if self.batch != math.inf else _one_segment)
             except OSError as exc:
                 try:
                     w.cancel()
@@ -416,6 +530,13 @@ class BatchWriter:
             except OSError:
                 pass
         return False
+
+
+def _one_segment(writer, segments: list) -> list:
+    """Merge policy of a writer that makes one segment (a rebuild): merge in the adopted segments."""
+    from whoosh.writing import OPTIMIZE
+
+    return OPTIMIZE(writer, segments) if writer.adopted else segments
 
 
 def tiered_merge(writer, segments: list, fan: int = 8) -> list:

@@ -18,14 +18,17 @@ that an index written here reads back the same as one written by Whoosh.
 from __future__ import annotations
 
 import heapq
+import io
 import itertools
 import marshal
 import os
 from array import array
+from operator import itemgetter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.filedb.structfile import StructFile
 from whoosh.writing import SegmentWriter
 
 from .index import length_bytes
@@ -59,18 +62,6 @@ class GroupedPool:
         if self.size > self.limit:
             self._spill()
 
-    def add_term(self, fieldname: str, btext: bytes, flat: Flat) -> None:
-        """A term's postings from a segment being merged (docnums already renumbered)."""
-        postings = self.terms.get((fieldname, btext))
-        if postings is None:
-            self.terms[(fieldname, btext)] = flat
-            self.size += 160 + len(btext)
-        else:
-            postings.extend(flat)
-        self.size += 34 * len(flat)
-        if self.size > self.limit:
-            self._spill()
-
     def _spill(self) -> None:
         path = os.path.join(self.tempdir, f"run-{len(self.runs)}.marshal")
         with open(path, "wb") as fh:
@@ -90,14 +81,8 @@ class GroupedPool:
         postings are concatenated in document order (``heapq.merge`` is stable).
         """
         if not self.runs:
-            yield from self._sorted()
-            return
-        merged = heapq.merge(*map(_read_run, self.runs), self._sorted(), key=lambda t: (t[0], t[1]))
-        for (field, btext), group in itertools.groupby(merged, key=lambda t: (t[0], t[1])):
-            first = next(group)[2]
-            for _, _, more in group:
-                first.extend(more)
-            yield field, btext, first
+            return self._sorted()
+        return merged([*map(_read_run, self.runs), self._sorted()])
 
     def cleanup(self) -> None:
         for path in self.runs:
@@ -169,12 +154,34 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
         fieldwriter.finish_field()
 
 
+def merged(streams: list[Iterable[Term]]) -> Iterator[Term]:
+    """Term streams, each in (field, term) order, merged into one; a term found in several
+    streams gets their postings concatenated in stream order (``heapq.merge`` is stable)."""
+    key = itemgetter(0, 1)
+    for (field, btext), group in itertools.groupby(heapq.merge(*streams, key=key), key=key):
+        first = next(group)[2]
+        for _, _, more in group:
+            first.extend(more)
+        yield field, btext, first
+
+
 def segment_terms(reader, schema, startdoc: int, docmap: dict[int, int] | None) -> Iterator[Term]:
-    """The live postings of a segment being merged, a term at a time, renumbered for the new segment."""
-    for fieldname, btext in reader.all_terms():
+    """The live postings of a segment being merged, a term at a time, renumbered for the new segment.
+
+    Each term's blocks are read from the file in one go: Whoosh's matcher reads
+    every block header a few bytes at a time.
+    """
+    terms = reader._terms
+    for (fieldname, btext), info in terms.items():
         if fieldname not in schema:
             continue
-        matcher = reader._terms.matcher(fieldname, btext, schema[fieldname].format)
+        fmt = schema[fieldname].format
+        if info.is_inlined():
+            matcher = terms.matcher(fieldname, btext, fmt)
+        else:
+            offset, length = info.extent()
+            length = length[0] if isinstance(length, tuple) else length  # decoded as a 1-tuple
+            matcher = W3LeafMatcher(StructFile(io.BytesIO(terms._postfile.get(offset, length))), 0, length, fmt)
         flat: Flat = []
         if isinstance(matcher, W3LeafMatcher):
             while matcher.is_active():
@@ -198,22 +205,58 @@ def segment_terms(reader, schema, startdoc: int, docmap: dict[int, int] | None) 
 
 
 class GroupedWriter(SegmentWriter):
-    """A SegmentWriter that pools with :class:`GroupedPool` and writes with :func:`write_terms`."""
+    """A SegmentWriter that pools with :class:`GroupedPool` and writes with :func:`write_terms`.
+
+    Segments being merged in are not pooled: their terms are already in order,
+    so they are read side by side with the pool's as the new segment is written.
+    """
 
     def __init__(self, ix, limitmb: float = 128, **kwargs):
         super().__init__(ix, limitmb=limitmb, **kwargs)
         self.pool = GroupedPool(self._tempstorage.folder, limitmb)
+        #: Segments written elsewhere and moved into this index, committed with this writer's.
+        self.adopted: list = []
+        #: (reader, first docnum, docmap) of each segment merged in, read when the segment is written.
+        self._merging: list[tuple[Any, int, dict[int, int] | None]] = []
+
+    def _merge_segments(self, mergetype, optimize, merge):
+        self.segments = self.segments + self.adopted  # only at commit: deletions use the offsets
+        return super()._merge_segments(mergetype, optimize, merge)
+
+    def write_per_doc(self, fieldnames, reader):
+        # Whoosh copies each document's length in each field a byte read at a time: read them in one go.
+        from whoosh.codec.whoosh3 import _lenfield
+
+        perdoc = getattr(reader, "_perdoc", None)
+        if perdoc is not None and hasattr(perdoc, "_readers"):
+            for name in fieldnames:  # None remembers that a field has no lengths (else: a stat a document)
+                perdoc._readers[_lenfield(name)] = length_bytes(perdoc, name)
+        return super().write_per_doc(fieldnames, reader)
 
     def add_postings_to_pool(self, reader, startdoc, docmap):
-        for fieldname, btext, flat in segment_terms(reader, self.schema, startdoc, docmap):
-            self.pool.add_term(fieldname, btext, flat)
+        # The merge policy closes ``reader`` as soon as this returns: read through a reader of our own.
+        from whoosh.reading import SegmentReader
+
+        self._merging.append((SegmentReader(self.storage, self.schema, reader.segment()), startdoc, docmap))
 
     def _flush_segment(self):
         self.perdocwriter.close()
         perdoc = self.per_document_reader() if self.codec.length_stats else None
+        streams = [self.pool.iter_terms()] + [segment_terms(reader, self.schema, startdoc, docmap)
+                                              for reader, startdoc, docmap in self._merging]
         try:
-            write_terms(self.fieldwriter, self.schema, perdoc, self.pool.iter_terms())
+            write_terms(self.fieldwriter, self.schema, perdoc, merged(streams) if self._merging else streams[0])
         finally:
             if perdoc is not None:
                 perdoc.close()
+            self._close_merged()
         self.fieldwriter.close()
+
+    def _close_merged(self) -> None:
+        for reader, _, _ in self._merging:
+            reader.close()
+        self._merging = []
+
+    def _close_segment(self):
+        self._close_merged()
+        super()._close_segment()

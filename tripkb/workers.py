@@ -33,6 +33,7 @@ def default_workers() -> int:
 def _limit_memory(megabytes: int) -> None:
     import resource
 
+    os.nice(10)
     limit = megabytes * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
