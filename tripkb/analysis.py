@@ -97,6 +97,19 @@ def segmenter():
 _HAN_BLOCK = re.compile("[\u4e00-\u9fd5]+")
 
 
+def _log_probabilities(seg) -> dict[str, float]:
+    """log(frequency / total) of each dictionary word, computed once per tokenizer ("" for an
+    unknown character, as frequency 1): a route took one ``log`` per candidate word."""
+    table = getattr(seg, "_tripkb_logp", None)
+    if table is None:
+        seg.check_initialized()
+        logtotal = log(seg.total)
+        table = {word: log(f) - logtotal for word, f in seg.FREQ.items() if f}
+        table[""] = -logtotal
+        seg._tripkb_logp = table
+    return table
+
+
 def segment(seg, run: str) -> Iterable[tuple[str, int, int]]:
     """(word, start, end) of a CJK run: the jieba tokenizer ``seg``'s ``tokenize(run, HMM=False)``.
 
@@ -108,8 +121,8 @@ def segment(seg, run: str) -> Iterable[tuple[str, int, int]]:
     """
     if not _HAN_BLOCK.fullmatch(run):
         return seg.tokenize(run, HMM=False)
-    seg.check_initialized()
-    freq, logtotal, n = seg.FREQ, log(seg.total), len(run)
+    logp = _log_probabilities(seg)  # first: it loads the dictionary, which replaces seg.FREQ
+    freq, n = seg.FREQ, len(run)
     best = [0.0] * (n + 1)  # log probability of the best cut of run[k:]
     ends = [0] * n  # where the first word of that cut ends
     for k in range(n - 1, -1, -1):
@@ -117,13 +130,13 @@ def segment(seg, run: str) -> Iterable[tuple[str, int, int]]:
         i, frag = k, run[k]
         while i < n and frag in freq:  # every dictionary word starting at k
             if freq[frag]:
-                p = log(freq[frag]) - logtotal + best[i + 1]
+                p = logp[frag] + best[i + 1]
                 if score is None or p >= score:
                     end, score = i, p
             i += 1
             frag = run[k:i + 1]
         if score is None:  # no dictionary word starts here: the character alone, as frequency 1
-            score = log(1) - logtotal + best[k + 1]
+            score = logp[""] + best[k + 1]
         best[k], ends[k] = score, end
     words, k = [], 0
     while k < n:

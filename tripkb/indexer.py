@@ -363,8 +363,10 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
 
 #: Records without a document are indexed in chunks of this many, each chunk a
 #: segment written by a worker, once there are at least BULK_MIN of them.
-BULK_CHUNK = 5000
+BULK_CHUNK = 10000
 BULK_MIN = 1000
+#: Memory for each worker's postings before it spills them to disk.
+BULK_POOL_MB = 128
 
 
 def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry], indexed: dict[str, str],
@@ -417,7 +419,7 @@ def records_segment(kb: KnowledgeBase, staging: Path, entries: list[Entry]
     from .segwriter import GroupedWriter
 
     folder = Path(tempfile.mkdtemp(dir=staging))
-    writer = GroupedWriter(create_index(folder), limitmb=64)
+    writer = GroupedWriter(create_index(folder), limitmb=BULK_POOL_MB)
     prepared: list[Prepared] = []
     left: list[Entry] = []
     try:

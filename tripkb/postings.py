@@ -104,6 +104,8 @@ class CompactPositions(_Preanalysed, Positions):
         return [(term, len(p), len(p) * self.field_boost, self.encode(p)) for term, p in positions.items()]
 
     def encode(self, poslist):
+        if len(poslist) == 1 and poslist[0] <= 0x7F:  # most bigrams of a record: one early position
+            return bytes((1, poslist[0]))
         numbers = [len(poslist)] + [b - a for a, b in zip([0] + poslist, poslist)]
         return bytes(numbers) if max(numbers) <= 0x7F else varints(numbers)  # one byte each, mostly
 
