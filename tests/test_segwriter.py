@@ -5,6 +5,7 @@ from __future__ import annotations
 from whoosh.writing import SegmentWriter
 
 from tripkb.index import create_index, document_fields
+from tripkb import segwriter
 from tripkb.segwriter import GroupedWriter
 
 ABSTRACTS = [
@@ -63,7 +64,8 @@ def dump(ix) -> dict:
     return out
 
 
-def test_grouped_writer_writes_what_whoosh_writes(tmp_path):
+def test_grouped_writer_writes_what_whoosh_writes(tmp_path, monkeypatch):
+    monkeypatch.setattr(segwriter, "CHUNK_ITEMS", 30)  # runs of many chunks, read back a chunk at a time
     batches = [list(range(0, 300)), list(range(300, 420)), list(range(100, 160))]  # the last re-adds 60
     deletions = {300: range(0, 20)}
     theirs = build(tmp_path / "whoosh", SegmentWriter, 64, batches, deletions)

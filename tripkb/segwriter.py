@@ -36,8 +36,9 @@ from .index import length_bytes
 #: A term's postings as one flat list: docnum, weight, value, docnum, weight, value...
 Flat = list
 Term = tuple[str, bytes, Flat]
-#: Terms per marshalled chunk of a run: what a run being merged keeps in memory.
-CHUNK = 2048
+#: Postings (three list items each) per marshalled chunk of a run: a run being merged
+#: keeps one chunk in memory, about 5 MB however many runs an index of whole PDFs spills.
+CHUNK_ITEMS = 3 * 50_000
 
 
 class GroupedPool:
@@ -65,7 +66,7 @@ class GroupedPool:
     def _spill(self) -> None:
         path = os.path.join(self.tempdir, f"run-{len(self.runs)}.marshal")
         with open(path, "wb") as fh:
-            for chunk in _chunks(self._sorted(), CHUNK):
+            for chunk in _chunks(self._sorted(), CHUNK_ITEMS):
                 marshal.dump(chunk, fh)
         self.runs.append(path)
         self.terms, self.size = {}, 0
@@ -93,9 +94,17 @@ class GroupedPool:
         self.runs, self.terms = [], {}
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
+def _chunks(terms: Iterable[Term], items: int) -> Iterator[list[Term]]:
+    """Consecutive terms in lists of about ``items`` posting items (a term is never split)."""
+    chunk: list[Term] = []
+    size = 0
+    for term in terms:
+        chunk.append(term)
+        size += len(term[2])
+        if size >= items:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
         yield chunk
 
 
