@@ -283,7 +283,8 @@ def profile_ingest(pdfs: list[Path], workdir: Path) -> Profile:
 
     ``document_fields`` analyses the text (in tripkb it runs in the worker processes);
     the jieba and bigram shares of it are timed again on their own, field by field.
-    Whoosh's ``add_document`` then only files the postings.
+    Whoosh's ``add_document`` then only files the postings, in tripkb's writer
+    (postings grouped by term, see tripkb/segwriter.py).
     """
     from tripkb.analysis import segmenter
     from tripkb.extract import extract
@@ -292,6 +293,7 @@ def profile_ingest(pdfs: list[Path], workdir: Path) -> Profile:
     from tripkb.ingest import sha256_of
     from tripkb.metadata import read_sidecar, to_json, write_sidecar
     from tripkb.postings import analysed
+    from tripkb.segwriter import GroupedWriter
 
     prof = Profile()
     prof.add("jieba dictionary load (once, fresh process)", jieba_load_seconds())
@@ -301,7 +303,7 @@ def profile_ingest(pdfs: list[Path], workdir: Path) -> Profile:
     shutil.rmtree(root, ignore_errors=True)
     (root / "corpus").mkdir(parents=True)
     ix = create_index(root / "index")
-    writer = ix.writer(limitmb=128)
+    writer = GroupedWriter(ix, limitmb=64)  # as BatchWriter opens it
     for pdf in pdfs:
         sha = timed(prof, "sha256", sha256_of, pdf)
         record, _ = timed(prof, "sidecar read+check", read_sidecar, pdf.with_suffix(".yaml"))
@@ -317,10 +319,10 @@ def profile_ingest(pdfs: list[Path], workdir: Path) -> Profile:
                 timed(prof, "  of which jieba words", analysed, spec[name], str(fields[name]))
                 timed(prof, "  of which CJK bigrams", analysed, spec[name + GRAM_SUFFIX],
                       str(fields[name + GRAM_SUFFIX]))
-        timed(prof, "whoosh add_document (files postings)", writer.update_document, **fields)
+        timed(prof, "add_document (files postings)", writer.update_document, **fields)
         prof.docs += 1
         prof.pages += len(extracted.pages)
-    timed(prof, "whoosh commit", writer.commit)
+    timed(prof, "commit (writes the segment)", writer.commit)
     ix.close()
     shutil.rmtree(root, ignore_errors=True)
     return prof
