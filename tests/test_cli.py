@@ -109,3 +109,20 @@ def test_reindex(kb):
     result = run("--kb", str(kb), "reindex")
     assert result.exit_code == 0
     assert "Index: 1 added, 0 updated, 0 removed, 0 unchanged." in result.stdout
+
+
+def test_search_no_refresh_reads_the_index_as_it_is(kb):
+    sidecar = kb / "corpus" / "ifla.yaml"
+    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace("年會報告", "年會報告（修訂稿）"), encoding="utf-8")
+    stale = run("--kb", str(kb), "search", "修訂稿", "--json", "--no-refresh")
+    assert stale.exit_code == 0 and json.loads(stale.stdout)["total"] == 0  # the edit is not indexed yet
+    fresh = run("--kb", str(kb), "search", "修訂稿", "--json")
+    assert fresh.exit_code == 0 and json.loads(fresh.stdout)["hits"][0]["title"].endswith("年會報告（修訂稿）")
+
+
+def test_search_no_refresh_still_builds_a_missing_index(kb):
+    import shutil
+
+    shutil.rmtree(kb / "index")
+    result = run("--kb", str(kb), "search", "德班", "--json", "--no-refresh")
+    assert result.exit_code == 0 and json.loads(result.stdout)["total"] == 1

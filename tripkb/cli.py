@@ -155,11 +155,15 @@ def search(
     limit: int = typer.Option(10, "--limit", "-n", min=1, help="Show at most N documents."),
     type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None, country: CountryOpt = None,
     region: RegionOpt = None, category: CategoryOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    no_refresh: bool = typer.Option(False, "--no-refresh",
+                                    help="Search the index as it is, without first looking for changes in corpus/ "
+                                         "(for scripts running many lookups after an ingest)."),
 ) -> None:
     """Full-text search in Traditional or Simplified Chinese and English.
 
     Every document that contains the query literally is found, in either script
-    (图书馆 finds 圖書館, 台北 finds 臺北). The first search builds the index.
+    (图书馆 finds 圖書館, 台北 finds 臺北). The first search builds the index;
+    each search first indexes what changed in corpus/ (unless --no-refresh).
 
     Examples:
 
@@ -173,7 +177,7 @@ def search(
     filters = Filters(type=type_, institution=institution, org=org, country=country,
                       region=region, category=category, since=since, until=until)
     with render.progress_bar("Indexing") as progress:
-        result = run(_kb(ctx), query, filters, limit, progress)
+        result = run(_kb(ctx), query, filters, limit, progress, fresh=not no_refresh)
     for problem in result.problems:
         render.warning(str(problem))
     if as_json:
