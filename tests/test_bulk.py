@@ -132,3 +132,12 @@ def test_a_chunk_in_this_process_when_asked_for_no_workers(tmp_path, bulk):
     kb = make_kb(tmp_path, 15)
     assert sync(kb, workers=0).added == 15
     assert search(kb, "國際圖書館協會聯盟", limit=100).total == 5
+
+
+def test_segments_left_by_a_crash_are_cleared(tmp_path, bulk):
+    kb = make_kb(tmp_path, 12)
+    stale = kb.root / "index.bulk-99999" / "tmpabc"
+    stale.mkdir(parents=True)
+    (stale / "tripkb_x.seg").write_bytes(b"half a segment")
+    assert sync(kb, workers=0).added == 12
+    assert not list(kb.root.glob("index.bulk-*"))

@@ -385,8 +385,13 @@ def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry
     count = -(-count // max(1, workers)) * max(1, workers)  # a multiple of the workers: all finish together
     size = -(-len(records) // count)
     chunks = [records[i:i + size] for i in range(0, len(records), size)]
+    for stale in kb.root.glob("index.bulk-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a crash; we hold the lock
     staging = kb.root / f"index.bulk-{os.getpid()}"
-    staging.mkdir(exist_ok=True)
+    try:
+        staging.mkdir()
+    except OSError:  # no room for the workers' segments: the records go the one-by-one way
+        return records
     handed_back: list[Entry] = []
     try:
         jobs = bounded_map(partial(records_segment, kb, staging), chunks, workers=workers)

@@ -6,9 +6,11 @@ time, then written with a read of its document's length from the file just
 written. Importing 6,000 catalogue rows spent two thirds of the index work
 there. Postings arrive in document order, so a term's postings are already
 sorted when they are kept together: only the terms need sorting, and each
-term's postings are written a block at a time. Merged segments are read a
-block at a time too. The blocks go through Whoosh's own postings writer, so
-the segment files are exactly Whoosh's.
+term's postings are written a block at a time. Segments being merged are
+already in term order, so they are read side by side with the new postings,
+a term at a time, instead of going through the pool. The blocks go through
+Whoosh's own postings writer, so the segment files are exactly Whoosh's. The
+writer can also adopt segments written by other processes (see indexer.py).
 
 This reaches into the writer, postings writer and matcher of the pinned
 Whoosh-Reloaded 2.7.5 (see pyproject.toml); tests/test_segwriter.py checks
@@ -118,8 +120,8 @@ def _read_run(path: str) -> Iterator[Term]:
             yield from (tuple(term) for term in chunk)
 
 
-#: byte_to_length for each length byte; 0 means no length, as in Whoosh.
 def _length_table() -> list[int]:
+    """Whoosh's ``byte_to_length`` of each length byte; 0 means no length, as in Whoosh."""
     from whoosh.util.numeric import byte_to_length
 
     return [0] + [byte_to_length(b) for b in range(1, 256)]
