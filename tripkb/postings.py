@@ -48,7 +48,7 @@ def analysed(field: Any, text: str) -> Analysed:
     return Analysed(text, field.format.postings(text, field.analyzer))
 
 
-class _Preanalysed:
+class Preanalysed:
     """Takes an :class:`Analysed` value's postings as they are.
 
     ``postings`` makes what Whoosh's ``word_values`` would, straight from the
@@ -61,7 +61,7 @@ class _Preanalysed:
         return super().word_values(value, analyzer, **kwargs)
 
 
-class Frequencies(_Preanalysed, Frequency):
+class Frequencies(Preanalysed, Frequency):
     """Whoosh's term frequencies (the jieba word fields)."""
 
     def postings(self, text: str, analyzer) -> list[Posting]:
@@ -91,7 +91,7 @@ def read_varints(data: bytes) -> list[int]:
     return numbers
 
 
-class CompactPositions(_Preanalysed, Positions):
+class CompactPositions(Preanalysed, Positions):
     """Frequency, then the gaps between positions, all as varints (the bigram fields)."""
 
     def postings(self, text: str, analyzer) -> list[Posting]:

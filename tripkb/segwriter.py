@@ -34,6 +34,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.writing import SegmentWriter
 
 from .index import length_bytes
+from .postings import Analysed, Posting, Preanalysed
 
 #: A term's postings as one flat list: docnum, weight, value, docnum, weight, value...
 Flat = list
@@ -64,6 +65,23 @@ class GroupedPool:
         self.size += 70 + len(item[4] or b"")  # measured: 71 bytes a posting of a catalogue record
         if self.size > self.limit:
             self._spill()
+
+    def add_analysed(self, fieldname: str, docnum: int, postings: list[Posting]) -> int:
+        """A pre-analysed value's postings (see postings.py); returns their total frequency."""
+        terms, size, length = self.terms, self.size, 0
+        for term, freq, weight, value in postings:
+            key = (fieldname, term.encode("utf-8"))
+            flat = terms.get(key)
+            if flat is None:
+                flat = terms[key] = []
+                size += 200 + len(key[1])
+            flat += (docnum, weight, value)
+            size += 70 + len(value)
+            length += freq
+        self.size = size
+        if size > self.limit:
+            self._spill()
+        return length
 
     def _spill(self) -> None:
         path = os.path.join(self.tempdir, f"run-{len(self.runs)}.marshal")
@@ -227,8 +245,49 @@ class GroupedWriter(SegmentWriter):
         self.pool = GroupedPool(self._tempstorage.folder, limitmb)
         #: Segments written elsewhere and moved into this index, committed with this writer's.
         self.adopted: list = []
+        self._whooshs_way = any(f.separate_spelling() or f.vector for _, f in self.schema.items())
         #: (reader, first docnum, docmap) of each segment merged in, read when the segment is written.
         self._merging: list[tuple[Any, int, dict[int, int] | None]] = []
+
+    def add_document(self, **fields):
+        """Whoosh's ``add_document``, with a pre-analysed value's postings filed straight into the pool.
+
+        Whoosh sorts each value's postings and encodes them again one by one; the
+        pool needs neither. Boosts and custom stored values (``_``-keys), spelling
+        and vectors go Whoosh's way.
+        """
+        if self._whooshs_way or any(name.startswith("_") for name in fields):
+            return super().add_document(**fields)
+        self._check_state()
+        schema, perdoc, pool, docnum = self.schema, self.perdocwriter, self.pool, self.docnum
+        names = sorted(fields)
+        self._check_fields(schema, names)
+        perdoc.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = schema[name]
+                length = 0
+                if field.indexed:
+                    if isinstance(value, Analysed) and isinstance(field.format, Preanalysed):
+                        length = pool.add_analysed(name, docnum, value.postings)
+                    else:
+                        for tbytes, freq, weight, vbytes in field.index(value):
+                            length += freq
+                            pool.add((name, tbytes, docnum, weight, vbytes))
+                    if not field.scorable:
+                        length = 0
+                perdoc.add_field(name, field, value if field.stored else None, length)
+                if field.column_type:
+                    perdoc.add_column_value(name, field.column_type, field.to_column_value(value))
+        except Exception:
+            perdoc.cancel_doc()
+            raise
+        perdoc.finish_doc()
+        self._added = True
+        self.docnum += 1
 
     def _merge_segments(self, mergetype, optimize, merge):
         self.segments = self.segments + self.adopted  # only at commit: deletions use the offsets
