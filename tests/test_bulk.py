@@ -141,3 +141,12 @@ def test_segments_left_by_a_crash_are_cleared(tmp_path, bulk):
     (stale / "tripkb_x.seg").write_bytes(b"half a segment")
     assert sync(kb, workers=0).added == 12
     assert not list(kb.root.glob("index.bulk-*"))
+
+
+def test_progress_counts_up_to_every_record(tmp_path, bulk, monkeypatch):
+    monkeypatch.setattr(indexer, "COUNT_EVERY", 1)
+    kb = make_kb(tmp_path, 40)
+    shown: list[int] = []
+    sync(kb, progress=lambda done, total, label: shown.append(done), workers=2)
+    assert shown and shown[-1] == 40
+    assert shown == sorted(shown)

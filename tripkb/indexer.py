@@ -315,11 +315,15 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
             else:
                 report.added += 1
 
-    def advance(count: int, label: str) -> None:
+    def advance(count: int, label: str, settled: bool = True, ahead: int = 0) -> None:
+        """Count ``count`` more done and show them with ``ahead`` still running;
+        unsettled, ``count`` is shown but not counted (it is work still running)."""
         nonlocal done
-        done += count
+        shown = done + count + ahead
+        if settled:
+            done += count
         if progress:
-            progress(done, total, label)
+            progress(shown, total, label)
 
     def index(entry: Entry, prepared: Prepared) -> None:
         tally(prepared)
@@ -367,10 +371,12 @@ BULK_CHUNK = 10000
 BULK_MIN = 1000
 #: Memory for each worker's postings before it spills them to disk.
 BULK_POOL_MB = 128
+#: A worker tells how far it is every so many records (for the progress bar).
+COUNT_EVERY = 500
 
 
 def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry], indexed: dict[str, str],
-                   tally: Callable[[Prepared], None], advance: Callable[[int, str], None],
+                   tally: Callable[[Prepared], None], advance: Callable[..., None],
                    workers: int | None) -> list[Entry]:
     """Index records without a document a chunk at a time, each chunk written as a segment by a worker.
 
@@ -379,12 +385,13 @@ def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry
     other core waited. Each worker writes a whole segment; this process only
     moves it into the index and commits. A chunk whose worker failed, and any
     record that turns out to name a document, are handed back to be read one by one.
+    Workers count their records in a file each, which the progress shows meanwhile.
     """
     workers = default_workers() if workers is None else workers
     count = -(-len(records) // BULK_CHUNK)
     count = -(-count // max(1, workers)) * max(1, workers)  # a multiple of the workers: all finish together
     size = -(-len(records) // count)
-    chunks = [records[i:i + size] for i in range(0, len(records), size)]
+    chunks = list(enumerate(records[i:i + size] for i in range(0, len(records), size)))
     for stale in kb.root.glob("index.bulk-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a crash; we hold the lock
     staging = kb.root / f"index.bulk-{os.getpid()}"
@@ -393,9 +400,21 @@ def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry
     except OSError:  # no room for the workers' segments: the records go the one-by-one way
         return records
     handed_back: list[Entry] = []
+
+    def running() -> int:
+        count = 0
+        for tally_file in staging.glob("*.count"):
+            try:
+                count += int(tally_file.read_text() or 0)
+            except (OSError, ValueError):  # being written or just removed
+                pass
+        return count
+
     try:
-        jobs = bounded_map(partial(records_segment, kb, staging), chunks, workers=workers)
-        for chunk, result in jobs:
+        jobs = bounded_map(partial(records_segment, kb, staging), chunks, workers=workers,
+                           waiting=lambda: advance(running(), "indexing records", settled=False))
+        for (number, chunk), result in jobs:
+            (staging / f"{number}.count").unlink(missing_ok=True)
             if isinstance(result, ExtractError):
                 handed_back.extend(chunk)
                 continue
@@ -407,20 +426,24 @@ def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry
                     writer.delete(one.entry.key)
             if folder is not None:
                 writer.adopt(folder)
-            advance(len(chunk) - len(left), chunk[-1].key)
+                shutil.rmtree(folder, ignore_errors=True)
+            advance(len(chunk) - len(left), chunk[-1].key, ahead=running())  # the bar never steps back
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return handed_back
 
 
-def records_segment(kb: KnowledgeBase, staging: Path, entries: list[Entry]
+def records_segment(kb: KnowledgeBase, staging: Path, chunk: tuple[int, list[Entry]]
                     ) -> tuple[Path | None, list[Prepared], list[Entry]]:
-    """Runs in a worker: index records without a document into a one-segment index of their own.
+    """Runs in a worker: index chunk ``(number, entries)`` of records without a document
+    into a one-segment index of their own, counting them in ``staging/<number>.count``.
 
     Returns its folder (None if no record could be indexed), each record's
     outcome with its fields left out (they are in the segment), and the
     entries whose sidecar names a document after all.
     """
+    number, entries = chunk
+    counter = staging / f"{number}.count"
     from .segwriter import GroupedWriter
 
     folder = Path(tempfile.mkdtemp(dir=staging))
@@ -428,7 +451,9 @@ def records_segment(kb: KnowledgeBase, staging: Path, entries: list[Entry]
     prepared: list[Prepared] = []
     left: list[Entry] = []
     try:
-        for entry in entries:
+        for done, entry in enumerate(entries):
+            if done % COUNT_EVERY == 0:
+                counter.write_text(str(done))
             one = prepare(kb, entry, records_only=True)
             if one is None:
                 left.append(entry)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, TimeoutError as FutureTimeout
+from concurrent.futures import Future, TimeoutError as FutureTimeout, wait
 from typing import TypeVar
 
 from .errors import ExtractError
@@ -42,10 +42,13 @@ def _limit_memory(megabytes: int) -> None:
 
 
 def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None,
-                timeout: float = TIMEOUT, memory_mb: int = MEMORY_MB) -> Iterator[tuple[T, R | ExtractError]]:
+                timeout: float = TIMEOUT, memory_mb: int = MEMORY_MB,
+                waiting: Callable[[], None] | None = None) -> Iterator[tuple[T, R | ExtractError]]:
     """``(item, fn(item))`` in input order; a failure comes back as an :class:`ExtractError`.
 
-    ``workers=0`` runs in this process (no bounds): for tests and debugging.
+    ``waiting`` is called about twice a second while the next result is awaited
+    (to show the progress of long tasks). ``workers=0`` runs in this process (no
+    bounds): for tests and debugging.
     """
     workers = default_workers() if workers is None else workers
     if workers == 0:
@@ -70,6 +73,8 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = 
             submit()
         while pending:
             item, future = pending.popleft()
+            while waiting is not None and not wait([future], timeout=0.5).done:
+                waiting()
             result: R | ExtractError = outcome(future, timeout, memory_mb)
             submit()
             yield item, result
