@@ -90,3 +90,15 @@ def test_spilled_runs_are_removed_after_the_commit(tmp_path):
     assert not any(__import__("os").path.exists(run) for run in runs)
     with ix.searcher() as s:
         assert s.doc_count() == 100
+
+
+def test_writing_a_merge_frees_the_pool_instead_of_growing_it(tmp_path):
+    """A term both pooled and in a merged segment once made the pool's list take every merged
+    posting and keep them to the end of the commit: 3 GB for a merge of 3,000 PDFs."""
+    pool = segwriter.GroupedPool(str(tmp_path), 64)
+    pool.add(("body", "圖書".encode(), 0, 1.0, b"\x01\x05"))
+    pooled = pool.terms[("body", "圖書".encode())]
+    segment = iter([("body", "圖書".encode(), [7, 2.0, b"\x02\x01\x03"])])
+    written = list(segwriter.merged([pool.iter_terms(), segment]))
+    assert written == [("body", "圖書".encode(), [0, 1.0, b"\x01\x05", 7, 2.0, b"\x02\x01\x03"])]
+    assert pooled == [0, 1.0, b"\x01\x05"] and pool.terms == {}

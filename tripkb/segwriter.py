@@ -92,8 +92,10 @@ class GroupedPool:
         self.terms, self.size = {}, 0
 
     def _sorted(self) -> Iterator[Term]:
+        """The terms in order, each taken out of the pool as it is handed on (so memory is freed
+        as the segment is written, and no list the pool still holds is ever extended)."""
         terms = self.terms
-        return ((field, btext, terms[field, btext]) for field, btext in sorted(terms))
+        return ((field, btext, terms.pop((field, btext))) for field, btext in sorted(terms))
 
     def iter_terms(self) -> Iterator[Term]:
         """Every term in (field, term) order with all its postings, runs and memory merged.
@@ -188,10 +190,8 @@ def merged(streams: list[Iterable[Term]]) -> Iterator[Term]:
     streams gets their postings concatenated in stream order (``heapq.merge`` is stable)."""
     key = itemgetter(0, 1)
     for (field, btext), group in itertools.groupby(heapq.merge(*streams, key=key), key=key):
-        first = next(group)[2]
-        for _, _, more in group:
-            first.extend(more)
-        yield field, btext, first
+        lists = [flat for _, _, flat in group]
+        yield field, btext, lists[0] if len(lists) == 1 else list(itertools.chain.from_iterable(lists))
 
 
 def segment_terms(reader, schema, startdoc: int, docmap: dict[int, int] | None) -> Iterator[Term]:
