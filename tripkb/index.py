@@ -132,23 +132,27 @@ def length_bytes(perdoc, fieldname: str) -> bytes | None:
     return data + bytes(max(0, column._doccount - column._count))
 
 
-def lengths_in_memory(searcher) -> None:
-    """Read each segment's field lengths (a byte per document and field) in one go.
+def segment_lengths_in_memory(perdoc, names) -> None:
+    """Read a segment's field lengths (a byte per document and field) for ``names`` in one go.
 
-    BM25 reads a document's length for every posting it scores; read from the
-    index file a byte at a time (no mmap, see :func:`_storage`) that was a fifth
-    of a query's time. Any reader but Whoosh's own segment reader is left as it is.
+    Whoosh reads a document's length a byte at a time from the index file (no
+    mmap, see :func:`_storage`) for every posting BM25 scores (a fifth of a
+    query's time) and for every document a merge copies. A field without lengths
+    is remembered as such, which spares a ``stat`` a look. ``perdoc`` is the
+    per-document reader of the pinned Whoosh-Reloaded 2.7.5; any other is left as it is.
     """
     from whoosh.codec.whoosh3 import _lenfield
 
+    if perdoc is None or not hasattr(perdoc, "_readers"):
+        return
+    for name in names:
+        perdoc._readers[_lenfield(name)] = length_bytes(perdoc, name)
+
+
+def lengths_in_memory(searcher) -> None:
+    """:func:`segment_lengths_in_memory` of every segment a searcher reads, for the fields BM25 scores."""
     for leaf, _ in searcher.leaf_searchers():
-        perdoc = getattr(leaf.reader(), "_perdoc", None)
-        if perdoc is None or not hasattr(perdoc, "_cached_reader"):
-            continue
-        for name in searcher.schema.scorable_names():
-            data = length_bytes(perdoc, name)
-            if data is not None:
-                perdoc._readers[_lenfield(name)] = data
+        segment_lengths_in_memory(getattr(leaf.reader(), "_perdoc", None), searcher.schema.scorable_names())
 
 
 def live_values(reader, fieldname: str) -> list[str]:

@@ -406,7 +406,7 @@ def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry
         for tally_file in staging.glob("*.count"):
             try:
                 count += int(tally_file.read_text() or 0)
-            except (OSError, ValueError):  # being written or just removed
+            except (OSError, ValueError):  # just removed: its chunk is being settled
                 pass
         return count
 
@@ -452,8 +452,9 @@ def records_segment(kb: KnowledgeBase, staging: Path, chunk: tuple[int, list[Ent
     left: list[Entry] = []
     try:
         for done, entry in enumerate(entries):
-            if done % COUNT_EVERY == 0:
-                counter.write_text(str(done))
+            if done % COUNT_EVERY == 0:  # replaced whole: a count read half-written would step back
+                counter.with_suffix(".new").write_text(str(done))
+                os.replace(counter.with_suffix(".new"), counter)
             one = prepare(kb, entry, records_only=True)
             if one is None:
                 left.append(entry)

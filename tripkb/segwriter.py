@@ -33,7 +33,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.filedb.structfile import StructFile
 from whoosh.writing import SegmentWriter
 
-from .index import length_bytes
+from .index import length_bytes, segment_lengths_in_memory
 from .postings import Analysed, Posting, Preanalysed
 
 #: A term's postings as one flat list: docnum, weight, value, docnum, weight, value...
@@ -294,13 +294,7 @@ class GroupedWriter(SegmentWriter):
         return super()._merge_segments(mergetype, optimize, merge)
 
     def write_per_doc(self, fieldnames, reader):
-        # Whoosh copies each document's length in each field a byte read at a time: read them in one go.
-        from whoosh.codec.whoosh3 import _lenfield
-
-        perdoc = getattr(reader, "_perdoc", None)
-        if perdoc is not None and hasattr(perdoc, "_readers"):
-            for name in fieldnames:  # None remembers that a field has no lengths (else: a stat a document)
-                perdoc._readers[_lenfield(name)] = length_bytes(perdoc, name)
+        segment_lengths_in_memory(getattr(reader, "_perdoc", None), fieldnames)
         return super().write_per_doc(fieldnames, reader)
 
     def add_postings_to_pool(self, reader, startdoc, docmap):
