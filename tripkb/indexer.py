@@ -442,10 +442,10 @@ def records_segment(kb: KnowledgeBase, staging: Path, chunk: tuple[int, list[Ent
     outcome with its fields left out (they are in the segment), and the
     entries whose sidecar names a document after all.
     """
-    number, entries = chunk
-    counter = staging / f"{number}.count"
     from .segwriter import GroupedWriter
 
+    number, entries = chunk
+    counter, fresh_count = staging / f"{number}.count", staging / f"{number}.new"
     folder = Path(tempfile.mkdtemp(dir=staging))
     writer = GroupedWriter(create_index(folder), limitmb=BULK_POOL_MB)
     prepared: list[Prepared] = []
@@ -453,8 +453,8 @@ def records_segment(kb: KnowledgeBase, staging: Path, chunk: tuple[int, list[Ent
     try:
         for done, entry in enumerate(entries):
             if done % COUNT_EVERY == 0:  # replaced whole: a count read half-written would step back
-                counter.with_suffix(".new").write_text(str(done))
-                os.replace(counter.with_suffix(".new"), counter)
+                fresh_count.write_text(str(done))
+                os.replace(fresh_count, counter)
             one = prepare(kb, entry, records_only=True)
             if one is None:
                 left.append(entry)
@@ -495,6 +495,11 @@ class BatchWriter:
         self.w = None
         self.opened = 0.0
 
+    @property
+    def one_segment(self) -> bool:
+        """A writer that never commits on the way (a rebuild) makes one segment of everything."""
+        return self.batch == math.inf
+
     def _writer(self):
         if self.w is None:
             from whoosh.index import LockError
@@ -534,14 +539,14 @@ class BatchWriter:
             if name.startswith(prefix):
                 os.replace(folder / name, Path(self.ix.storage.folder) / name)
         writer.adopted.append(segment)
-        if self.batch != math.inf:
+        if not self.one_segment:
             self.commit()
 
     def commit(self) -> None:
         if self.w is not None:
             w, self.w = self.w, None
             try:
-                w.commit(mergetype=tiered_merge if self.batch != math.inf else _one_segment)
+                w.commit(mergetype=_one_segment if self.one_segment else tiered_merge)
             except OSError as exc:
                 try:
                     w.cancel()
