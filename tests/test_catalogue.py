@@ -7,10 +7,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tripkb import catalogue
+from tripkb import catalogue, indexer
 from tripkb.catalogue import import_csv, parse_mapping
 from tripkb.cli import app
 from tripkb.errors import CatalogueError, UsageError
+from tripkb.index import open_index
+from tripkb.indexer import Entry, prepare, sync
 from tripkb.search import Filters, get, search
 
 runner = CliRunner()
@@ -155,3 +157,40 @@ def test_cli_exit_codes(tmp_path):
     result = runner.invoke(app, ["--kb", str(kb), "import-csv", str(good), "--encoding", "latin-1"])
     assert result.exit_code == 2
     assert "Error: --encoding 'latin-1': expected auto, utf-8 or big5" in result.output
+
+
+MORE = [
+    ["C10000001", "赴日本東京參加「亞洲數位圖書館國際會議」（ICADL）", "國立臺中圖書館", "研究", "日本、韓國",
+     "100年11月1日至100年11月9日", "2011-12-20", "數位典藏；ICADL", "會議於東京舉行。\n討論 open access 與 ASIS&T 的合作。",
+     "林靜宜 研究員"],
+    ["C09900007", "2010 IFLA WLIC 報告", "國圖", "開會", "Sweden", "2010/08/10-2010/08/15", "", "", "", ""],
+    ["1234", "只有題名", "", "", "", "", "", "", "", ""],
+]
+
+
+def stored_records(kb) -> dict:
+    with open_index(kb.index_dir).searcher() as searcher:
+        return {doc["key"]: doc["data"]["record"] for doc in searcher.documents()}
+
+
+def test_the_index_holds_imported_records_as_their_sidecars_read_back(empty_kb, tmp_path, monkeypatch):
+    """Import hands its checked records to the index instead of it reading the sidecars back
+    (a tenth of the work): what it indexes must be what reading the sidecars gives."""
+    monkeypatch.setattr(indexer, "BULK_MIN", 1)
+    report = import_csv(empty_kb, write_csv(tmp_path / "cat.csv", ROWS + MORE))
+    assert (report.added, report.problems) == (5, [])
+    imported = stored_records(empty_kb)
+    sync(empty_kb, rebuild=True)
+    assert stored_records(empty_kb) == imported
+    assert imported["1234.yaml"] == {"id": "1234", "type": "report", "title": "只有題名"}
+    assert imported["C10000001.yaml"]["trip"] == {"start": "2011-11-01", "end": "2011-11-09"}
+
+
+def test_a_record_handed_over_is_used_only_while_its_sidecar_is_unchanged(empty_kb):
+    path = empty_kb.corpus / "C1.yaml"
+    path.write_text("id: C1\ntitle: 檔案上的題名\n", encoding="utf-8")
+    entry = Entry("C1.yaml", path, None)
+    written = (entry.stamp(), {"id": "C1", "type": "report", "title": "匯入時的題名"})
+    assert prepare(empty_kb, entry, written=written).fields["data"]["record"]["title"] == "匯入時的題名"
+    path.write_text("id: C1\ntitle: 匯入後人工校訂的題名\n", encoding="utf-8")
+    assert prepare(empty_kb, entry, written=written).fields["data"]["record"]["title"] == "匯入後人工校訂的題名"

@@ -9,7 +9,8 @@ from tripkb.textnorm import match_form
 from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER
 
 TEXTS = [match_form(t) for t in IFLA_2007 + ALA_2008 + MAINLAND_PAPER] + [
-    "aa 呵呵 哈哈哈 a1 b2", "國際圖書\n館協會", "x", "。，", "美國圖書館學會年會美國圖書館學會年會"]
+    "aa 呵呵 哈哈哈 a1 b2", "國際圖書\n館協會", "x", "。，", "美國圖書館學會年會美國圖書館學會年會",
+    "館館 館 館館館", "日本の図書館と한국도서관", "㐀㐁圖書 鿐鿑", "IFLA 2009 年會" * 80]
 
 
 def test_postings_are_whoosh_word_values():

@@ -13,6 +13,7 @@ Both analysers read text already in the match form (see :mod:`textnorm`).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
 from math import log
+from operator import add
 from pathlib import Path
 
 from whoosh.analysis import Token, Tokenizer
@@ -111,7 +113,18 @@ def _log_probabilities(seg) -> dict[str, float]:
 
 
 def segment(seg, run: str) -> Iterable[tuple[str, int, int]]:
-    """(word, start, end) of a CJK run: the jieba tokenizer ``seg``'s ``tokenize(run, HMM=False)``.
+    """(word, start, end) of a CJK run: the jieba tokenizer ``seg``'s ``tokenize(run, HMM=False)``."""
+    if not _HAN_BLOCK.fullmatch(run):
+        return seg.tokenize(run, HMM=False)
+    words, start = [], 0
+    for word in cut(seg, run):
+        words.append((word, start, start + len(word)))
+        start += len(word)
+    return words
+
+
+def cut(seg, run: str) -> list[str]:
+    """The words of a CJK run as ``seg.tokenize(run, HMM=False)`` cuts them.
 
     An all-Han run (nearly every one) takes jieba's own route — the most
     probable path through the dictionary's word graph, a tie going to the
@@ -120,7 +133,7 @@ def segment(seg, run: str) -> Iterable[tuple[str, int, int]]:
     run goes to jieba. ``tests/test_analysis.py`` holds the two together.
     """
     if not _HAN_BLOCK.fullmatch(run):
-        return seg.tokenize(run, HMM=False)
+        return [word for word, _, _ in seg.tokenize(run, HMM=False)]
     logp = _log_probabilities(seg)  # first: it loads the dictionary, which replaces seg.FREQ
     freq, n = seg.FREQ, len(run)
     best = [0.0] * (n + 1)  # log probability of the best cut of run[k:]
@@ -140,9 +153,18 @@ def segment(seg, run: str) -> Iterable[tuple[str, int, int]]:
         best[k], ends[k] = score, end
     words, k = [], 0
     while k < n:
-        words.append((run[k:ends[k] + 1], k, ends[k] + 1))
+        words.append(run[k:ends[k] + 1])
         k = ends[k] + 1
     return words
+
+
+@lru_cache(maxsize=1 << 16)
+def inner_words(word: str) -> tuple[tuple[str, int], ...]:
+    """(word, offset) of each two- or three-character dictionary word inside ``word`` but not
+    all of it (jieba's search mode). Words recur throughout a corpus: each is looked up once."""
+    freq = segmenter().FREQ
+    return tuple((word[i:i + n], i) for n in (2, 3) for i in range(len(word) - n + 1)
+                 if n < len(word) and freq.get(word[i:i + n]))
 
 
 def word_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
@@ -161,13 +183,54 @@ def word_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int,
             continue
         for word, s, e in segment(seg, run):
             if not query and len(word) > 2:
-                for n in (2, 3):
-                    for i in range(len(word) - n + 1):
-                        sub = word[i : i + n]
-                        if sub != word and seg.FREQ.get(sub):
-                            yield sub, pos, at[s + i], at[s + i + n - 1] + 1
+                for sub, i in inner_words(word):
+                    yield sub, pos, at[s + i], at[s + i + len(sub) - 1] + 1
             yield word, pos, at[s], at[e - 1] + 1
             pos += 1
+
+
+def word_counts(text: str) -> dict[str, int]:
+    """How often each word of :func:`word_tokens` occurs in a document's ``text``, counted in
+    one pass without a tuple per token (what the word postings are made from)."""
+    counts: dict[str, int] = {}
+    get = counts.get
+    seg = segmenter()
+    for m in _RUNS.finditer(text):
+        run = m.group()
+        if m.lastgroup == "word":
+            counts[run] = get(run, 0) + 1
+            continue
+        for word in cut(seg, run.replace("\n", "")):
+            if len(word) > 2:
+                for sub, _ in inner_words(word):
+                    counts[sub] = get(sub, 0) + 1
+            counts[word] = get(word, 0) + 1
+    return counts
+
+
+def gram_positions(text: str) -> dict[str, list[int]]:
+    """The positions of each gram of :func:`gram_tokens` in a document's ``text``, gathered in
+    one pass without a tuple per token (what the bigram postings are made from)."""
+    out: dict[str, list[int]] = {}
+    get = out.get
+    pos = 0
+    for m in _RUNS.finditer(text):
+        run = m.group()
+        if m.lastgroup == "word" or len(run) == 1:
+            grams: Iterable[tuple[int, str]] = ((pos, run),)
+            pos += 1
+        else:
+            run = run.replace("\n", "")
+            last = pos + len(run) - 2
+            grams = itertools.chain(((pos, run[0]),), enumerate(map(add, run, run[1:]), pos), ((last, run[-1]),))
+            pos = last + 1
+        for p, gram in grams:
+            found = get(gram)
+            if found is None:
+                out[gram] = [p]
+            else:
+                found.append(p)
+    return out
 
 
 class _Tokenizer(Tokenizer):
@@ -183,6 +246,21 @@ class _Tokenizer(Tokenizer):
         """The (text, pos, start, end) tuples themselves, without Token objects: what
         postings are made from in documents (see :mod:`postings`)."""
         return word_tokens(value, query) if self.kind == "words" else gram_tokens(value, query)
+
+    def counts(self, value: str) -> dict[str, int]:
+        """Each term of a document's ``value`` with how often it occurs (see :mod:`postings`)."""
+        if self.kind == "words":
+            return word_counts(value)
+        return {term: len(found) for term, found in gram_positions(value).items()}
+
+    def positions(self, value: str) -> dict[str, list[int]]:
+        """Each term of a document's ``value`` with its positions (see :mod:`postings`)."""
+        if self.kind == "grams":
+            return gram_positions(value)
+        out: dict[str, list[int]] = {}
+        for term, pos, _, _ in word_tokens(value):
+            out.setdefault(term, []).append(pos)
+        return out
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,
                  removestops=True, start_pos=0, start_char=0, tokenize=True,

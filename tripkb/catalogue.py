@@ -30,7 +30,7 @@ from .dates import parse_date, parse_range
 from .errors import CatalogueError, DateError, ExtractError, MetadataError, UsageError
 from .fsutil import free_name, write_text_atomic
 from .index import live_values, open_index
-from .indexer import Problem, Progress, SyncReport, sync
+from .indexer import Problem, Progress, SyncReport, Written, stamp, sync
 from .kb import KnowledgeBase
 from .metadata import KEYS, dump
 from .textnorm import display_form
@@ -106,6 +106,7 @@ def import_csv(kb: KnowledgeBase, path: Path, encoding: str = "auto",
     checked = bounded_map(partial(_sidecars, path, layout, kb.root), chunks,
                           workers=None if len(chunks) > 1 else 0)
     seen: dict[str, int] = {}
+    written: Written = {}
     for chunk, results in checked:
         if isinstance(results, ExtractError):  # the worker itself failed: redo here, where errors show
             results = _sidecars(path, layout, kb.root, chunk)
@@ -113,7 +114,7 @@ def import_csv(kb: KnowledgeBase, path: Path, encoding: str = "auto",
             if isinstance(result, Problem):
                 report.problems.append(result)
                 continue
-            doc_id, text = result
+            doc_id, text, record = result
             if doc_id in seen:
                 where = f"{path}:{line}"
                 twice = MetadataError(where, f"'{doc_id}' is also the id of row {seen[doc_id]}", key="id")
@@ -123,21 +124,25 @@ def import_csv(kb: KnowledgeBase, path: Path, encoding: str = "auto",
             if doc_id in known:
                 report.unchanged += 1
                 continue
-            write_text_atomic(free_name(kb.corpus, doc_id, ".yaml", doc_id), text, durable=False)
+            target = free_name(kb.corpus, doc_id, ".yaml", doc_id)
+            write_text_atomic(target, text, durable=False)
+            written[target.name] = (stamp(target.name, target, None), record)
             report.added += 1
         if progress:
             progress(chunk[-1][1], report.rows, f"row {chunk[-1][1]}")
     if report.added:
         os.sync()
-    report.synced = sync(kb, progress) if report.added else before
+    report.synced = sync(kb, progress, written=written) if report.added else before
     return report
 
 
-def _sidecars(path: Path, layout: _Layout, root: Path, rows: list[_Row]) -> list[tuple[str, str] | Problem]:
-    """Each row as (id, sidecar text), or the problem that refuses it. Runs in a worker:
-    checking a row and writing its YAML cost more than writing the file."""
+def _sidecars(path: Path, layout: _Layout, root: Path, rows: list[_Row]
+              ) -> list[tuple[str, str, dict[str, Any]] | Problem]:
+    """Each row as (id, sidecar text, record), or the problem that refuses it. Runs in a worker:
+    checking a row and writing its YAML cost more than writing the file. The record goes on
+    to the index, which is spared reading the sidecar back."""
     vocab = Vocabulary.load(root)
-    out: list[tuple[str, str] | Problem] = []
+    out: list[tuple[str, str, dict[str, Any]] | Problem] = []
     for line, number, cells in rows:
         where = f"{path}:{line}"
         try:
@@ -145,7 +150,7 @@ def _sidecars(path: Path, layout: _Layout, root: Path, rows: list[_Row]) -> list
         except MetadataError as exc:
             out.append(_problem(where, exc, number, layout))
             continue
-        out.append((record["id"], dump(record)))
+        out.append((record["id"], dump(record), record))
     return out
 
 

@@ -90,6 +90,10 @@ def stamp(key: str, *paths: str | os.PathLike | None) -> str:
 
 
 Layout = list[tuple[str, str | None, str | None]]
+#: Records whose writer still holds them (``import-csv``): sidecar key → (its stamp just after
+#: it was written, the normalised record). Indexing takes the record instead of reading the
+#: file back, as long as the file still has that stamp.
+Written = dict[str, tuple[str, dict[str, Any]]]
 
 
 def corpus_layout(kb: KnowledgeBase) -> Layout:
@@ -134,7 +138,8 @@ class Prepared:
 
 
 def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
-            ocr: Mode = "auto", records_only: bool = False) -> Prepared | None:
+            ocr: Mode = "auto", records_only: bool = False,
+            written: tuple[str, dict[str, Any]] | None = None) -> Prepared | None:
     """Read the sidecar, extract the text and build the index fields of one entry.
 
     A document whose text cannot be extracted, or that has no usable text (a
@@ -145,14 +150,19 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
     in a worker): pages that need it come back as ``awaiting``. With
     ``records_only``, an entry whose sidecar names a document gives None: it is
     to be read on its own, with a document's time and memory bounds.
+    ``written`` is the entry's :data:`Written` record, if its writer gave it.
     """
     problems: list[Problem] = []
     record: dict[str, Any] = {}
     warnings: list[str] = []
     document = entry.document
+    current = entry.stamp()
     try:
         if entry.sidecar:
-            record, warnings = read_sidecar(entry.sidecar)
+            if written is not None and written[0] == current:  # stamped first: a later edit is read next time
+                record = dict(written[1])
+            else:
+                record, warnings = read_sidecar(entry.sidecar)
             document = kb.document_path(entry.sidecar, record.get("file"))
             if records_only and document is not None:
                 return None
@@ -194,7 +204,7 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
         record["pages"] = len(pages)
     if document is not None and entry.sidecar is None:
         record["sha256"] = sha256_of(document)  # so ingesting the same bytes again finds it
-    fields = document_fields(entry.key, entry.stamp(), to_json(record),
+    fields = document_fields(entry.key, current, to_json(record),
                              f"corpus/{rel_file}" if rel_file else None, pages, Vocabulary.load(kb.root), paged,
                              body)
     return Prepared(entry, fields, problems, warnings)
@@ -236,24 +246,27 @@ def known_stamps(ix, index_dir: Path) -> dict[str, str]:
 
 
 def sync(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,
-         workers: int | None = None, ocr: Ocr | Mode = "auto", extractor: str | None = None) -> SyncReport:
+         workers: int | None = None, ocr: Ocr | Mode = "auto", extractor: str | None = None,
+         written: Written | None = None) -> SyncReport:
     """Bring the index up to date with ``corpus/``; rebuild it whole when asked or when it is outdated.
 
     ``ocr`` is a running :class:`Ocr` to share, or the mode for one of its own.
+    ``written``: records the caller has just written as sidecars (see :data:`Written`).
     """
     choose(extractor)
     with writer_lock(kb):
-        return sync_locked(kb, progress, rebuild, workers, ocr)
+        return sync_locked(kb, progress, rebuild, workers, ocr, written)
 
 
 def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,
-                workers: int | None = None, ocr: Ocr | Mode = "auto") -> SyncReport:
+                workers: int | None = None, ocr: Ocr | Mode = "auto",
+                written: Written | None = None) -> SyncReport:
     """:func:`sync` for a caller that already holds the writer lock."""
     if not isinstance(ocr, Ocr):
         with Ocr(ocr, kb.ocr_cache) as own:
-            return sync_locked(kb, progress, rebuild, workers, own)
+            return sync_locked(kb, progress, rebuild, workers, own, written)
     if rebuild or status(kb.index_dir):
-        return _rebuild(kb, progress, workers, ocr)
+        return _rebuild(kb, progress, workers, ocr, written)
     ix = open_index(kb.index_dir)
     indexed = known_stamps(ix, kb.index_dir)
     layout = corpus_layout(kb)
@@ -270,11 +283,12 @@ def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bo
         for key in gone:
             writer.delete(key)
             report.removed += 1
-        _write(kb, writer, todo, indexed, report, progress, workers, ocr)
+        _write(kb, writer, todo, indexed, report, progress, workers, ocr, written)
     return report
 
 
-def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, ocr: Ocr) -> SyncReport:
+def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, ocr: Ocr,
+             written: Written | None = None) -> SyncReport:
     """Build a complete new index beside the old one, then swap it in."""
     for stale in list(kb.root.glob("index.new-*")) + list(kb.root.glob("index.old-*")):
         shutil.rmtree(stale, ignore_errors=True)  # left by a crash; we hold the lock
@@ -287,7 +301,7 @@ def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, 
         # way would save nothing from a crash, and one segment is the smallest index
         # (N=2000: 2.45 x the text against 3.5 x in seven segments) and the fastest to search.
         with BatchWriter(ix, batch=math.inf, seconds=math.inf) as writer:
-            _write(kb, writer, entries, {}, report, progress, workers, ocr)
+            _write(kb, writer, entries, {}, report, progress, workers, ocr, written)
             if progress and entries:
                 progress(len(entries), len(entries), "writing the index")
         ix.close()
@@ -302,7 +316,10 @@ def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, 
 
 
 def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], indexed: dict[str, str],
-           report: SyncReport, progress: Progress | None, workers: int | None, ocr: Ocr) -> None:
+           report: SyncReport, progress: Progress | None, workers: int | None, ocr: Ocr,
+           written: Written | None = None) -> None:
+    """Index ``entries`` through ``writer``: records without a document in bulk (taking the
+    ``written`` ones as they are), the rest one by one on every core, OCR as pages need it."""
     total, done = len(entries), 0
     ahead: deque[tuple[Entry, Pending]] = deque()
 
@@ -344,7 +361,7 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
         segmenter()  # jieba's dictionary loaded once, here: the workers forked below share it
     records = [entry for entry in entries if entry.document is None]
     if len(records) >= BULK_MIN:
-        handed_back = _write_records(kb, writer, records, indexed, tally, advance, workers)
+        handed_back = _write_records(kb, writer, records, indexed, tally, advance, workers, written or {})
         entries = [entry for entry in entries if entry.document is not None] + handed_back
     jobs = bounded_map(partial(prepare, kb, ocr=ocr.mode), entries, workers=workers if total > 1 else 0)
     for entry, prepared in jobs:
@@ -377,7 +394,7 @@ COUNT_EVERY = 500
 
 def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry], indexed: dict[str, str],
                    tally: Callable[[Prepared], None], advance: Callable[..., None],
-                   workers: int | None) -> list[Entry]:
+                   workers: int | None, written: Written) -> list[Entry]:
     """Index records without a document a chunk at a time, each chunk written as a segment by a worker.
 
     Filing postings is most of the work of indexing a catalogue record, and one
@@ -391,7 +408,8 @@ def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry
     count = -(-len(records) // BULK_CHUNK)
     count = -(-count // max(1, workers)) * max(1, workers)  # a multiple of the workers: all finish together
     size = -(-len(records) // count)
-    chunks = list(enumerate(records[i:i + size] for i in range(0, len(records), size)))
+    chunks = [(number, chunk, {e.key: written[e.key] for e in chunk if e.key in written})
+              for number, chunk in enumerate(records[i:i + size] for i in range(0, len(records), size))]
     for stale in kb.root.glob("index.bulk-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a crash; we hold the lock
     staging = kb.root / f"index.bulk-{os.getpid()}"
@@ -413,7 +431,7 @@ def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry
     try:
         jobs = bounded_map(partial(records_segment, kb, staging), chunks, workers=workers,
                            waiting=lambda: advance(running(), "indexing records", settled=False))
-        for (number, chunk), result in jobs:
+        for (number, chunk, _), result in jobs:
             (staging / f"{number}.count").unlink(missing_ok=True)
             if isinstance(result, ExtractError):
                 handed_back.extend(chunk)
@@ -433,9 +451,9 @@ def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry
     return handed_back
 
 
-def records_segment(kb: KnowledgeBase, staging: Path, chunk: tuple[int, list[Entry]]
+def records_segment(kb: KnowledgeBase, staging: Path, chunk: tuple[int, list[Entry], Written]
                     ) -> tuple[Path | None, list[Prepared], list[Entry]]:
-    """Runs in a worker: index chunk ``(number, entries)`` of records without a document
+    """Runs in a worker: index chunk ``(number, entries, written)`` of records without a document
     into a one-segment index of their own, counting them in ``staging/<number>.count``.
 
     Returns its folder (None if no record could be indexed), each record's
@@ -444,7 +462,7 @@ def records_segment(kb: KnowledgeBase, staging: Path, chunk: tuple[int, list[Ent
     """
     from .segwriter import GroupedWriter
 
-    number, entries = chunk
+    number, entries, written = chunk
     counter, fresh_count = staging / f"{number}.count", staging / f"{number}.new"
     folder = Path(tempfile.mkdtemp(dir=staging))
     writer = GroupedWriter(create_index(folder), limitmb=BULK_POOL_MB)
@@ -455,7 +473,7 @@ def records_segment(kb: KnowledgeBase, staging: Path, chunk: tuple[int, list[Ent
             if done % COUNT_EVERY == 0:  # replaced whole: a count read half-written would step back
                 fresh_count.write_text(str(done))
                 os.replace(fresh_count, counter)
-            one = prepare(kb, entry, records_only=True)
+            one = prepare(kb, entry, records_only=True, written=written.get(entry.key))
             if one is None:
                 left.append(entry)
                 continue

@@ -15,8 +15,6 @@ live in a module of their own that Whoosh can import when it opens the index.
 
 from __future__ import annotations
 
-from collections import Counter
-from operator import itemgetter
 from typing import Any
 
 from whoosh.formats import Frequency, Positions
@@ -65,8 +63,17 @@ class Frequencies(Preanalysed, Frequency):
     """Whoosh's term frequencies (the jieba word fields)."""
 
     def postings(self, text: str, analyzer) -> list[Posting]:
-        counts = Counter(map(itemgetter(0), analyzer.tokens(text)))
-        return [(term, n, n * self.field_boost, pack_uint(n)) for term, n in counts.items()]
+        boost = self.field_boost
+        return [(term, n, n * boost if boost != 1 else _FLOATS[n] if n < SMALL else float(n),
+                 _UINTS[n] if n < SMALL else pack_uint(n)) for term, n in analyzer.counts(text).items()]
+
+
+#: Shared objects for the commonest weights and values: a posting is then
+#: three references in the writer's pool, not three new objects.
+SMALL = 128
+_FLOATS = [float(n) for n in range(SMALL)]
+_UINTS = [pack_uint(n) for n in range(SMALL)]
+_ONE_POSITION = [bytes((1, p)) for p in range(SMALL)]
 
 
 def varints(numbers: list[int]) -> bytes:
@@ -95,17 +102,13 @@ class CompactPositions(Preanalysed, Positions):
     """Frequency, then the gaps between positions, all as varints (the bigram fields)."""
 
     def postings(self, text: str, analyzer) -> list[Posting]:
-        positions: dict[str, list[int]] = {}
-        for term, pos, _, _ in analyzer.tokens(text):
-            if term in positions:
-                positions[term].append(pos)
-            else:
-                positions[term] = [pos]
-        return [(term, len(p), len(p) * self.field_boost, self.encode(p)) for term, p in positions.items()]
+        boost = self.field_boost
+        return [(term, n, n * boost if boost != 1 else _FLOATS[n] if n < SMALL else float(n), self.encode(p))
+                for term, p in analyzer.positions(text).items() for n in (len(p),)]
 
     def encode(self, poslist):
-        if len(poslist) == 1 and poslist[0] <= 0x7F:  # most bigrams of a record: one early position
-            return bytes((1, poslist[0]))
+        if len(poslist) == 1 and poslist[0] < SMALL:  # most bigrams of a record: one early position
+            return _ONE_POSITION[poslist[0]]
         numbers = [len(poslist)] + [b - a for a, b in zip([0] + poslist, poslist)]
         return bytes(numbers) if max(numbers) <= 0x7F else varints(numbers)  # one byte each, mostly
 
