@@ -70,11 +70,12 @@ def test_a_cjk_run_continues_across_a_line_break():
 
 
 def test_compact_positions_round_trip():
-    from tripkb.postings import CompactPositions
+    from tripkb.postings import CompactPositions, varints
 
     fmt = CompactPositions()
-    for positions in ([0], [5], [0, 1, 2], [3, 130, 131, 20000, 2_000_000]):
+    for positions in ([0], [5], [200], [0, 1, 2], [3, 130, 131, 20000, 2_000_000], list(range(0, 40000, 7))):
         encoded = fmt.encode(positions)
+        assert encoded == varints([len(positions)] + [b - a for a, b in zip([0] + positions, positions)])
         assert fmt.decode_positions(encoded) == positions
         assert fmt.decode_frequency(encoded) == len(positions)
     assert len(fmt.encode([7])) == 2

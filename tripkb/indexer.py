@@ -139,7 +139,7 @@ class Prepared:
 
 def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
             ocr: Mode = "auto", records_only: bool = False,
-            written: tuple[str, dict[str, Any]] | None = None) -> Prepared | None:
+            written: tuple[str, dict[str, Any]] | None = None, vocab: Vocabulary | None = None) -> Prepared | None:
     """Read the sidecar, extract the text and build the index fields of one entry.
 
     A document whose text cannot be extracted, or that has no usable text (a
@@ -150,7 +150,8 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
     in a worker): pages that need it come back as ``awaiting``. With
     ``records_only``, an entry whose sidecar names a document gives None: it is
     to be read on its own, with a document's time and memory bounds.
-    ``written`` is the entry's :data:`Written` record, if its writer gave it.
+    ``written`` is the entry's :data:`Written` record, if its writer gave it;
+    ``vocab`` the KB's vocabulary, if the caller has loaded it.
     """
     problems: list[Problem] = []
     record: dict[str, Any] = {}
@@ -163,7 +164,8 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
                 record = dict(written[1])
             else:
                 record, warnings = read_sidecar(entry.sidecar)
-            document = kb.document_path(entry.sidecar, record.get("file"))
+            if record.get("file") is not None or document is not None:  # else none was beside it
+                document = kb.document_path(entry.sidecar, record.get("file"))
             if records_only and document is not None:
                 return None
         elif document is not None:
@@ -205,7 +207,7 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
     if document is not None and entry.sidecar is None:
         record["sha256"] = sha256_of(document)  # so ingesting the same bytes again finds it
     fields = document_fields(entry.key, current, to_json(record),
-                             f"corpus/{rel_file}" if rel_file else None, pages, Vocabulary.load(kb.root), paged,
+                             f"corpus/{rel_file}" if rel_file else None, pages, vocab or Vocabulary.load(kb.root), paged,
                              body)
     return Prepared(entry, fields, problems, warnings)
 
@@ -468,12 +470,13 @@ def records_segment(kb: KnowledgeBase, staging: Path, chunk: tuple[int, list[Ent
     writer = GroupedWriter(create_index(folder), limitmb=BULK_POOL_MB)
     prepared: list[Prepared] = []
     left: list[Entry] = []
+    vocab = Vocabulary.load(kb.root)
     try:
         for done, entry in enumerate(entries):
             if done % COUNT_EVERY == 0:  # replaced whole: a count read half-written would step back
                 fresh_count.write_text(str(done))
                 os.replace(fresh_count, counter)
-            one = prepare(kb, entry, records_only=True, written=written.get(entry.key))
+            one = prepare(kb, entry, records_only=True, written=written.get(entry.key), vocab=vocab)
             if one is None:
                 left.append(entry)
                 continue

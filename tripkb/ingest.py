@@ -275,7 +275,8 @@ def _bring_in_record(kb: KnowledgeBase, source: Path, known_ids: set[str], vocab
     target = free_name(kb.corpus, source.stem, ".yaml", record["id"])
     _place(kb, target, record)
     known_ids.add(record["id"])
-    prepared = prepare(kb, Entry(target.relative_to(kb.corpus).as_posix(), target, None))
+    beside = kb.document_path(target, None)  # as a scan of corpus/ would pair them
+    prepared = prepare(kb, Entry(target.relative_to(kb.corpus).as_posix(), target, beside))
     report.added.append(kb.relative(target))
     return prepared.fields
 

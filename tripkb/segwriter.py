@@ -34,7 +34,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.writing import SegmentWriter
 
 from .index import length_bytes, segment_lengths_in_memory
-from .postings import Analysed, Posting, Preanalysed
+from .postings import SHARED, Analysed, Posting, Preanalysed
 
 #: A term's postings as one flat list: docnum, weight, value, docnum, weight, value...
 Flat = list
@@ -76,7 +76,7 @@ class GroupedPool:
                 flat = terms[key] = []
                 size += 200 + len(key[1])
             flat += (docnum, weight, value)
-            size += 70 + len(value)
+            size += 28 if id(value) in SHARED else 61 + len(value)  # measured: list slots, the value's object
             length += freq
         self.size = size
         if size > self.limit:
