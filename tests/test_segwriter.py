@@ -97,7 +97,7 @@ def test_writing_a_merge_frees_the_pool_instead_of_growing_it(tmp_path):
     posting and keep them to the end of the commit: 3 GB for a merge of 3,000 PDFs."""
     pool = segwriter.GroupedPool(str(tmp_path), 64)
     pool.add(("body", "圖書".encode(), 0, 1.0, b"\x01\x05"))
-    pooled = pool.terms[("body", "圖書".encode())]
+    pooled = pool.terms["body"]["圖書".encode()]
     segment = iter([("body", "圖書".encode(), [7, 2.0, b"\x02\x01\x03"])])
     written = list(segwriter.merged([pool.iter_terms(), segment]))
     assert written == [("body", "圖書".encode(), [0, 1.0, b"\x01\x05", 7, 2.0, b"\x02\x01\x03"])]

@@ -45,22 +45,40 @@ CHUNK_ITEMS = 3 * 50_000
 
 
 class GroupedPool:
-    """Postings kept per term in arrival (document) order; sorted runs on disk past ``limitmb``."""
+    """Postings kept per field and term in arrival (document) order; sorted runs on disk past ``limitmb``.
+
+    Pre-analysed postings are filed under their term as text, whose hash the
+    analysis already computed; Whoosh's own come as bytes. A field's terms are
+    of one kind (its text terms are encoded if Whoosh's arrive too), and text
+    sorts as its UTF-8 bytes do, so either is written in the order of the bytes.
+    """
 
     def __init__(self, tempdir: str, limitmb: float):
         self.tempdir = tempdir
         self.limit = limitmb * 1024 * 1024
-        self.terms: dict[tuple[str, bytes], Flat] = {}
+        self.terms: dict[str, dict[str | bytes, Flat]] = {}
+        self.textual: set[str] = set()  # the fields whose terms are kept as text
         self.size = 0
         self.runs: list[str] = []
 
+    def _field(self, fieldname: str, text: bool) -> dict:
+        terms = self.terms.get(fieldname)
+        if terms is None:
+            terms = self.terms[fieldname] = {}
+            if text:
+                self.textual.add(fieldname)
+        elif not text and fieldname in self.textual:
+            terms = self.terms[fieldname] = {term.encode("utf-8"): flat for term, flat in terms.items()}
+            self.textual.discard(fieldname)
+        return terms
+
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         """One posting, as Whoosh's writer hands it over: (field, term, docnum, weight, value)."""
-        key = item[:2]
-        postings = self.terms.get(key)
+        terms = self._field(item[0], False)
+        postings = terms.get(item[1])
         if postings is None:
-            postings = self.terms[key] = []
-            self.size += 200 + len(key[1])
+            postings = terms[item[1]] = []
+            self.size += 200 + len(item[1])
         postings.extend(item[2:])
         self.size += 70 + len(item[4] or b"")  # measured: 71 bytes a posting of a catalogue record
         if self.size > self.limit:
@@ -68,13 +86,14 @@ class GroupedPool:
 
     def add_analysed(self, fieldname: str, docnum: int, postings: list[Posting]) -> int:
         """A pre-analysed value's postings (see postings.py); returns their total frequency."""
-        terms, size, length = self.terms, self.size, 0
+        terms, size, length = self._field(fieldname, True), self.size, 0
+        as_bytes = fieldname not in self.textual
         for term, freq, weight, value in postings:
-            key = (fieldname, term.encode("utf-8"))
+            key = term.encode("utf-8") if as_bytes else term
             flat = terms.get(key)
             if flat is None:
                 flat = terms[key] = []
-                size += 200 + len(key[1])
+                size += 200 + 3 * len(term)
             flat += (docnum, weight, value)
             size += 28 if id(value) in SHARED else 61 + len(value)  # measured: list slots, the value's object
             length += freq
@@ -89,13 +108,16 @@ class GroupedPool:
             for chunk in _chunks(self._sorted(), CHUNK_ITEMS):
                 marshal.dump(chunk, fh)
         self.runs.append(path)
-        self.terms, self.size = {}, 0
+        self.terms, self.textual, self.size = {}, set(), 0
 
     def _sorted(self) -> Iterator[Term]:
         """The terms in order, each taken out of the pool as it is handed on (so memory is freed
         as the segment is written, and no list the pool still holds is ever extended)."""
-        terms = self.terms
-        return ((field, btext, terms.pop((field, btext))) for field, btext in sorted(terms))
+        for fieldname in sorted(self.terms):
+            terms = self.terms.pop(fieldname)
+            text = fieldname in self.textual
+            for term in sorted(terms):
+                yield fieldname, term.encode("utf-8") if text else term, terms.pop(term)
 
     def iter_terms(self) -> Iterator[Term]:
         """Every term in (field, term) order with all its postings, runs and memory merged.
