@@ -5,9 +5,10 @@
 Rows look like the government catalogue's: a 20–40 character title, a ~250
 character 摘要, five keywords, two people, ROC dates, and a 10% share of
 Big5-safe variety (organisations, countries, categories). Prints the time to
-read and write the sidecars, the time to index them, and the total, each with
-the CPU time of this process and of its worker processes: on a machine shared
-with other work the wall times swing, the CPU times much less.
+check, write and index the rows, the time of the syncs the import runs before
+and after, and the total, each with the CPU time of this process and of its
+worker processes (on a machine shared with other work the wall times swing, the
+CPU times much less), and the peak memory of this process and of the largest worker.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def main() -> None:
             writer.writerows(row(n, rng) for n in range(args.rows))
         kb = KnowledgeBase.locate(work / "kb", create=True)
         spent = []
-        real_sync = catalogue.sync
+        real_sync = catalogue.sync_locked
 
         def timed_sync(*a, **k):
             start = clocks()
@@ -78,18 +79,20 @@ def main() -> None:
             finally:
                 spent.append([b - a for a, b in zip(start, clocks())])
 
-        catalogue.sync = timed_sync
+        catalogue.sync_locked = timed_sync
         start = clocks()
         report = catalogue.import_csv(kb, source)
         total = [b - a for a, b in zip(start, clocks())]
-        # the first sync only opens the (new, empty) index
-        indexing = [sum(column) for column in zip(*spent[1:])] if len(spent) > 1 else [0.0] * 3
+        syncs = [sum(column) for column in zip(*spent)]
         print(f"{args.rows} rows ({source.stat().st_size / 1e6:.1f} MB CSV): "
               f"{report.added} added, {len(report.problems)} refused")
-        print(f"{'':32}{'wall':>8}{'CPU main':>10}{'workers':>9}")
-        for label, figures in (("read, check and write sidecars:", [t - i for t, i in zip(total, indexing)]),
-                               ("index (indexer.sync):", indexing), ("total:", total)):
-            print(f"{label:32}" + "".join(f"{x:{w}.1f} s" for x, w in zip(figures, (6, 8, 7))))
+        print(f"{'':34}{'wall':>8}{'CPU main':>10}{'workers':>9}")
+        for label, figures in (("check, write and index the rows:", [t - i for t, i in zip(total, syncs)]),
+                               ("sync before and after:", syncs), ("total:", total)):
+            print(f"{label:34}" + "".join(f"{x:{w}.1f} s" for x, w in zip(figures, (6, 8, 7))))
+        own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        print(f"peak memory: {own.ru_maxrss / 1024:.0f} MiB this process, "
+              f"{workers.ru_maxrss / 1024:.0f} MiB the largest worker")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

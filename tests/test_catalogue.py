@@ -75,9 +75,11 @@ def test_a_wrong_encoding_is_refused_with_a_hint(empty_kb, tmp_path):
     assert str(err.value).endswith("; try --encoding")
 
 
-@pytest.mark.parametrize("chunk", [500, 2])  # 2: rows checked in worker processes, duplicates across chunks
+@pytest.mark.parametrize("chunk", [None, 2])  # 2: rows in chunks of 2 in worker processes
 def test_bad_rows_are_named_and_the_rest_imported(empty_kb, tmp_path, monkeypatch, chunk):
-    monkeypatch.setattr(catalogue, "CHUNK", chunk)
+    if chunk:
+        monkeypatch.setattr(catalogue, "BULK_MIN", 1)
+        monkeypatch.setattr(indexer, "BULK_CHUNK", chunk)
     rows = ROWS + [
         ["C09800002", "壞日期", "國家圖書館", "開會", "美國", "98年13月1日", "", "", "", ""],
         ["C09800003", "不明類別", "國家圖書館", "旅遊", "美國", "", "", "", "", ""],
@@ -173,10 +175,9 @@ def stored_records(kb) -> dict:
         return {doc["key"]: doc["data"]["record"] for doc in searcher.documents()}
 
 
-def test_the_index_holds_imported_records_as_their_sidecars_read_back(empty_kb, tmp_path, monkeypatch):
-    """Import hands its checked records to the index instead of it reading the sidecars back
+def test_the_index_holds_imported_records_as_their_sidecars_read_back(empty_kb, tmp_path):
+    """Import indexes the records it checked instead of reading the sidecars back
     (a tenth of the work): what it indexes must be what reading the sidecars gives."""
-    monkeypatch.setattr(indexer, "BULK_MIN", 1)
     report = import_csv(empty_kb, write_csv(tmp_path / "cat.csv", ROWS + MORE))
     assert (report.added, report.problems) == (5, [])
     imported = stored_records(empty_kb)
@@ -194,3 +195,53 @@ def test_a_record_handed_over_is_used_only_while_its_sidecar_is_unchanged(empty_
     assert prepare(empty_kb, entry, written=written).fields["data"]["record"]["title"] == "匯入時的題名"
     path.write_text("id: C1\ntitle: 匯入後人工校訂的題名\n", encoding="utf-8")
     assert prepare(empty_kb, entry, written=written).fields["data"]["record"]["title"] == "匯入後人工校訂的題名"
+
+
+def test_ids_that_make_one_file_name_get_a_file_each(empty_kb, tmp_path, monkeypatch):
+    """A/B and A_B both make A_B.yaml: planned apart, even when imported by two workers at once."""
+    monkeypatch.setattr(catalogue, "BULK_MIN", 1)
+    monkeypatch.setattr(indexer, "BULK_CHUNK", 1)
+    rows = [["A/B", "斜線", "", "", "", "", "", "", "", ""], ["A_B", "底線", "", "", "", "", "", "", "", ""]]
+    report = import_csv(empty_kb, write_csv(tmp_path / "cat.csv", rows))
+    assert (report.added, report.problems) == (2, [])
+    assert sorted(p.name for p in empty_kb.corpus.glob("*.yaml")) == ["A_B-A_B.yaml", "A_B.yaml"]
+    assert (get(empty_kb, "A/B").record["title"], get(empty_kb, "A_B").record["title"]) == ("斜線", "底線")
+
+
+def test_a_chunk_done_again_after_its_worker_died_writes_each_sidecar_once(empty_kb, tmp_path):
+    path = write_csv(tmp_path / "cat.csv", ROWS + MORE)
+    text, _ = catalogue._decode(path, "auto")
+    rows = list(catalogue._rows(text))
+    layout = catalogue._columns(path, rows[0][1], {}, catalogue.ImportReport())
+    numbered = [(line, n, cells) for n, (line, cells) in enumerate(rows[1:], 1)]
+    [chunk] = catalogue._plan(empty_kb, numbered, layout, set(), 0)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    first = catalogue._import_chunk(path, layout, empty_kb, staging, chunk)
+    again = catalogue._import_chunk(path, layout, empty_kb, staging, chunk)
+    assert first[1] == again[1] == [(n, "indexed") for n in range(1, 6)]
+    assert len(list(empty_kb.corpus.glob("*.yaml"))) == 5
+
+
+def test_a_sidecar_put_at_a_planned_name_meanwhile_is_kept(empty_kb, tmp_path, monkeypatch):
+    """Someone else's file at the name planned for a row stays; the row takes another name."""
+    real_plan = catalogue._plan
+
+    def plan_then_someone_writes(kb, *args):
+        chunks = real_plan(kb, *args)
+        (kb.corpus / "C09601649.yaml").write_text("id: 手寫\ntitle: 別人的檔案\n", encoding="utf-8")
+        return chunks
+
+    monkeypatch.setattr(catalogue, "_plan", plan_then_someone_writes)
+    report = import_csv(empty_kb, write_csv(tmp_path / "cat.csv", ROWS))
+    assert (report.added, report.synced.added) == (2, 3)
+    assert sidecar(empty_kb, "C09601649")["title"] == "別人的檔案"
+    assert sidecar(empty_kb, "C09601649-C0960164")["title"] == "參加2007年美國圖書館學會年會報告"
+    assert get(empty_kb, "手寫").record["title"] == "別人的檔案"
+    assert get(empty_kb, "C09601649").record["title"] == "參加2007年美國圖書館學會年會報告"
+
+
+def test_progress_counts_the_rows(empty_kb, tmp_path):
+    seen = []
+    report = import_csv(empty_kb, write_csv(tmp_path / "cat.csv", ROWS + MORE), progress=lambda *a: seen.append(a))
+    assert report.added == 5 and (5, 5, "row 5") in seen

@@ -6,9 +6,11 @@ becomes ``corpus/<id>.yaml``, checked exactly like a sidecar, and the index is
 then brought up to date. A bad row is reported by its number and skipped; the
 rest is imported. Records already in the KB are left alone.
 
-Catalogues run to tens of thousands of rows, so rows are checked and turned
-into YAML on every core, in chunks, and sidecars are written with libyaml and
-without one fsync each: :func:`os.sync` runs once at the end.
+Catalogues run to tens of thousands of rows, so the rows are imported on
+every core, in chunks: the worker that checks a row also writes its sidecar
+and indexes the record into a segment of its own, which this process takes
+into the index. Sidecars are written without one fsync each: :func:`os.sync`
+runs once at the end.
 """
 
 from __future__ import annotations
@@ -28,14 +30,16 @@ from .check import validated
 from .cover import people
 from .dates import parse_date, parse_range
 from .errors import CatalogueError, DateError, ExtractError, MetadataError, UsageError
-from .fsutil import free_name, write_text_atomic
+from .fsutil import free_name, name_candidates, write_text_atomic
 from .index import live_values, open_index
-from .indexer import Problem, Progress, SyncReport, Written, stamp, sync
+from .indexer import (BULK_MIN, BatchWriter, ChunkSegment, Entry, Problem, Progress, Staging, SyncReport, chunked,
+                      prepare, sync_locked)
 from .kb import KnowledgeBase
+from .lock import writer_lock
 from .metadata import KEYS, dump
 from .textnorm import display_form
 from .vocab import Vocabulary
-from .workers import bounded_map
+from .workers import bounded_map, default_workers
 
 #: Column headings (NFKC, without spaces) → field. When several columns give one
 #: field, the first one listed here that has a value wins (報告名稱 before 計畫名稱).
@@ -52,8 +56,6 @@ COLUMNS: dict[str, str] = {
 #: What a column may be mapped to with ``--map COL=FIELD``.
 FIELDS = tuple(k for k in KEYS if k not in ("file", "sha256", "extracted")) + ("trip.start", "trip.end")
 ENCODINGS = {"utf-8": "utf-8-sig", "big5": "cp950"}  # cp950 is Big5 as Windows writes it
-#: Rows checked per task of the worker processes.
-CHUNK = 500
 #: (line where the row starts, its number among the non-blank rows, its cells)
 _Row = tuple[int, int, list[str]]
 _COUNT = re.compile(r"(\d+)\s*[人頁页]?")
@@ -87,71 +89,171 @@ def parse_mapping(specs: list[str]) -> dict[str, str]:
 
 def import_csv(kb: KnowledgeBase, path: Path, encoding: str = "auto",
                mapping: dict[str, str] | None = None, progress: Progress | None = None) -> ImportReport:
-    """Write one metadata-only sidecar per new, valid row of the catalogue, then index them."""
+    """Write one metadata-only sidecar per new, valid row of the catalogue, and index it."""
     report = ImportReport()
     text, report.encoding = _decode(path, encoding)
     rows = list(_rows(text))
     if not rows:
         raise CatalogueError(f"{path}: empty file: expected a header row of column names")
     layout = _columns(path, rows[0][1], mapping or {}, report)
-    before = sync(kb, progress)
-    with open_index(kb.index_dir).searcher() as searcher:
-        known = set(live_values(searcher.reader(), "id"))
     numbered: list[_Row] = []
     for line, cells in rows[1:]:
         if any(c.strip() for c in cells):
             numbered.append((line, len(numbered) + 1, cells))
     report.rows = len(numbered)
-    chunks = [numbered[i:i + CHUNK] for i in range(0, len(numbered), CHUNK)]
-    checked = bounded_map(partial(_sidecars, path, layout, kb.root), chunks,
-                          workers=None if len(chunks) > 1 else 0)
-    seen: dict[str, int] = {}
-    written: Written = {}
-    for chunk, results in checked:
-        if isinstance(results, ExtractError):  # the worker itself failed: redo here, where errors show
-            results = _sidecars(path, layout, kb.root, chunk)
-        for (line, number, _), result in zip(chunk, results):
-            if isinstance(result, Problem):
-                report.problems.append(result)
-                continue
-            doc_id, text, record = result
-            if doc_id in seen:
-                where = f"{path}:{line}"
-                twice = MetadataError(where, f"'{doc_id}' is also the id of row {seen[doc_id]}", key="id")
-                report.problems.append(_problem(where, twice, number, layout))
-                continue
-            seen[doc_id] = number
-            if doc_id in known:
-                report.unchanged += 1
-                continue
-            target = free_name(kb.corpus, doc_id, ".yaml", doc_id)
-            write_text_atomic(target, text, durable=False)
-            written[target.name] = (stamp(target.name, target, None), record)
-            report.added += 1
-        if progress:
-            progress(chunk[-1][1], report.rows, f"row {chunk[-1][1]}")
-    if report.added:
-        os.sync()
-    report.synced = sync(kb, progress, written=written) if report.added else before
+    with writer_lock(kb):
+        before = sync_locked(kb, progress)
+        ix = open_index(kb.index_dir)
+        with ix.searcher() as searcher:
+            known = set(live_values(searcher.reader(), "id"))
+        workers = default_workers() if len(numbered) >= BULK_MIN else 0
+        indexed, done = 0, 0
+        problems: list[tuple[int, Problem]] = []
+        with Staging(kb) as staging, BatchWriter(ix) as writer:
+            if staging is None:
+                raise CatalogueError(f"{kb.root}: cannot make a folder for the new index segments "
+                                     "(is the disk full or read-only?)")
+
+            def show(label: str, ahead: int = 0) -> None:
+                if progress:
+                    progress(min(done + ahead, report.rows), report.rows, label)
+
+            jobs = bounded_map(partial(_import_chunk, path, layout, kb, staging.folder),
+                               _plan(kb, numbered, layout, known, workers), workers=workers,
+                               waiting=lambda: show("importing rows", staging.running()))
+            for chunk, result in jobs:
+                staging.settled(chunk.number)
+                if isinstance(result, ExtractError):  # the worker died: redo here, where errors show
+                    result = _import_chunk(path, layout, kb, staging.folder, chunk)
+                folder, outcomes = result
+                writer.adopt(folder)
+                for number, outcome in outcomes:
+                    if isinstance(outcome, Problem):
+                        problems.append((number, outcome))
+                    elif outcome == "unchanged":
+                        report.unchanged += 1
+                    else:
+                        report.added += 1
+                        indexed += outcome == "indexed"
+                done += len(chunk.rows)
+                show(f"row {done}", staging.running())
+        report.problems = [problem for _, problem in sorted(problems, key=lambda p: p[0])]
+        if report.added:
+            os.sync()  # the sidecars, flushed once: written without an fsync each
+        after = sync_locked(kb, progress)  # records beside a document of their name, and any other change
+    report.synced = SyncReport(
+        added=before.added + indexed + after.added, updated=before.updated + after.updated,
+        removed=before.removed + after.removed,
+        unchanged=max(0, after.unchanged - indexed - before.added - before.updated),
+        problems=before.problems + after.problems, warnings=before.warnings + after.warnings)
     return report
 
 
-def _sidecars(path: Path, layout: _Layout, root: Path, rows: list[_Row]
-              ) -> list[tuple[str, str, dict[str, Any]] | Problem]:
-    """Each row as (id, sidecar text, record), or the problem that refuses it. Runs in a worker:
-    checking a row and writing its YAML cost more than writing the file. The record goes on
-    to the index, which is spared reading the sidecar back."""
-    vocab = Vocabulary.load(root)
-    out: list[tuple[str, str, dict[str, Any]] | Problem] = []
-    for line, number, cells in rows:
-        where = f"{path}:{line}"
+@dataclass
+class _Chunk:
+    """Rows imported by one worker into one segment."""
+
+    number: int
+    rows: list[_Row] = field(default_factory=list)
+    #: id → the sidecar name its row takes (free in corpus/ when planned), for the new ids of these rows
+    names: dict[str, str] = field(default_factory=dict)
+    #: ids of these rows that are in the index already
+    known: set[str] = field(default_factory=set)
+
+
+def _plan(kb: KnowledgeBase, rows: list[_Row], layout: _Layout, known: set[str], workers: int) -> list[_Chunk]:
+    """The rows in chunks for the workers, each new id with the sidecar name it will take.
+
+    Rows with one id are put in one chunk (the first valid one is imported, the
+    others refused), and every id gets its own name, free in corpus/ and among
+    the others (compared without case, as some file systems do), so workers never
+    write over one another. Names are planned from one listing of corpus/.
+    """
+    taken = {name.casefold() for name in os.listdir(kb.corpus)}
+    groups: dict[str, list[_Row]] = {}
+    for row in rows:
+        groups.setdefault(_row_id(row[2], layout) or f"\0{row[1]}", []).append(row)  # no id: a group of its own
+    size = len(chunked(rows, max(1, workers))[0]) if rows else 1
+    chunks: list[_Chunk] = []
+    for doc_id, group in groups.items():
+        if not chunks or len(chunks[-1].rows) >= size:
+            chunks.append(_Chunk(len(chunks)))
+        chunk = chunks[-1]
+        chunk.rows.extend(group)
+        if doc_id in known:
+            chunk.known.add(doc_id)
+        elif not doc_id.startswith("\0"):
+            name = next(n for n in name_candidates(doc_id, ".yaml", doc_id) if n.casefold() not in taken)
+            taken.add(name.casefold())
+            chunk.names[doc_id] = name
+    return chunks
+
+
+def _row_id(cells: list[str], layout: _Layout) -> str:
+    """The id a row's record will have: its first id cell with a value (as :func:`_record` reads it)."""
+    for i in layout.order:
+        if layout.targets[i] == "id" and i < len(cells) and cells[i].strip():
+            return cells[i].strip()
+    return ""
+
+
+def _import_chunk(path: Path, layout: _Layout, kb: KnowledgeBase, staging: Path, chunk: _Chunk
+                  ) -> tuple[Path | None, list[tuple[int, Problem | str]]]:
+    """Runs in a worker: check each row of ``chunk``, write the new ones as sidecars and index
+    them into a segment of their own. Returns the segment's folder and, for each row by number,
+    its problem or what became of it: unchanged, indexed, or written only (its planned
+    name was taken meanwhile: the sync after the import indexes it).
+
+    A row's whole work happens here, so its record is never read back from the
+    sidecar or sent between processes. A sidecar already there with the very text
+    to write is taken as written: an earlier try at this chunk wrote it and died.
+    """
+    vocab = Vocabulary.load(kb.root)
+    outcomes: list[tuple[int, Problem | str]] = []
+    seen: dict[str, int] = {}
+    with ChunkSegment(staging, chunk.number) as segment:
+        for done, (line, number, cells) in enumerate(chunk.rows):
+            segment.count(done)
+            where = f"{path}:{line}"
+            try:
+                record = _record(cells, layout, where, vocab)
+                if record["id"] in seen:
+                    raise MetadataError(where, f"'{record['id']}' is also the id of row {seen[record['id']]}",
+                                        key="id")
+            except MetadataError as exc:
+                outcomes.append((number, _problem(where, exc, number, layout)))
+                continue
+            doc_id = record["id"]
+            seen[doc_id] = number
+            if doc_id in chunk.known:
+                outcomes.append((number, "unchanged"))
+                continue
+            target = _write(kb.corpus, chunk.names.get(doc_id), doc_id, dump(record))
+            if target.name != chunk.names.get(doc_id):
+                outcomes.append((number, "written"))
+                continue
+            # A document of this stem beside it (put there meanwhile) makes the sync after
+            # the import read the two together: its stamp is not this one.
+            entry = Entry(target.name, target, None)
+            prepared = prepare(kb, entry, records_only=True, written=(entry.stamp(), record), vocab=vocab)
+            assert prepared is not None and prepared.fields is not None  # a record alone is always indexed
+            segment.add(prepared.fields)
+            outcomes.append((number, "indexed"))
+        return segment.finish(), outcomes
+
+
+def _write(corpus: Path, name: str | None, doc_id: str, text: str) -> Path:
+    """Write a sidecar under its planned name, or a free one if that was taken meanwhile."""
+    target = corpus / name if name else free_name(corpus, doc_id, ".yaml", doc_id)
+    if target.exists():
         try:
-            record = _record(cells, layout, where, vocab)
-        except MetadataError as exc:
-            out.append(_problem(where, exc, number, layout))
-            continue
-        out.append((record["id"], dump(record), record))
-    return out
+            if target.read_text(encoding="utf-8") == text:
+                return target
+        except (OSError, UnicodeDecodeError):
+            pass
+        target = free_name(corpus, doc_id, ".yaml", doc_id)
+    write_text_atomic(target, text, durable=False)
+    return target
 
 
 def _problem(where: str, exc: MetadataError, number: int, layout: _Layout) -> Problem:

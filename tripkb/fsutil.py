@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
 import tempfile
@@ -56,14 +57,22 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.()" else "_" for c in text).strip("._")
+
+
+def name_candidates(stem: str, suffix: str, distinguisher: str) -> Iterator[str]:
+    """File names for ``stem+suffix`` in the order they are tried: the stem made safe for a
+    file name, then with the distinguisher's first 8 characters, then numbered."""
+    safe = _safe(stem) or "document"
+    tagged = f"{safe}-{_safe(distinguisher)[:8]}"
+    yield f"{safe}{suffix}"
+    yield f"{tagged}{suffix}"
+    for n in itertools.count(2):
+        yield f"{tagged}-{n}{suffix}"
+
+
 def free_name(folder: Path, stem: str, suffix: str, distinguisher: str) -> Path:
-    """``stem+suffix`` in ``folder``, or a name made unique with the distinguisher."""
-    safe = "".join(c if c.isalnum() or c in "-_.()" else "_" for c in stem).strip("._") or "document"
-    for name in (f"{safe}{suffix}", f"{safe}-{distinguisher[:8]}{suffix}"):
-        candidate = folder / name
-        if not candidate.exists() and not candidate.with_suffix(".yaml").exists():
-            return candidate
-    n = 2
-    while (folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}").exists():
-        n += 1
-    return folder / f"{safe}-{distinguisher[:8]}-{n}{suffix}"
+    """The first of :func:`name_candidates` free in ``folder``, with no sidecar of that stem either."""
+    candidates = (folder / name for name in name_candidates(stem, suffix, distinguisher))
+    return next(c for c in candidates if not c.exists() and not c.with_suffix(".yaml").exists())

@@ -90,10 +90,6 @@ def stamp(key: str, *paths: str | os.PathLike | None) -> str:
 
 
 Layout = list[tuple[str, str | None, str | None]]
-#: Records whose writer still holds them (``import-csv``): sidecar key → (its stamp just after
-#: it was written, the normalised record). Indexing takes the record instead of reading the
-#: file back, as long as the file still has that stamp.
-Written = dict[str, tuple[str, dict[str, Any]]]
 
 
 def corpus_layout(kb: KnowledgeBase) -> Layout:
@@ -150,8 +146,10 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
     in a worker): pages that need it come back as ``awaiting``. With
     ``records_only``, an entry whose sidecar names a document gives None: it is
     to be read on its own, with a document's time and memory bounds.
-    ``written`` is the entry's :data:`Written` record, if its writer gave it;
-    ``vocab`` the KB's vocabulary, if the caller has loaded it.
+    ``written`` is (the sidecar's stamp, its normalised record) from the process that
+    just wrote it (``import-csv``): the record is taken as it is, without reading the
+    file back, while the file keeps that stamp. ``vocab`` is the KB's vocabulary, if
+    the caller has loaded it.
     """
     problems: list[Problem] = []
     record: dict[str, Any] = {}
@@ -248,27 +246,24 @@ def known_stamps(ix, index_dir: Path) -> dict[str, str]:
 
 
 def sync(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,
-         workers: int | None = None, ocr: Ocr | Mode = "auto", extractor: str | None = None,
-         written: Written | None = None) -> SyncReport:
+         workers: int | None = None, ocr: Ocr | Mode = "auto", extractor: str | None = None) -> SyncReport:
     """Bring the index up to date with ``corpus/``; rebuild it whole when asked or when it is outdated.
 
     ``ocr`` is a running :class:`Ocr` to share, or the mode for one of its own.
-    ``written``: records the caller has just written as sidecars (see :data:`Written`).
     """
     choose(extractor)
     with writer_lock(kb):
-        return sync_locked(kb, progress, rebuild, workers, ocr, written)
+        return sync_locked(kb, progress, rebuild, workers, ocr)
 
 
 def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,
-                workers: int | None = None, ocr: Ocr | Mode = "auto",
-                written: Written | None = None) -> SyncReport:
+                workers: int | None = None, ocr: Ocr | Mode = "auto") -> SyncReport:
     """:func:`sync` for a caller that already holds the writer lock."""
     if not isinstance(ocr, Ocr):
         with Ocr(ocr, kb.ocr_cache) as own:
-            return sync_locked(kb, progress, rebuild, workers, own, written)
+            return sync_locked(kb, progress, rebuild, workers, own)
     if rebuild or status(kb.index_dir):
-        return _rebuild(kb, progress, workers, ocr, written)
+        return _rebuild(kb, progress, workers, ocr)
     ix = open_index(kb.index_dir)
     indexed = known_stamps(ix, kb.index_dir)
     layout = corpus_layout(kb)
@@ -285,12 +280,11 @@ def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bo
         for key in gone:
             writer.delete(key)
             report.removed += 1
-        _write(kb, writer, todo, indexed, report, progress, workers, ocr, written)
+        _write(kb, writer, todo, indexed, report, progress, workers, ocr)
     return report
 
 
-def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, ocr: Ocr,
-             written: Written | None = None) -> SyncReport:
+def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, ocr: Ocr) -> SyncReport:
     """Build a complete new index beside the old one, then swap it in."""
     for stale in list(kb.root.glob("index.new-*")) + list(kb.root.glob("index.old-*")):
         shutil.rmtree(stale, ignore_errors=True)  # left by a crash; we hold the lock
@@ -303,7 +297,7 @@ def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, 
         # way would save nothing from a crash, and one segment is the smallest index
         # (N=2000: 2.45 x the text against 3.5 x in seven segments) and the fastest to search.
         with BatchWriter(ix, batch=math.inf, seconds=math.inf) as writer:
-            _write(kb, writer, entries, {}, report, progress, workers, ocr, written)
+            _write(kb, writer, entries, {}, report, progress, workers, ocr)
             if progress and entries:
                 progress(len(entries), len(entries), "writing the index")
         ix.close()
@@ -318,10 +312,9 @@ def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, 
 
 
 def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], indexed: dict[str, str],
-           report: SyncReport, progress: Progress | None, workers: int | None, ocr: Ocr,
-           written: Written | None = None) -> None:
-    """Index ``entries`` through ``writer``: records without a document in bulk (taking the
-    ``written`` ones as they are), the rest one by one on every core, OCR as pages need it."""
+           report: SyncReport, progress: Progress | None, workers: int | None, ocr: Ocr) -> None:
+    """Index ``entries`` through ``writer``: records without a document in bulk, the rest one
+    by one on every core, OCR as pages need it."""
     total, done = len(entries), 0
     ahead: deque[tuple[Entry, Pending]] = deque()
 
@@ -363,7 +356,7 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
         segmenter()  # jieba's dictionary loaded once, here: the workers forked below share it
     records = [entry for entry in entries if entry.document is None]
     if len(records) >= BULK_MIN:
-        handed_back = _write_records(kb, writer, records, indexed, tally, advance, workers, written or {})
+        handed_back = _write_records(kb, writer, records, indexed, tally, advance, workers)
         entries = [entry for entry in entries if entry.document is not None] + handed_back
     jobs = bounded_map(partial(prepare, kb, ocr=ocr.mode), entries, workers=workers if total > 1 else 0)
     for entry, prepared in jobs:
@@ -396,7 +389,7 @@ COUNT_EVERY = 500
 
 def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry], indexed: dict[str, str],
                    tally: Callable[[Prepared], None], advance: Callable[..., None],
-                   workers: int | None, written: Written) -> list[Entry]:
+                   workers: int | None) -> list[Entry]:
     """Index records without a document a chunk at a time, each chunk written as a segment by a worker.
 
     Filing postings is most of the work of indexing a catalogue record, and one
@@ -404,37 +397,16 @@ def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry
     other core waited. Each worker writes a whole segment; this process only
     moves it into the index and commits. A chunk whose worker failed, and any
     record that turns out to name a document, are handed back to be read one by one.
-    Workers count their records in a file each, which the progress shows meanwhile.
     """
     workers = default_workers() if workers is None else workers
-    count = -(-len(records) // BULK_CHUNK)
-    count = -(-count // max(1, workers)) * max(1, workers)  # a multiple of the workers: all finish together
-    size = -(-len(records) // count)
-    chunks = [(number, chunk, {e.key: written[e.key] for e in chunk if e.key in written})
-              for number, chunk in enumerate(records[i:i + size] for i in range(0, len(records), size))]
-    for stale in kb.root.glob("index.bulk-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by a crash; we hold the lock
-    staging = kb.root / f"index.bulk-{os.getpid()}"
-    try:
-        staging.mkdir()
-    except OSError:  # no room for the workers' segments: the records go the one-by-one way
-        return records
     handed_back: list[Entry] = []
-
-    def running() -> int:
-        count = 0
-        for tally_file in staging.glob("*.count"):
-            try:
-                count += int(tally_file.read_text() or 0)
-            except (OSError, ValueError):  # just removed: its chunk is being settled
-                pass
-        return count
-
-    try:
-        jobs = bounded_map(partial(records_segment, kb, staging), chunks, workers=workers,
-                           waiting=lambda: advance(running(), "indexing records", settled=False))
-        for (number, chunk, _), result in jobs:
-            (staging / f"{number}.count").unlink(missing_ok=True)
+    with Staging(kb) as staging:
+        if staging is None:  # no room for the workers' segments: the records go the one-by-one way
+            return records
+        jobs = bounded_map(partial(records_segment, kb, staging.folder), list(enumerate(chunked(records, workers))),
+                           workers=workers, waiting=lambda: advance(staging.running(), "indexing records", settled=False))
+        for (number, chunk), result in jobs:
+            staging.settled(number)
             if isinstance(result, ExtractError):
                 handed_back.extend(chunk)
                 continue
@@ -444,53 +416,115 @@ def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry
                 tally(one)
                 if one.fields is not None and one.entry.key in indexed:
                     writer.delete(one.entry.key)
-            if folder is not None:
-                writer.adopt(folder)
-                shutil.rmtree(folder, ignore_errors=True)
-            advance(len(chunk) - len(left), chunk[-1].key, ahead=running())  # the bar never steps back
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            writer.adopt(folder)
+            advance(len(chunk) - len(left), chunk[-1].key, ahead=staging.running())  # the bar never steps back
     return handed_back
 
 
-def records_segment(kb: KnowledgeBase, staging: Path, chunk: tuple[int, list[Entry], Written]
+def chunked(items: list, workers: int) -> list[list]:
+    """``items`` in chunks of at most about BULK_CHUNK, as many as a multiple of ``workers``
+    (so that all finish together), in order."""
+    count = -(-len(items) // BULK_CHUNK)
+    count = -(-count // max(1, workers)) * max(1, workers)
+    size = max(1, -(-len(items) // count))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+class Staging:
+    """``index.bulk-<pid>/`` beside the index: the segments workers write, and how far each is.
+
+    A worker counts its items in ``<chunk>.count``, replaced whole so that a
+    count is never read half-written; :meth:`running` adds them up for the
+    progress bar. Left over by a crash, it is cleared by the next one (we hold the lock).
+    """
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self.folder = kb.root / f"index.bulk-{os.getpid()}"
+
+    def __enter__(self) -> "Staging | None":
+        for stale in self.kb.root.glob("index.bulk-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            self.folder.mkdir()
+        except OSError:
+            return None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def running(self) -> int:
+        count = 0
+        for tally_file in self.folder.glob("*.count"):
+            try:
+                count += int(tally_file.read_text() or 0)
+            except (OSError, ValueError):  # just removed: its chunk is being settled
+                pass
+        return count
+
+    def settled(self, number: int) -> None:
+        (self.folder / f"{number}.count").unlink(missing_ok=True)
+
+
+class ChunkSegment:
+    """Runs in a worker: a one-segment index of its own in the staging folder, for
+    :meth:`BatchWriter.adopt`, with the count of items done kept for the progress bar."""
+
+    def __init__(self, staging: Path, number: int):
+        from .segwriter import GroupedWriter
+
+        self.counter, self.fresh_count = staging / f"{number}.count", staging / f"{number}.new"
+        self.folder = Path(tempfile.mkdtemp(dir=staging))
+        self.writer = GroupedWriter(create_index(self.folder), limitmb=BULK_POOL_MB)
+
+    def count(self, done: int) -> None:
+        if done % COUNT_EVERY == 0:
+            self.fresh_count.write_text(str(done))
+            os.replace(self.fresh_count, self.counter)
+
+    def add(self, fields: dict[str, Any]) -> None:
+        self.writer.add_document(**fields)
+
+    def __enter__(self) -> "ChunkSegment":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and not self.writer.is_closed:
+            self.writer.cancel()
+
+    def finish(self) -> Path | None:
+        """The segment's folder, None if nothing was added."""
+        indexed = self.writer.doc_count() > 0
+        self.writer.commit(merge=False)
+        return self.folder if indexed else None
+
+
+def records_segment(kb: KnowledgeBase, staging: Path, chunk: tuple[int, list[Entry]]
                     ) -> tuple[Path | None, list[Prepared], list[Entry]]:
-    """Runs in a worker: index chunk ``(number, entries, written)`` of records without a document
-    into a one-segment index of their own, counting them in ``staging/<number>.count``.
+    """Runs in a worker: index chunk ``(number, entries)`` of records without a document
+    into a :class:`ChunkSegment`.
 
     Returns its folder (None if no record could be indexed), each record's
     outcome with its fields left out (they are in the segment), and the
     entries whose sidecar names a document after all.
     """
-    from .segwriter import GroupedWriter
-
-    number, entries, written = chunk
-    counter, fresh_count = staging / f"{number}.count", staging / f"{number}.new"
-    folder = Path(tempfile.mkdtemp(dir=staging))
-    writer = GroupedWriter(create_index(folder), limitmb=BULK_POOL_MB)
+    number, entries = chunk
     prepared: list[Prepared] = []
     left: list[Entry] = []
     vocab = Vocabulary.load(kb.root)
-    try:
+    with ChunkSegment(staging, number) as segment:
         for done, entry in enumerate(entries):
-            if done % COUNT_EVERY == 0:  # replaced whole: a count read half-written would step back
-                fresh_count.write_text(str(done))
-                os.replace(fresh_count, counter)
-            one = prepare(kb, entry, records_only=True, written=written.get(entry.key), vocab=vocab)
+            segment.count(done)
+            one = prepare(kb, entry, records_only=True, vocab=vocab)
             if one is None:
                 left.append(entry)
                 continue
             if one.fields is not None:
-                writer.add_document(**one.fields)
+                segment.add(one.fields)
                 one.fields = {}
             prepared.append(one)
-        indexed = writer.doc_count() > 0
-        writer.commit(merge=False)
-    except BaseException:
-        if not writer.is_closed:
-            writer.cancel()
-        raise
-    return (folder if indexed else None), prepared, left
+        return segment.finish(), prepared, left
 
 
 #: A commit every so many documents or seconds of index work, whichever comes first.
@@ -544,8 +578,9 @@ class BatchWriter:
     def delete(self, key: str) -> None:
         self._writer().delete_by_term("key", key)
 
-    def adopt(self, folder: Path) -> None:
-        """Take in the one segment of the index in ``folder`` (built by a worker), with the next commit.
+    def adopt(self, folder: Path | None) -> None:
+        """Take in the one segment of the index in ``folder`` (built by a worker; None: nothing
+        was), with the next commit, and remove the folder.
 
         It counts as a batch: it is committed now unless this writer makes one segment.
         """
@@ -553,6 +588,8 @@ class BatchWriter:
 
         from .index import INDEX_NAME, _storage
 
+        if folder is None:
+            return
         segment = TOC.read(_storage(folder), INDEX_NAME).segments[0]
         writer = self._writer()
         prefix = segment.segment_id() + "."
@@ -560,6 +597,7 @@ class BatchWriter:
             if name.startswith(prefix):
                 os.replace(folder / name, Path(self.ix.storage.folder) / name)
         writer.adopted.append(segment)
+        shutil.rmtree(folder, ignore_errors=True)
         if not self.one_segment:
             self.commit()
 
