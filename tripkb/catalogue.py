@@ -30,7 +30,7 @@ from .check import validated
 from .cover import people
 from .dates import parse_date, parse_range
 from .errors import CatalogueError, DateError, ExtractError, MetadataError, UsageError
-from .fsutil import free_name, name_candidates, write_text_atomic
+from .fsutil import free_name, name_candidates, write_text_via
 from .index import live_values, open_index
 from .indexer import (BULK_MIN, BatchWriter, ChunkSegment, Entry, Problem, Progress, Staging, SyncReport, chunked,
                       prepare, sync_locked)
@@ -211,6 +211,8 @@ def _import_chunk(path: Path, layout: _Layout, kb: KnowledgeBase, staging: Path,
     vocab = Vocabulary.load(kb.root)
     outcomes: list[tuple[int, Problem | str]] = []
     seen: dict[str, int] = {}
+    scratch = staging / f"{chunk.number}.sidecars"
+    scratch.mkdir(exist_ok=True)
     with ChunkSegment(staging, chunk.number) as segment:
         for done, (line, number, cells) in enumerate(chunk.rows):
             segment.count(done)
@@ -228,7 +230,7 @@ def _import_chunk(path: Path, layout: _Layout, kb: KnowledgeBase, staging: Path,
             if doc_id in chunk.known:
                 outcomes.append((number, "unchanged"))
                 continue
-            target = _write(kb.corpus, chunk.names.get(doc_id), doc_id, dump(record))
+            target = _write(kb.corpus, scratch, chunk.names.get(doc_id), doc_id, dump(record))
             if target.name != chunk.names.get(doc_id):
                 outcomes.append((number, "written"))
                 continue
@@ -242,7 +244,7 @@ def _import_chunk(path: Path, layout: _Layout, kb: KnowledgeBase, staging: Path,
         return segment.finish(), outcomes
 
 
-def _write(corpus: Path, name: str | None, doc_id: str, text: str) -> Path:
+def _write(corpus: Path, scratch: Path, name: str | None, doc_id: str, text: str) -> Path:
     """Write a sidecar under its planned name, or a free one if that was taken meanwhile."""
     target = corpus / name if name else free_name(corpus, doc_id, ".yaml", doc_id)
     if target.exists():
@@ -252,7 +254,7 @@ def _write(corpus: Path, name: str | None, doc_id: str, text: str) -> Path:
         except (OSError, UnicodeDecodeError):
             pass
         target = free_name(corpus, doc_id, ".yaml", doc_id)
-    write_text_atomic(target, text, durable=False)
+    write_text_via(scratch, target, text)
     return target
 
 
