@@ -26,6 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .analysis import preload
 from .check import validated
 from .cover import people
 from .dates import parse_date, parse_range
@@ -103,50 +104,60 @@ def import_csv(kb: KnowledgeBase, path: Path, encoding: str = "auto",
     report.rows = len(numbered)
     with writer_lock(kb):
         before = sync_locked(kb, progress)
-        ix = open_index(kb.index_dir)
-        with ix.searcher() as searcher:
-            known = set(live_values(searcher.reader(), "id"))
-        workers = default_workers() if len(numbered) >= BULK_MIN else 0
-        indexed, done = 0, 0
-        problems: list[tuple[int, Problem]] = []
-        with Staging(kb) as staging, BatchWriter(ix) as writer:
-            if staging is None:
-                raise CatalogueError(f"{kb.root}: cannot make a folder for the new index segments "
-                                     "(is the disk full or read-only?)")
-
-            def show(label: str, ahead: int = 0) -> None:
-                if progress:
-                    progress(min(done + ahead, report.rows), report.rows, label)
-
-            jobs = bounded_map(partial(_import_chunk, path, layout, kb, staging.folder),
-                               _plan(kb, numbered, layout, known, workers), workers=workers,
-                               waiting=lambda: show("importing rows", staging.running()))
-            for chunk, result in jobs:
-                staging.settled(chunk.number)
-                if isinstance(result, ExtractError):  # the worker died: redo here, where errors show
-                    result = _import_chunk(path, layout, kb, staging.folder, chunk)
-                folder, outcomes = result
-                writer.adopt(folder)
-                for number, outcome in outcomes:
-                    if isinstance(outcome, Problem):
-                        problems.append((number, outcome))
-                    elif outcome == "unchanged":
-                        report.unchanged += 1
-                    else:
-                        report.added += 1
-                        indexed += outcome == "indexed"
-                done += len(chunk.rows)
-                show(f"row {done}", staging.running())
-        report.problems = [problem for _, problem in sorted(problems, key=lambda p: p[0])]
+        indexed = _import_rows(kb, path, layout, numbered, report, progress)
         if report.added:
             os.sync()  # the sidecars, flushed once: written without an fsync each
-        after = sync_locked(kb, progress)  # records beside a document of their name, and any other change
+        after = sync_locked(kb, progress)  # rows whose planned name was taken meanwhile, and any other change
     report.synced = SyncReport(
         added=before.added + indexed + after.added, updated=before.updated + after.updated,
         removed=before.removed + after.removed,
         unchanged=max(0, after.unchanged - indexed - before.added - before.updated),
         problems=before.problems + after.problems, warnings=before.warnings + after.warnings)
     return report
+
+
+def _import_rows(kb: KnowledgeBase, path: Path, layout: _Layout, rows: list[_Row], report: ImportReport,
+                 progress: Progress | None) -> int:
+    """Import ``rows`` in chunks on every core (see :func:`_import_chunk`), taking each chunk's
+    segment into the index as it is done; fills ``report`` and returns how many rows were indexed."""
+    ix = open_index(kb.index_dir)
+    with ix.searcher() as searcher:
+        known = set(live_values(searcher.reader(), "id"))
+    workers = default_workers() if len(rows) >= BULK_MIN else 0
+    if workers:
+        preload()
+    indexed, done = 0, 0
+    problems: list[tuple[int, Problem]] = []
+    with Staging(kb) as staging, BatchWriter(ix) as writer:
+        if staging is None:
+            raise CatalogueError(f"{kb.root}: cannot make a folder for the new index segments "
+                                 "(is the disk full or read-only?)")
+
+        def show(label: str, ahead: int = 0) -> None:
+            if progress:
+                progress(min(done + ahead, len(rows)), len(rows), label)
+
+        jobs = bounded_map(partial(_import_chunk, path, layout, kb, staging.folder),
+                           _plan(kb, rows, layout, known, workers), workers=workers,
+                           waiting=lambda: show("importing rows", staging.running()))
+        for chunk, result in jobs:
+            staging.settled(chunk.number)
+            if isinstance(result, ExtractError):  # the worker died: redo here, where errors show
+                result = _import_chunk(path, layout, kb, staging.folder, chunk)
+            folder, outcomes = result
+            writer.adopt(folder)
+            for number, outcome in outcomes:
+                if isinstance(outcome, Problem):
+                    problems.append((number, outcome))
+                elif outcome == "unchanged":
+                    report.unchanged += 1
+                else:
+                    report.added += 1
+                    indexed += outcome == "indexed"
+            done += len(chunk.rows)
+            show(f"row {done}", staging.running())
+    report.problems = [problem for _, problem in sorted(problems, key=lambda p: p[0])]
+    return indexed
 
 
 @dataclass

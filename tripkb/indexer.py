@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .analysis import segmenter
+from .analysis import preload
 from .errors import ExtractError, KBIndexError, MetadataError
 from .fsutil import sha256_of
 from .extract import Extracted, Pending, begin, choose, read
@@ -353,7 +353,7 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
         index(entry, prepare(kb, entry, pending.finish(on_page), ocr.mode))
 
     if total > 1:
-        segmenter()  # jieba's dictionary loaded once, here: the workers forked below share it
+        preload()  # jieba's dictionary loaded once, here: the workers forked below share it
     records = [entry for entry in entries if entry.document is None]
     if len(records) >= BULK_MIN:
         handed_back = _write_records(kb, writer, records, indexed, tally, advance, workers)

@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .analysis import segmenter
+from .analysis import preload
 from .autofill import fill
 from .bundle import import_bundle, is_bundle
 from .check import read_valid_sidecar
@@ -128,7 +128,7 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
 
         def extract_map(paths: list[Path]) -> Iterator[tuple[Path, Extracted | ExtractError]]:
             if len(paths) > 1:
-                segmenter()  # jieba's dictionary loaded once, here: the workers forked for them share it
+                preload()  # jieba's dictionary loaded once, here: the workers forked for them share it
             return bounded_map(readers, paths, workers=workers if len(paths) > 1 else 0)
 
         yield extract_map
