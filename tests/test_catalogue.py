@@ -245,3 +245,22 @@ def test_progress_counts_the_rows(empty_kb, tmp_path):
     seen = []
     report = import_csv(empty_kb, write_csv(tmp_path / "cat.csv", ROWS + MORE), progress=lambda *a: seen.append(a))
     assert report.added == 5 and (5, 5, "row 5") in seen
+
+
+def test_json_for_scripts(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    kb = tmp_path / "kb"
+    bad = ["C09900001", "壞", "國家圖書館", "開會", "美國", "98年2月30日", "", "", "", ""]
+    path = write_csv(tmp_path / "cat.csv", ROWS + [bad])
+    run = subprocess.run([sys.executable, "-m", "tripkb", "--kb", str(kb), "import-csv", str(path), "--json"],
+                         capture_output=True, text=True, encoding="utf-8")
+    assert run.returncode == 1
+    assert json.loads(run.stdout) == {
+        "encoding": "utf-8", "rows": 3, "added": 2, "unchanged": 0,
+        "refused": [{"where": f"{path}:5", "problem": "row 3: 出國期間: cannot read '98年2月30日' as a date "
+                                                       "(no such day: 2009-02-30)"}],
+        "warnings": [], "index": {"added": 2, "updated": 0, "removed": 0, "unchanged": 0, "problems": []}}
+    assert f"Error: {path}:5: row 3: 出國期間" in run.stderr

@@ -379,6 +379,7 @@ def import_csv(
     encoding: str = typer.Option("auto", "--encoding", help="auto (UTF-8, else Big5), utf-8 or big5."),
     maps: Optional[list[str]] = typer.Option(None, "--map", metavar="COL=FIELD",
                                              help="Read column COL as sidecar field FIELD (empty FIELD: skip COL). Repeatable."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts); problems still go to stderr."),
 ) -> None:
     """Import a catalogue as metadata-only records: corpus/<id>.yaml per row, then index.
 
@@ -393,6 +394,8 @@ def import_csv(
         tripkb import-csv reports.csv
 
         tripkb import-csv old.csv --encoding big5 --map 計畫編號=id --map 備註=
+
+        tripkb import-csv nightly.csv --json
     """
     from . import render
     from .catalogue import import_csv as run, parse_mapping
@@ -404,7 +407,10 @@ def import_csv(
         render.warning(message)
     for problem in report.problems + (report.synced.problems if report.synced else []):
         render.error(str(problem))
-    render.import_summary(report)
+    if as_json:
+        render.print_json(report.to_json())
+    else:
+        render.import_summary(report)
     if report.problems or (report.synced and report.synced.problems):
         raise typer.Exit(1)
 
