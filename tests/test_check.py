@@ -108,3 +108,12 @@ def test_ingest_refuses_an_invalid_sidecar_with_the_same_message(empty_kb, tmp_p
     assert report.added == ["corpus/good.pdf"]
     assert sorted(p.name for p in empty_kb.corpus.iterdir()) == ["good.pdf", "good.yaml"]
     assert search(empty_kb, "德班").total == 1
+
+
+def test_a_sidecar_never_holds_yaml_anchors():
+    """A value used twice in a record is written twice, not as an anchor and an alias."""
+    from tripkb.metadata import dump
+
+    names = ["王文陸", "彭慰"]
+    assert dump({"id": "C1", "authors": names, "keywords": names}) == \
+        "id: C1\nauthors:\n- 王文陸\n- 彭慰\nkeywords:\n- 王文陸\n- 彭慰\n"

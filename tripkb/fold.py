@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from .textnorm import t2s_table
 
@@ -21,8 +22,10 @@ def simplify(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(t2s_table())
 
 
+@lru_cache(maxsize=1 << 16)
 def fold_key(name: str) -> str:
-    """The key two spellings of one name share: simplified, casefolded, without spaces."""
+    """The key two spellings of one name share: simplified, casefolded, without spaces.
+    Names recur (an import looks up each row's institution, category and countries): each is folded once."""
     return _SPACES.sub("", simplify(name)).casefold()
 
 

@@ -41,7 +41,13 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """libyaml's safe dumper, never writing anchors and aliases: a value used twice is written
+    twice, as a person editing the sidecar expects (and without tracking every object, a
+    tenth faster)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def read_sidecar(path: Path, derived: bool = True) -> tuple[dict[str, Any], list[str]]:

@@ -30,7 +30,10 @@ from operator import itemgetter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from whoosh.analysis import IDTokenizer
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.fields import ID
+from whoosh.formats import Existence
 from whoosh.filedb.structfile import StructFile
 from whoosh.writing import SegmentWriter
 
@@ -275,6 +278,12 @@ def _modern_pickles() -> None:
     whoosh3.dumps = columns.dumps = _pickled
 
 
+def _whole_value(field) -> bool:
+    """A field Whoosh indexes as its value whole, as one term with no frequency or position:
+    an ``ID`` field with its own tokenizer (the key, the id, the institution...)."""
+    return type(field) is ID and type(field.analyzer) is IDTokenizer and type(field.format) is Existence
+
+
 class GroupedWriter(SegmentWriter):
     """A SegmentWriter that pools with :class:`GroupedPool` and writes with :func:`write_terms`.
 
@@ -316,6 +325,9 @@ class GroupedWriter(SegmentWriter):
                 if field.indexed:
                     if isinstance(value, Analysed) and isinstance(field.format, Preanalysed):
                         length = pool.add_analysed(name, docnum, value.postings)
+                    elif isinstance(value, str) and _whole_value(field):  # what Whoosh makes of it, directly
+                        pool.add((name, value.encode("utf-8"), docnum, field.format.field_boost, b""))
+                        length = 1
                     else:
                         for tbytes, freq, weight, vbytes in field.index(value):
                             length += freq
