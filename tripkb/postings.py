@@ -112,9 +112,13 @@ class CompactPositions(Preanalysed, Positions):
     """Frequency, then the gaps between positions, all as varints (the bigram fields)."""
 
     def postings(self, text: str, analyzer) -> list[Posting]:
-        boost = self.field_boost
-        return [(term, n, n * boost if boost != 1 else _FLOATS[n] if n < SMALL else float(n), self.encode(p))
-                for term, p in analyzer.positions(text).items() for n in (len(p),)]
+        boost, encode, one = self.field_boost, self.encode, _ONE_POSITION
+        if boost != 1:
+            return [(term, len(p), len(p) * boost, encode(p)) for term, p in analyzer.positions(text).items()]
+        # Most bigrams of a record occur once, early: their posting is made without a call.
+        return [(term, 1, 1.0, one[p[0]]) if len(p) == 1 and p[0] < SMALL else
+                (term, len(p), _FLOATS[len(p)] if len(p) < SMALL else float(len(p)), encode(p))
+                for term, p in analyzer.positions(text).items()]
 
     def encode(self, poslist):
         count = len(poslist)
