@@ -53,3 +53,21 @@ def test_shipped_table_is_openccs_character_conversion():
     sys.modules["make_t2s_table"] = module
     spec.loader.exec_module(module)
     assert {chr(k): v for k, v in t2s_table().items()} == module.table()
+
+
+def test_nfkc_is_unicodedatas():
+    """The full-width fast path gives what the normaliser gives, combining marks and all."""
+    import random
+    import unicodedata
+
+    from tripkb.textnorm import nfkc
+
+    cases = ["Ｅ\u0301", "ｶﾞｷﾞ", "\u3000全形　空白", "\uf900\uf901", "ﬁ①㍻", "ａ\u0308ｂ", "，。；：（）",
+             "ＩＦＬＡ\u3000２００９年會", "\uff5f\uff60￥￠", "本次出國參加２００９年國際圖書館協會聯盟（ＩＦＬＡ）年會。"]
+    rng = random.Random(1)
+    ranges = [(0x20, 0x7F), (0x300, 0x370), (0x1100, 0x1176), (0x3000, 0x3040), (0x4E00, 0x4E40),
+              (0xF900, 0xF910), (0xFF00, 0xFFF0)]
+    chars = [chr(c) for start, end in ranges for c in range(start, end)]
+    cases += ["".join(rng.choice(chars) for _ in range(rng.randint(1, 12))) for _ in range(20000)]
+    for text in cases:
+        assert nfkc(text) == unicodedata.normalize("NFKC", text), repr(text)

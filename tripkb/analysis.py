@@ -146,13 +146,13 @@ def cut(seg, run: str) -> list[str]:
     if not _HAN_BLOCK.fullmatch(run):
         return [word for word, _, _ in seg.tokenize(run, HMM=False)]
     table, unknown = _route_table(seg)
-    get, n = table.get, len(run)
+    get, n, missing = table.get, len(run), _NOT_A_PREFIX
     best = [0.0] * (n + 1)  # log probability of the best cut of run[k:]
     ends = [0] * n  # where the first word of that cut ends
     for k in range(n - 1, -1, -1):
         end, score = k, None
-        i, logp = k, get(run[k], _NOT_A_PREFIX)
-        while logp is not _NOT_A_PREFIX:  # every dictionary word starting at k
+        i, logp = k, get(run[k], missing)
+        while logp is not missing:  # every dictionary word starting at k
             if logp is not None:
                 p = logp + best[i + 1]
                 if score is None or p >= score:
@@ -160,12 +160,14 @@ def cut(seg, run: str) -> list[str]:
             i += 1
             if i == n:
                 break
-            logp = get(run[k:i + 1], _NOT_A_PREFIX)
-        best[k], ends[k] = (unknown + best[k + 1] if score is None else score), end  # unknown: the character alone
+            logp = get(run[k:i + 1], missing)
+        best[k] = unknown + best[k + 1] if score is None else score  # unknown: the character alone
+        ends[k] = end
     words, k = [], 0
     while k < n:
-        words.append(run[k:ends[k] + 1])
-        k = ends[k] + 1
+        end = ends[k] + 1
+        words.append(run[k:end])
+        k = end
     return words
 
 

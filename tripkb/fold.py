@@ -8,10 +8,9 @@ order; NFKC turns full-width Latin, digits and punctuation into ASCII.
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
-from .textnorm import t2s_table
+from .textnorm import nfkc, t2s_table
 
 _SPACES = re.compile(r"\s+")
 _CJK_GAP = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])")
@@ -19,7 +18,7 @@ _CJK_GAP = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])")
 
 def simplify(text: str) -> str:
     """NFKC, then Simplified characters; case and spacing kept."""
-    return unicodedata.normalize("NFKC", text).translate(t2s_table())
+    return nfkc(text).translate(t2s_table())
 
 
 @lru_cache(maxsize=1 << 16)
