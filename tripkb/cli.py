@@ -381,7 +381,7 @@ def import_csv(
                                              help="Read column COL as sidecar field FIELD (empty FIELD: skip COL). Repeatable."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts); problems still go to stderr."),
 ) -> None:
-    """Import a catalogue as metadata-only records: corpus/<id>.yaml per row, then index.
+    """Import a catalogue as metadata-only records: corpus/<id>.yaml per row, indexed at once.
 
     Known columns: 系統識別號, 報告名稱, 計畫名稱, 服務機關, 主辦機關, 出國類別, 前往地區, 出國期間,
     報告日期, 關鍵詞, 摘要, 出國人員, 出國人數, 頁數, and the sidecar field names themselves.
