@@ -33,8 +33,8 @@ from .dates import parse_date, parse_range
 from .errors import CatalogueError, DateError, ExtractError, MetadataError, UsageError
 from .fsutil import free_name, name_candidates, write_text_via
 from .index import live_values, open_index
-from .indexer import (BULK_MIN, BatchWriter, ChunkSegment, Entry, Problem, Progress, Staging, SyncReport, chunked,
-                      prepare, sync_locked)
+from .indexer import (BULK_MIN, BatchWriter, ChunkSegment, Entry, Problem, Progress, Staging, SyncReport, chunk_size,
+                      prepare, stamp_of, sync_locked)
 from .kb import KnowledgeBase
 from .lock import writer_lock
 from .metadata import KEYS, dump
@@ -196,7 +196,7 @@ def _plan(kb: KnowledgeBase, rows: list[_Row], layout: _Layout, known: set[str],
     groups: dict[str, list[_Row]] = {}
     for row in rows:
         groups.setdefault(_row_id(row[2], layout) or f"\0{row[1]}", []).append(row)  # no id: a group of its own
-    size = len(chunked(rows, max(1, workers))[0]) if rows else 1
+    size = chunk_size(len(rows), workers)
     chunks: list[_Chunk] = []
     for doc_id, group in groups.items():
         if not chunks or len(chunks[-1].rows) >= size:
@@ -253,32 +253,32 @@ def _import_chunk(path: Path, layout: _Layout, kb: KnowledgeBase, staging: Path,
             if doc_id in chunk.known:
                 outcomes.append((number, "unchanged"))
                 continue
-            target = _write(kb.corpus, scratch, chunk.names.get(doc_id), doc_id, dump(record))
+            target, written = _write(kb.corpus, scratch, chunk.names.get(doc_id), doc_id, dump(record))
             if target.name != chunk.names.get(doc_id):
                 outcomes.append((number, "written"))
                 continue
-            # A document of this stem beside it (put there meanwhile) makes the sync after
-            # the import read the two together: its stamp is not this one.
-            entry = Entry(target.name, target, None)
-            prepared = prepare(kb, entry, records_only=True, written=(entry.stamp(), record), vocab=vocab)
+            # Stamped as written: a sidecar changed since (or a document of its stem put beside
+            # it) makes the sync after the import read it again.
+            prepared = prepare(kb, Entry(target.name, target, None), records_only=True,
+                               written=(stamp_of(target.name, written, None), record), vocab=vocab)
             assert prepared is not None and prepared.fields is not None  # a record alone is always indexed
             segment.add(prepared.fields)
             outcomes.append((number, "indexed"))
         return segment.finish(), outcomes
 
 
-def _write(corpus: Path, scratch: Path, name: str | None, doc_id: str, text: str) -> Path:
-    """Write a sidecar under its planned name, or a free one if that was taken meanwhile."""
+def _write(corpus: Path, scratch: Path, name: str | None, doc_id: str, text: str) -> tuple[Path, os.stat_result]:
+    """Write a sidecar under its planned name, or a free one if that was taken meanwhile;
+    returns where, and its stat as written."""
     target = corpus / name if name else free_name(corpus, doc_id, ".yaml", doc_id)
     if target.exists():
         try:
             if target.read_text(encoding="utf-8") == text:
-                return target
+                return target, os.stat(target)
         except (OSError, UnicodeDecodeError):
             pass
         target = free_name(corpus, doc_id, ".yaml", doc_id)
-    write_text_via(scratch, target, text)
-    return target
+    return target, write_text_via(scratch, target, text)
 
 
 def _problem(where: str, exc: MetadataError, number: int, layout: _Layout) -> Problem:

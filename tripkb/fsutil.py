@@ -43,14 +43,17 @@ def write_text_atomic(target: Path, text: str, durable: bool = True) -> None:
         fh.write(text.encode("utf-8"))
 
 
-def write_text_via(scratch: Path, target: Path, text: str) -> None:
+def write_text_via(scratch: Path, target: Path, text: str) -> os.stat_result:
     """Write ``target`` as a file made whole in ``scratch`` (a private folder on the same file
     system) and renamed in: as atomic as :func:`write_text_atomic` without ``durable`` and,
     with no random name, no chmod and one entry fewer in the target's folder, 40% cheaper
-    for the many small files of a bulk writer."""
+    for the many small files of a bulk writer. Returns the file's stat as written (the
+    rename keeps it), so a later change to it can be told apart."""
     staged = scratch / target.name
     staged.write_bytes(text.encode("utf-8"))
+    written = os.stat(staged)
     os.replace(staged, target)
+    return written
 
 
 def copy_atomic(source: Path, target: Path) -> None:

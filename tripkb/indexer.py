@@ -79,14 +79,18 @@ class Entry:
 
 def stamp(key: str, *paths: str | os.PathLike | None) -> str:
     """What tells that a document changed: its key, then mtime and size of each file ('-': none)."""
-    parts = [key]
+    stats = []
     for path in paths:
         try:
-            st = os.stat(path) if path else None
+            stats.append(os.stat(path) if path else None)
         except OSError:
-            st = None
-        parts.append(f"{st.st_mtime_ns}.{st.st_size}" if st else "-")
-    return ":".join(parts)
+            stats.append(None)
+    return stamp_of(key, *stats)
+
+
+def stamp_of(key: str, *stats: os.stat_result | None) -> str:
+    """:func:`stamp` from the files' ``os.stat`` results, taken by whoever just wrote them."""
+    return ":".join([key] + [f"{st.st_mtime_ns}.{st.st_size}" if st else "-" for st in stats])
 
 
 Layout = list[tuple[str, str | None, str | None]]
@@ -421,12 +425,19 @@ def _write_records(kb: KnowledgeBase, writer: "BatchWriter", records: list[Entry
     return handed_back
 
 
+def chunk_size(count: int, workers: int) -> int:
+    """Items a chunk for the workers: at most about BULK_CHUNK, in as many chunks as a multiple
+    of ``workers`` (so that all finish together)."""
+    if not count:
+        return 1
+    chunks = -(-count // BULK_CHUNK)
+    chunks = -(-chunks // max(1, workers)) * max(1, workers)
+    return -(-count // chunks)
+
+
 def chunked(items: list, workers: int) -> list[list]:
-    """``items`` in chunks of at most about BULK_CHUNK, as many as a multiple of ``workers``
-    (so that all finish together), in order."""
-    count = -(-len(items) // BULK_CHUNK)
-    count = -(-count // max(1, workers)) * max(1, workers)
-    size = max(1, -(-len(items) // count))
+    """``items`` in order, in chunks of :func:`chunk_size`."""
+    size = chunk_size(len(items), workers)
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
