@@ -80,3 +80,20 @@ def test_a_body_analysed_where_it_was_read_is_used_only_for_its_own_pages():
     doc = document_fields("a.pdf", "s", {"id": "a"}, "corpus/a.pdf", ALA_2008, body=body)
     assert doc["body"] == match_form(PAGE_BREAK.join(ALA_2008)) and doc["body"] is not body["body"]
     assert sorted(doc["body_g"].postings) == sorted(body_fields(ALA_2008)["body_g"].postings)
+
+
+def test_counts_and_positions_are_the_tokens_gathered():
+    """Each analyser's one-pass counts and positions equal its tokens gathered by term, whatever
+    format asks (the schema asks words for counts and grams for positions)."""
+    from collections import Counter
+
+    from tripkb.analysis import grams_analyzer, words_analyzer
+
+    for analyzer in (words_analyzer(), grams_analyzer()):
+        for text in TEXTS:
+            tokens = list(analyzer.tokens(text))
+            positions: dict[str, list[int]] = {}
+            for term, pos, _, _ in tokens:
+                positions.setdefault(term, []).append(pos)
+            assert analyzer.positions(text) == positions, (analyzer.kind, text)
+            assert analyzer.counts(text) == Counter(term for term, *_ in tokens), (analyzer.kind, text)

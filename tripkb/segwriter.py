@@ -298,6 +298,7 @@ class GroupedWriter(SegmentWriter):
         #: Segments written elsewhere and moved into this index, committed with this writer's.
         self.adopted: list = []
         self._whooshs_way = any(f.separate_spelling() or f.vector for _, f in self.schema.items())
+        self._whole_values = {name for name, f in self.schema.items() if _whole_value(f)}
         #: (reader, first docnum, docmap) of each segment merged in, read when the segment is written.
         self._merging: list[tuple[Any, int, dict[int, int] | None]] = []
 
@@ -325,7 +326,7 @@ class GroupedWriter(SegmentWriter):
                 if field.indexed:
                     if isinstance(value, Analysed) and isinstance(field.format, Preanalysed):
                         length = pool.add_analysed(name, docnum, value.postings)
-                    elif isinstance(value, str) and _whole_value(field):  # what Whoosh makes of it, directly
+                    elif isinstance(value, str) and name in self._whole_values:  # what Whoosh makes of it, directly
                         pool.add((name, value.encode("utf-8"), docnum, field.format.field_boost, b""))
                         length = 1
                     else:
