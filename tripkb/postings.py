@@ -69,16 +69,6 @@ class Frequencies(Preanalysed, Frequency):
                  _UINTS[n] if n < SMALL else pack_uint(n)) for term, n in analyzer.counts(text).items()]
 
 
-#: Shared objects for the commonest weights and values: a posting is then
-#: three references in the writer's pool, not three new objects.
-SMALL = 128
-_FLOATS = [float(n) for n in range(SMALL)]
-_UINTS = [pack_uint(n) for n in range(SMALL)]
-_ONE_POSITION = [bytes((1, p)) for p in range(SMALL)]
-#: ids of those shared objects: a pool holding one pays for a reference only.
-SHARED = frozenset(map(id, _FLOATS + _UINTS + _ONE_POSITION))
-
-
 def varints(numbers: list[int]) -> bytes:
     out = bytearray()
     for n in numbers:
@@ -87,6 +77,18 @@ def varints(numbers: list[int]) -> bytes:
             n >>= 7
         out.append(n)
     return bytes(out)
+
+
+#: Shared objects for the commonest weights and values: a posting is then
+#: three references in the writer's pool, not three new objects.
+SMALL = 128
+_FLOATS = [float(n) for n in range(SMALL)]
+_UINTS = [pack_uint(n) for n in range(SMALL)]
+#: The value of a posting at one position below ONE_MAX (most bigrams of a title or an abstract).
+ONE_MAX = 1 << 12
+_ONE_POSITION = [varints([1, p]) for p in range(ONE_MAX)]
+#: ids of those shared objects: a pool holding one pays for a reference only.
+SHARED = frozenset(map(id, _FLOATS + _UINTS + _ONE_POSITION))
 
 
 @lru_cache(maxsize=1)
@@ -115,14 +117,14 @@ class CompactPositions(Preanalysed, Positions):
         boost, encode, one = self.field_boost, self.encode, _ONE_POSITION
         if boost != 1:
             return [(term, len(p), len(p) * boost, encode(p)) for term, p in analyzer.positions(text).items()]
-        # Most bigrams of a record occur once, early: their posting is made without a call.
-        return [(term, 1, 1.0, one[p[0]]) if len(p) == 1 and p[0] < SMALL else
+        # Most bigrams of a record occur once: their posting is made without a call.
+        return [(term, 1, 1.0, one[p[0]]) if len(p) == 1 and p[0] < ONE_MAX else
                 (term, len(p), _FLOATS[len(p)] if len(p) < SMALL else float(len(p)), encode(p))
                 for term, p in analyzer.positions(text).items()]
 
     def encode(self, poslist):
         count = len(poslist)
-        if count == 1 and poslist[0] < SMALL:  # most bigrams of a record: one early position
+        if count == 1 and poslist[0] < ONE_MAX:  # most bigrams of a record: one position
             return _ONE_POSITION[poslist[0]]
         table = _varint_table()
         parts, last = [table[count] if count < len(table) else varints([count])], 0
