@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -134,7 +135,7 @@ def segment(seg, run: str) -> Iterable[tuple[str, int, int]]:
     return words
 
 
-def cut(seg, run: str) -> list[str]:
+def cut(seg, run: str, pairs: Sequence[str] | None = None) -> list[str]:
     """The words of a CJK run as ``seg.tokenize(run, HMM=False)`` cuts them.
 
     An all-Han run (nearly every one) takes jieba's own route — the most
@@ -142,26 +143,29 @@ def cut(seg, run: str) -> list[str]:
     longer word — computed in one pass without jieba's DAG dict and generator
     of tuples: twice as fast, and jieba is most of the analysis. Any other
     run goes to jieba. ``tests/test_analysis.py`` holds the two together.
+    ``pairs`` are the run's two-character strings, if made already (see :func:`_pieces`).
     """
     if not _HAN_BLOCK.fullmatch(run):
         return [word for word, _, _ in seg.tokenize(run, HMM=False)]
     table, unknown = _route_table(seg)
-    get, n, missing = table.get, len(run), _NOT_A_PREFIX
+    get, n, missing, lowest = table.get, len(run), _NOT_A_PREFIX, -math.inf
     best = [0.0] * (n + 1)  # log probability of the best cut of run[k:]
     ends = [0] * n  # where the first word of that cut ends
     for k in range(n - 1, -1, -1):
-        end, score = k, None
-        i, logp = k, get(run[k], missing)
-        while logp is not missing:  # every dictionary word starting at k
-            if logp is not None:
-                p = logp + best[i + 1]
-                if score is None or p >= score:
-                    end, score = i, p
-            i += 1
-            if i == n:
-                break
-            logp = get(run[k:i + 1], missing)
-        best[k] = unknown + best[k + 1] if score is None else score  # unknown: the character alone
+        logp = get(run[k], missing)
+        end, score = k, lowest if logp is None or logp is missing else logp + best[k + 1]
+        if logp is not missing and k + 1 < n:
+            i, logp = k + 1, get(pairs[k] if pairs else run[k:k + 2], missing)
+            while logp is not missing:  # every longer dictionary word starting at k
+                if logp is not None:
+                    p = logp + best[i + 1]
+                    if p >= score:
+                        end, score = i, p
+                i += 1
+                if i == n:
+                    break
+                logp = get(run[k:i + 1], missing)
+        best[k] = unknown + best[k + 1] if score == lowest else score  # no word: the character alone
         ends[k] = end
     words, k = [], 0
     while k < n:
@@ -204,18 +208,34 @@ def word_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int,
             pos += 1
 
 
+@lru_cache(maxsize=2)
+def _pieces(text: str) -> tuple[tuple[str, list[str] | None], ...]:
+    """Each CJK run of a document's match-form ``text`` (line breaks removed) with its
+    two-character strings, and each Latin/digit word with None. Both analysers of a text
+    field read the same text one after the other: its runs are found, and their pairs
+    made and hashed, once."""
+    pieces: list[tuple[str, list[str] | None]] = []
+    for m in _RUNS.finditer(text):
+        run = m.group()
+        if m.lastgroup == "word":
+            pieces.append((run, None))
+        else:
+            run = run.replace("\n", "")
+            pieces.append((run, list(map(add, run, run[1:]))))
+    return tuple(pieces)
+
+
 def word_counts(text: str) -> dict[str, int]:
     """How often each word of :func:`word_tokens` occurs in a document's ``text``, counted in
     one pass without a tuple per token (what the word postings are made from)."""
     counts: dict[str, int] = {}
     get = counts.get
     seg = segmenter()
-    for m in _RUNS.finditer(text):
-        run = m.group()
-        if m.lastgroup == "word":
+    for run, pairs in _pieces(text):
+        if pairs is None:
             counts[run] = get(run, 0) + 1
             continue
-        for word in cut(seg, run.replace("\n", "")):
+        for word in cut(seg, run, pairs):
             if len(word) > 2:
                 for sub, _ in inner_words(word):
                     counts[sub] = get(sub, 0) + 1
@@ -229,15 +249,13 @@ def gram_positions(text: str) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     get = out.get
     pos = 0
-    for m in _RUNS.finditer(text):
-        run = m.group()
-        if m.lastgroup == "word" or len(run) == 1:
+    for run, pairs in _pieces(text):
+        if not pairs:  # a Latin/digit word, or a CJK character alone
             grams: Iterable[tuple[int, str]] = ((pos, run),)
             pos += 1
         else:
-            run = run.replace("\n", "")
-            last = pos + len(run) - 2
-            grams = itertools.chain(((pos, run[0]),), enumerate(map(add, run, run[1:]), pos), ((last, run[-1]),))
+            last = pos + len(pairs) - 1
+            grams = itertools.chain(((pos, run[0]),), enumerate(pairs, pos), ((last, run[-1]),))
             pos = last + 1
         for p, gram in grams:
             found = get(gram)

@@ -284,6 +284,10 @@ def _whole_value(field) -> bool:
     return type(field) is ID and type(field.analyzer) is IDTokenizer and type(field.format) is Existence
 
 
+#: Distinct values of number and keyword fields a writer keeps the terms of (see ``_terms_of``).
+INDEXED_VALUES = 4096
+
+
 class GroupedWriter(SegmentWriter):
     """A SegmentWriter that pools with :class:`GroupedPool` and writes with :func:`write_terms`.
 
@@ -299,6 +303,7 @@ class GroupedWriter(SegmentWriter):
         self.adopted: list = []
         self._whooshs_way = any(f.separate_spelling() or f.vector for _, f in self.schema.items())
         self._whole_values = {name for name, f in self.schema.items() if _whole_value(f)}
+        self._indexed: dict[tuple[str, Any], list[tuple[bytes, int, float, bytes]]] = {}
         #: (reader, first docnum, docmap) of each segment merged in, read when the segment is written.
         self._merging: list[tuple[Any, int, dict[int, int] | None]] = []
 
@@ -330,7 +335,7 @@ class GroupedWriter(SegmentWriter):
                         pool.add((name, value.encode("utf-8"), docnum, field.format.field_boost, b""))
                         length = 1
                     else:
-                        for tbytes, freq, weight, vbytes in field.index(value):
+                        for tbytes, freq, weight, vbytes in self._terms_of(name, field, value):
                             length += freq
                             pool.add((name, tbytes, docnum, weight, vbytes))
                     if not field.scorable:
@@ -344,6 +349,19 @@ class GroupedWriter(SegmentWriter):
         perdoc.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _terms_of(self, name: str, field, value) -> list[tuple[bytes, int, float, bytes]]:
+        """``field.index(value)``, made once per value of a number or keyword field: years,
+        counts, countries and organisations recur in every catalogue (and a number is
+        indexed as eight terms, one per precision)."""
+        if not isinstance(value, (str, int)):
+            return list(field.index(value))
+        terms = self._indexed.get((name, value))
+        if terms is None:
+            terms = list(field.index(value))
+            if len(self._indexed) < INDEXED_VALUES:
+                self._indexed[name, value] = terms
+        return terms
 
     def _merge_segments(self, mergetype, optimize, merge):
         self.segments = self.segments + self.adopted  # only at commit: deletions use the offsets
