@@ -1,14 +1,19 @@
 """Benchmark: import a generated 60,000-row catalogue into an empty KB and index it.
 
-    python bench/import_csv_bench.py [--rows 60000] [--dir DIR]
+    python bench/import_csv_bench.py [--rows 60000] [--dir DIR] [--keep]
 
-Rows look like the government catalogue's: a 20–40 character title, a ~250
-character 摘要, five keywords, two people, ROC dates, and a 10% share of
-Big5-safe variety (organisations, countries, categories). Prints the time to
-check, write and index the rows, the time of the syncs the import runs before
-and after, and the total, each with the CPU time of this process and of its
-worker processes (on a machine shared with other work the wall times swing, the
-CPU times much less), and the peak memory of this process and of the largest worker.
+Rows look like the government catalogue's: a 20–40 character title, a 摘要 of
+~360 characters (a templated paragraph, twice), five keywords, two people, ROC
+dates, and an organisation, destination, institution and category drawn from
+short lists. Prints the time to check, write and index the rows, the time of
+the syncs the import runs before and after, and the total, each with the CPU
+time of this process and of its worker processes (on a machine shared with other
+work the wall times swing, the CPU times much less), the workers' user and
+system time, and the peak memory of this process and of the largest worker.
+
+Run it again soon after a run that deleted its folder and file creation costs
+several times more (ext4 without a journal skips inodes freed in the last minute
+or so when it makes new ones): use ``--keep``, or wait, between runs.
 """
 
 from __future__ import annotations

@@ -73,7 +73,8 @@ def test_compact_positions_round_trip():
     from tripkb.postings import CompactPositions, varints
 
     fmt = CompactPositions()
-    for positions in ([0], [5], [200], [0, 1, 2], [3, 130, 131, 20000, 2_000_000], list(range(0, 40000, 7))):
+    for positions in ([0], [5], [200], [4095], [4096], [70000], [0, 1], [9, 300], [130, 16383], [130, 16384],
+                      [5, 40000], [0, 1, 2], [3, 130, 131, 20000, 2_000_000], list(range(0, 40000, 7))):
         encoded = fmt.encode(positions)
         assert encoded == varints([len(positions)] + [b - a for a, b in zip([0] + positions, positions)])
         assert fmt.decode_positions(encoded) == positions

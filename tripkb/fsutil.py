@@ -43,6 +43,10 @@ def write_text_atomic(target: Path, text: str, durable: bool = True) -> None:
         fh.write(text.encode("utf-8"))
 
 
+#: Flags of a file written whole by :func:`write_text_via` (three system calls fewer than ``open``).
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
 def write_text_via(scratch: Path, target: Path, text: str) -> os.stat_result:
     """Write ``target`` as a file made whole in ``scratch`` (a private folder on the same file
     system) and renamed in: as atomic as :func:`write_text_atomic` without ``durable`` and,
@@ -50,8 +54,14 @@ def write_text_via(scratch: Path, target: Path, text: str) -> os.stat_result:
     for the many small files of a bulk writer. Returns the file's stat as written (the
     rename keeps it), so a later change to it can be told apart."""
     staged = scratch / target.name
-    staged.write_bytes(text.encode("utf-8"))
-    written = os.stat(staged)
+    fd = os.open(staged, _NEW_FILE, 0o666)
+    try:
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            data = data[os.write(fd, data):]
+        written = os.fstat(fd)
+    finally:
+        os.close(fd)
     os.replace(staged, target)
     return written
 

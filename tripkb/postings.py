@@ -127,6 +127,9 @@ class CompactPositions(Preanalysed, Positions):
         if count == 1 and poslist[0] < ONE_MAX:  # most bigrams of a record: one position
             return _ONE_POSITION[poslist[0]]
         table = _varint_table()
+        if count == 2 and poslist[1] < len(table):  # the next commonest: two positions, without a list
+            first = poslist[0]
+            return table[2] + table[first] + table[poslist[1] - first]
         parts, last = [table[count] if count < len(table) else varints([count])], 0
         for position in poslist:
             gap = position - last

@@ -183,6 +183,7 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
     table = _length_table()
     lastfield = None
     lengths: bytes | None = None
+    compression = None
     for fieldname, btext, flat in terms:
         if fieldname != lastfield:
             if lastfield is not None:
@@ -193,6 +194,10 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
         docnums, weights, values = flat[0::3], flat[1::3], flat[2::3]
         fieldwriter.start_term(btext)
         writer = fieldwriter._postwriter
+        if compression is None:
+            compression = writer._compression
+        # A lone posting pickles to about 20 bytes, which zlib makes longer (and it costs 2 us).
+        writer._compression = compression if len(docnums) > 1 else 0
         limit = writer._blocklimit
         for start in range(0, len(docnums), limit):
             if start:
