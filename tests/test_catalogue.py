@@ -95,7 +95,7 @@ def test_bad_rows_are_named_and_the_rest_imported(empty_kb, tmp_path, monkeypatc
         f"{path}:5: row 3: 出國期間: cannot read '98年13月1日' as a date (no such month: 2009-13)",
         f"{path}:6: row 4: 出國類別: unknown category '旅遊' (expected one of 考察, 進修, 研究, 實習, 視察, 訪問, 開會, 談判, 其他)",
         f"{path}:7: row 5: 前往地區: no known country in '亞特蘭提斯'",
-        f"{path}:8: row 6: 系統識別號: missing: every row needs an id",
+        f"{path}:9: row 6: 系統識別號: missing: every row needs an id",
         f"{path}:9: row 7: 系統識別號: 'C09800001' is also the id of row 2",
     ]
 
@@ -185,6 +185,33 @@ def test_the_index_holds_imported_records_as_their_sidecars_read_back(empty_kb, 
     assert stored_records(empty_kb) == imported
     assert imported["1234.yaml"] == {"id": "1234", "type": "report", "title": "只有題名"}
     assert imported["C10000001.yaml"]["trip"] == {"start": "2011-11-01", "end": "2011-11-09"}
+
+
+def test_rows_taken_a_batch_at_a_time_through_each_step(empty_kb, tmp_path, monkeypatch):
+    """A worker checks, writes and indexes its rows a batch at a time: a repeated id is
+    refused across batches, a bad row leaves its batch's others in, and every record is
+    indexed as its sidecar reads back."""
+    monkeypatch.setattr(catalogue, "BULK_MIN", 1)
+    monkeypatch.setattr(catalogue, "BATCH", 2)
+    rows = ROWS + MORE + [
+        ["C09601649", "同一識別號", "國家圖書館", "開會", "美國", "", "", "", "", ""],
+        ["C09601649", "同一識別號，另一批", "國家圖書館", "開會", "美國", "", "", "", "", ""],
+        ["C09800009", "壞日期", "國家圖書館", "開會", "美國", "98年2月30日", "", "", "", ""],
+        ["C09800010", "最後一批", "國家圖書館", "開會", "日本", "", "", "", "", ""],
+    ]
+    path = write_csv(tmp_path / "cat.csv", rows)
+    report = import_csv(empty_kb, path)
+    assert (report.rows, report.added, report.synced.added) == (9, 6, 6)
+    # rows with one id go to one chunk in a row: the third of them is in the next batch
+    assert [str(p) for p in report.problems] == [
+        f"{path}:9: row 6: 系統識別號: 'C09601649' is also the id of row 1",
+        f"{path}:10: row 7: 系統識別號: 'C09601649' is also the id of row 1",
+        f"{path}:11: row 8: 出國期間: cannot read '98年2月30日' as a date (no such day: 2009-02-30)",
+    ]
+    imported = stored_records(empty_kb)
+    assert sorted(imported) == sorted(f"{r[0]}.yaml" for r in ROWS + MORE + rows[-1:])
+    sync(empty_kb, rebuild=True)
+    assert stored_records(empty_kb) == imported
 
 
 def test_a_record_handed_over_is_used_only_while_its_sidecar_is_unchanged(empty_kb):

@@ -119,3 +119,6 @@ def test_postings_blocks_are_pickled_with_protocol_4(tmp_path):
         raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
         assert zlib.decompress(raw)[:2] == b"\x80\x04"
         assert len(list(matcher.all_ids())) == 100 and reader.stored_fields(7)["key"] == "C00007.yaml"
+        assert matcher._compression == 3
+        lone = reader.postings("key", b"C00007.yaml")  # a block of one posting: zlib would only lengthen it
+        assert lone._compression == 0 and list(lone.all_ids()) == [7]
