@@ -95,7 +95,7 @@ def test_bad_rows_are_named_and_the_rest_imported(empty_kb, tmp_path, monkeypatc
         f"{path}:5: row 3: 出國期間: cannot read '98年13月1日' as a date (no such month: 2009-13)",
         f"{path}:6: row 4: 出國類別: unknown category '旅遊' (expected one of 考察, 進修, 研究, 實習, 視察, 訪問, 開會, 談判, 其他)",
         f"{path}:7: row 5: 前往地區: no known country in '亞特蘭提斯'",
-        f"{path}:9: row 6: 系統識別號: missing: every row needs an id",
+        f"{path}:8: row 6: 系統識別號: missing: every row needs an id",
         f"{path}:9: row 7: 系統識別號: 'C09800001' is also the id of row 2",
     ]
 
