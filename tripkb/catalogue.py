@@ -233,8 +233,8 @@ def _import_chunk(path: Path, layout: _Layout, kb: KnowledgeBase, staging: Path,
     sidecar or sent between processes. A sidecar already there with the very text
     to write is taken as written: an earlier try at this chunk wrote it and died.
     Rows go a batch at a time through each step (check, write, index): a step's code
-    and data then stay in the processor's caches, which makes the import 10% faster
-    than taking each row through all three.
+    and data then stay in the processor's caches, which takes 9% less time than
+    taking each row through all three.
     """
     vocab = Vocabulary.load(kb.root)
     outcomes: list[tuple[int, Problem | str]] = []
@@ -244,22 +244,7 @@ def _import_chunk(path: Path, layout: _Layout, kb: KnowledgeBase, staging: Path,
     with ChunkSegment(staging, chunk.number) as segment:
         for start in range(0, len(chunk.rows), BATCH):
             segment.count(start)
-            checked = []
-            for line, number, cells in chunk.rows[start:start + BATCH]:
-                where = f"{path}:{line}"
-                try:
-                    record = _record(cells, layout, where, vocab)
-                    if record["id"] in seen:
-                        raise MetadataError(where, f"'{record['id']}' is also the id of row {seen[record['id']]}",
-                                            key="id")
-                except MetadataError as exc:
-                    outcomes.append((number, _problem(where, exc, number, layout)))
-                    continue
-                seen[record["id"]] = number
-                if record["id"] in chunk.known:
-                    outcomes.append((number, "unchanged"))
-                else:
-                    checked.append((number, record))
+            checked = _check_rows(chunk, chunk.rows[start:start + BATCH], path, layout, vocab, seen, outcomes)
             written = [(number, record, *_write(kb.corpus, scratch, chunk.names.get(record["id"]), record["id"],
                                                 dump(record)))
                        for number, record in checked]
@@ -275,6 +260,28 @@ def _import_chunk(path: Path, layout: _Layout, kb: KnowledgeBase, staging: Path,
                 segment.add(prepared.fields)
                 outcomes.append((number, "indexed"))
         return segment.finish(), outcomes
+
+
+def _check_rows(chunk: _Chunk, rows: list[_Row], path: Path, layout: _Layout, vocab: Vocabulary,
+                seen: dict[str, int], outcomes: list[tuple[int, Problem | str]]) -> list[tuple[int, dict[str, Any]]]:
+    """(number, record) of each new, valid row of ``rows``; a refused row, or one whose id the
+    index has, goes to ``outcomes``. ``seen`` holds the first row of each id of the chunk so far."""
+    checked = []
+    for line, number, cells in rows:
+        where = f"{path}:{line}"
+        try:
+            record = _record(cells, layout, where, vocab)
+            if record["id"] in seen:
+                raise MetadataError(where, f"'{record['id']}' is also the id of row {seen[record['id']]}", key="id")
+        except MetadataError as exc:
+            outcomes.append((number, _problem(where, exc, number, layout)))
+            continue
+        seen[record["id"]] = number
+        if record["id"] in chunk.known:
+            outcomes.append((number, "unchanged"))
+        else:
+            checked.append((number, record))
+    return checked
 
 
 def _write(corpus: Path, scratch: Path, name: str | None, doc_id: str, text: str) -> tuple[Path, os.stat_result]:
