@@ -120,5 +120,16 @@ def test_postings_blocks_are_pickled_with_protocol_4(tmp_path):
         assert zlib.decompress(raw)[:2] == b"\x80\x04"
         assert len(list(matcher.all_ids())) == 100 and reader.stored_fields(7)["key"] == "C00007.yaml"
         assert matcher._compression == 3
-        lone = reader.postings("key", b"C00007.yaml")  # a block of one posting: zlib would only lengthen it
-        assert lone._compression == 0 and list(lone.all_ids()) == [7]
+
+
+def test_a_lone_posting_is_compressed_only_when_zlib_shortens_it(tmp_path):
+    ix = create_index(tmp_path / "index")
+    writer = GroupedWriter(ix)
+    writer.add_document(**document_fields("R.yaml", "R.yaml:1.1:-", record(1), None, ["罕見詞，" * 20]))
+    writer.add_document(**fields(2))
+    writer.commit()
+    with ix.reader() as reader:
+        lone = reader.postings("key", b"R.yaml")  # one posting, no value: zlib would only lengthen it
+        assert lone._compression == 0 and list(lone.all_ids()) == [0]
+        many = reader.postings("body_g", match_form("罕見").encode())  # one document, twenty positions
+        assert many._compression == 3 and many.value_as("positions") == list(range(0, 40, 2))

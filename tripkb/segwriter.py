@@ -173,6 +173,11 @@ def _length_table() -> list[int]:
     return [0] + [byte_to_length(b) for b in range(1, 256)]
 
 
+#: The longest value of a lone posting whose block is stored uncompressed: eight bytes is
+#: seven positions or so, where zlib starts to shorten the block instead of lengthening it.
+LONE_RAW = 8
+
+
 def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
     """Write grouped postings through Whoosh's field writer, a block at a time.
 
@@ -196,8 +201,8 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
         writer = fieldwriter._postwriter
         if compression is None:
             compression = writer._compression
-        # A lone posting pickles to about 20 bytes, which zlib makes longer (and it costs 2 us).
-        writer._compression = compression if len(docnums) > 1 else 0
+        # A lone posting with a short value pickles to 20-35 bytes, which zlib makes longer (in 2 us).
+        writer._compression = compression if len(docnums) > 1 or len(values[0] or b"") > LONE_RAW else 0
         limit = writer._blocklimit
         for start in range(0, len(docnums), limit):
             if start:
