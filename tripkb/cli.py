@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
 from .errors import TripkbError, UsageError
@@ -24,7 +23,7 @@ app = typer.Typer(
 )
 
 
-# The filters of search, stats, export and cite (DESIGN §3), declared once.
+# The filters of search, stats, export and cite (docs/contracts.md §3), declared once.
 QueryOpt = Annotated[Optional[str], typer.Option(
     "--query", "-q", help="Only documents that 'tripkb search' finds for this query.")]
 TypeOpt = Annotated[Optional[str], typer.Option("--type", help="report, paper, poster, slides or other.")]
@@ -66,7 +65,7 @@ def _friendly(fn):
         except KeyboardInterrupt:
             render.error("interrupted")
             raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort):
             raise
         except OSError as exc:  # disk full, permissions…: the OS's own words, with the file
             where = f"{exc.filename}: " if exc.filename else ""

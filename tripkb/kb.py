@@ -1,4 +1,4 @@
-"""Where a knowledge base lives and which files belong to it (DESIGN §1)."""
+"""Where a knowledge base lives and which files belong to it (docs/contracts.md §1)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The YAML sidecar: read it safely, check its types, derive what it implies, write it back.
 
-A sidecar is the human-editable truth about one document (DESIGN §2). Reading
+A sidecar is the human-editable truth about one document (docs/contracts.md §2). Reading
 never drops a key: unknown keys are kept and reported as warnings. Every error
 names the file, the key and what was expected.
 """

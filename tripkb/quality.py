@@ -8,8 +8,8 @@ silently would make a report unfindable while looking present, so such
 pages are treated like scans: OCRed when possible, otherwise flagged.
 
 Real text is told from such nonsense by the characters it is made of (the
-thresholds were set on the sample corpus and the real-world PDFs in
-``shared/realworld-pdfs/``; docs/ocr.md has the figures).
+thresholds were set on the sample corpus and on real-world PDFs, pdf.js bug
+attachments that the tests use when present; docs/ocr.md has the figures).
 """
 
 from __future__ import annotations

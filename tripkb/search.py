@@ -37,7 +37,7 @@ W = TEXT_FIELDS
 
 @dataclass
 class Filters:
-    """The search options that narrow by metadata (DESIGN §3)."""
+    """The search options that narrow by metadata (docs/contracts.md §3)."""
 
     type: str | None = None
     institution: str | None = None
