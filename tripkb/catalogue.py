@@ -107,7 +107,7 @@ def import_csv(kb: KnowledgeBase, path: Path, encoding: str = "auto",
     report = ImportReport()
     text, report.encoding = _decode(path, encoding)
     rows = list(_rows(text))
-    del text  # the rows hold what is needed (a 60,000-row catalogue is 80 MB of text)
+    del text  # the rows hold what is needed: a big catalogue's decoded text can go
     if not rows:
         raise CatalogueError(f"{path}: empty file: expected a header row of column names")
     layout = _columns(path, rows[0][1], mapping or {}, report)
@@ -233,8 +233,8 @@ def _import_chunk(path: Path, layout: _Layout, kb: KnowledgeBase, staging: Path,
     sidecar or sent between processes. A sidecar already there with the very text
     to write is taken as written: an earlier try at this chunk wrote it and died.
     Rows go a batch at a time through each step (check, write, index): a step's code
-    and data then stay in the processor's caches, which takes 9% less time than
-    taking each row through all three.
+    and data then stay in the processor's caches, which is cheaper than taking
+    each row through all three.
     """
     vocab = Vocabulary.load(kb.root)
     outcomes: list[tuple[int, Problem | str]] = []

@@ -50,7 +50,7 @@ _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) 
 def write_text_via(scratch: Path, target: Path, text: str) -> os.stat_result:
     """Write ``target`` as a file made whole in ``scratch`` (a private folder on the same file
     system) and renamed in: as atomic as :func:`write_text_atomic` without ``durable`` and,
-    with no random name, no chmod and one entry fewer in the target's folder, 40% cheaper
+    with no random name, no chmod and one entry fewer in the target's folder, cheaper
     for the many small files of a bulk writer. Returns the file's stat as written (the
     rename keeps it), so a later change to it can be told apart."""
     staged = scratch / target.name

@@ -43,8 +43,7 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """libyaml's safe dumper, never writing anchors and aliases: a value used twice is written
-    twice, as a person editing the sidecar expects (and without tracking every object, a
-    tenth faster)."""
+    twice, as a person editing the sidecar expects (and, tracking no objects, it is faster)."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True

@@ -8,7 +8,7 @@ the optional fast extractor) renders any page, scanned or vector, to an image.
 
 Pages are OCRed in worker processes, one Tesseract per core with OpenMP
 limited to one thread: on this project's 2-core machines Tesseract's own
-threads made a page 3.5× *slower*. The workers have the same memory bound
+threads made a page *slower*. The workers have the same memory bound
 as the text readers (:mod:`workers`) and each page a time bound. Results are
 cached per file SHA-256 in the knowledge base (``cache/ocr/``) so a reindex
 or an edited sidecar does not redo minutes of OCR; the cache is derived data

@@ -377,8 +377,8 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
     """Run a query, first bringing the index up to date with ``corpus/`` (built on first use).
 
     ``fresh=False`` searches the index as it stands (it is still built if there is
-    none): the look for changes stats every file of the corpus, about a tenth of a
-    second at 10,000 reports, which a script running many lookups after one ingest can skip.
+    none): the look for changes stats every file of the corpus, which a script running
+    many lookups after one ingest can skip.
     """
     from .index import lengths_in_memory, open_index, status
     from .indexer import refresh

@@ -44,7 +44,7 @@ from .postings import SHARED, Analysed, Posting, Preanalysed
 Flat = list
 Term = tuple[str, bytes, Flat]
 #: Postings (three list items each) per marshalled chunk of a run: a run being merged
-#: keeps one chunk in memory, about 5 MB however many runs an index of whole PDFs spills.
+#: keeps one chunk in memory, however many runs an index of whole PDFs spills.
 CHUNK_ITEMS = 3 * 50_000
 
 
@@ -201,7 +201,7 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
         writer = fieldwriter._postwriter
         if compression is None:
             compression = writer._compression
-        # A lone posting with a short value pickles to 20-35 bytes, which zlib makes longer (in 2 us).
+        # A lone posting with a short value pickles to a few dozen bytes, which zlib makes longer.
         writer._compression = compression if len(docnums) > 1 or len(values[0] or b"") > LONE_RAW else 0
         limit = writer._blocklimit
         for start in range(0, len(docnums), limit):
@@ -273,9 +273,8 @@ def _pickled(obj: Any, protocol: int | None = None) -> bytes:
     """Whoosh's ``dumps`` for postings blocks, inlined postings and stored fields, with protocol 4.
 
     Whoosh asks for protocol 2 (for Python 2), which pickles each bytes value
-    through a function call: a block of 128 one-position values took 3.1 KB and
-    34 us to pickle and 1.25 KB and 38 us more to compress; with protocol 4, 0.9 KB,
-    4 us, then 0.36 KB and 13 us, and it reads back five times faster. Whoosh's
+    through a function call: protocol 4 makes blocks smaller, quicker to pickle and
+    to compress, and quicker to read back (bench/README.md). Whoosh's
     readers take any protocol, so indexes written either way read alike.
     """
     return pickle.dumps(obj, 4)
