@@ -102,10 +102,10 @@ def ingest(
                                             help="auto (default: pypdfium2 when installed), pypdf or pypdfium2."),
     cluster: Optional[str] = typer.Option(None, "--cluster", metavar="ADDRESS",
                                           help="Read the documents on the Dask cluster whose scheduler is at ADDRESS, "
-                                               "e.g. tcp://10.0.0.5:8786 (needs tripkb[cluster]; see docs/cluster.md)."),
+                                               "e.g. tcp://10.0.0.5:8786 (needs tripkb\\[cluster]; see docs/cluster.md)."),
     dask_workers: Optional[int] = typer.Option(None, "--workers", metavar="N", min=1,
                                                help="Read the documents on N Dask worker processes started on this "
-                                                    "machine (needs tripkb[cluster])."),
+                                                    "machine (needs tripkb\\[cluster])."),
 ) -> None:
     """Copy documents into corpus/, write or complete their YAML sidecars, and index them.
 
