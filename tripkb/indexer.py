@@ -226,8 +226,8 @@ STAMPS_COPY = "stamps.json"
 def known_stamps(ix, index_dir: Path) -> dict[str, str]:
     """:func:`indexed_stamps`, kept in a file beside the index for the generation it was read from.
 
-    Every search first compares the corpus with the index; reading 10,000 stamps
-    from the column costs tens of milliseconds, the copy a few. A copy from any
+    Every search first compares the corpus with the index; the copy is read much
+    faster than the column of a large index. A copy from any
     other generation of the index is ignored and replaced.
     """
     generation = ix.latest_generation()

@@ -3,14 +3,14 @@
 Whoosh puts every posting through an external sort: a tuple per posting,
 pickled to a run on disk past the memory bound and merged back one at a
 time, then written with a read of its document's length from the file just
-written. Importing 6,000 catalogue rows spent two thirds of the index work
-there. Postings arrive in document order, so a term's postings are already
-sorted when they are kept together: only the terms need sorting, and each
-term's postings are written a block at a time. Segments being merged are
-already in term order, so they are read side by side with the new postings,
-a term at a time, instead of going through the pool. The blocks go through
-Whoosh's own postings writer, so the segment files are exactly Whoosh's. The
-writer can also adopt segments written by other processes (see indexer.py).
+written. A catalogue import spent most of its index work there. Postings
+arrive in document order, so a term's postings are already sorted when they
+are kept together: only the terms need sorting, and each term's postings are
+written a block at a time. Segments being merged are already in term order,
+so they are read side by side with the new postings, a term at a time,
+instead of going through the pool. The blocks go through Whoosh's own
+postings writer, so the segment files are exactly Whoosh's. The writer can
+also adopt segments written by other processes (see indexer.py).
 
 This reaches into the writer, postings writer and matcher of the pinned
 Whoosh-Reloaded 2.7.5 (see pyproject.toml); tests/test_segwriter.py checks
