@@ -93,10 +93,37 @@ def status(index_dir: Path) -> str | None:
 
 def _storage(index_dir: Path):
     """Index files read with plain reads, not mmap: Whoosh touches whole mapped segments
-    on open, so a reader's memory would grow with the whole index."""
+    on open, so a reader's memory would grow with the whole index. Every index is opened
+    here, so this is where its columns are made to line up."""
     from whoosh.filedb.filestore import FileStorage
 
+    _aligned_columns()
     return FileStorage(str(index_dir), supports_mmap=False)
+
+
+def _column_reader(self, fieldname, column=None, reverse=False, translate=True):
+    """A column of a multi-segment index, one value per document number (see :func:`_aligned_columns`)."""
+    from whoosh.columns import MultiColumnReader
+
+    return MultiColumnReader([reader.column_reader(fieldname, column=column, reverse=reverse,
+                                                   translate=translate) for reader in self.readers])
+
+
+def _aligned_columns() -> None:
+    """Make a column read across segments give every document its value, at its number.
+
+    A segment in which no document has a value for a field (one metadata-only
+    record without a year, say) has no file for its column. Whoosh-Reloaded
+    2.7.5's ``MultiReader.column_reader`` leaves such a segment out, so the
+    values of later segments move up and stand for other documents (wrong
+    counts in ``stats``, an IndexError reading the column by number). Each
+    segment's own reader gives the field's default for a column it lacks, as
+    Whoosh's ``MultiPerDocumentReader`` does when merging: the column is built
+    from those, every segment in its place.
+    """
+    from whoosh.reading import MultiReader
+
+    MultiReader.column_reader = _column_reader
 
 
 def open_index(index_dir: Path):
