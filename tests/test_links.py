@@ -101,6 +101,18 @@ def test_the_lock_file_is_never_truncated_through_a_link(kb, outside):
     assert (outside / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
 
 
+def test_a_link_inside_the_index_is_never_read_the_index_is_rebuilt(kb, outside):
+    """Whoosh reads and cleans the files of index/: one that is a link makes the index one to rebuild."""
+    (outside / "tripkb.json").write_text('{"schema_version": 6}\n', encoding="utf-8")
+    (kb.index_dir / "tripkb.json").unlink()
+    (kb.index_dir / "tripkb.json").symlink_to(outside / "tripkb.json")
+    before = snapshot(outside)
+    result = run_cli("--kb", str(kb.root), "search", "年會")
+    assert result.returncode == 0, result.stderr
+    assert not [p for p in kb.index_dir.iterdir() if p.is_symlink()]
+    assert snapshot(outside) == before
+
+
 def test_reindex_removes_only_the_folders_tripkb_made(kb):
     """A folder named like tripkb's temporary ones (index.new-*, index.old-*, index.bulk-*) is the
     user's unless tripkb marked it; one tripkb left marked (a crash) is cleared."""

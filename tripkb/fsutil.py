@@ -140,7 +140,7 @@ def link_on_the_way(base: Path, path: Path) -> Path | None:
         try:
             if stat.S_ISLNK(os.lstat(current).st_mode):
                 return current
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
     return None
 

@@ -31,6 +31,7 @@ class KnowledgeBase:
         chosen = kb or os.environ.get(ENV_VAR) or os.getcwd()
         root = Path(chosen).expanduser().absolute()
         base = cls(root)
+        base.refuse_linked_parts()
         if not base.corpus.is_dir():
             if create:
                 base.corpus.mkdir(parents=True, exist_ok=True)
@@ -40,7 +41,6 @@ class KnowledgeBase:
                     f"no knowledge base at {root} (from {how}): it has no corpus/ folder; "
                     f"use --kb DIR or set {ENV_VAR}, or run 'tripkb ingest PATH' to start one"
                 )
-        base.refuse_linked_parts()
         return base
 
     def refuse_linked_parts(self) -> None:
