@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tripkb import indexer
+from tripkb.fsutil import temporary_folder
 from tripkb.index import open_index
 from tripkb.indexer import sync
 from tripkb.kb import KnowledgeBase
@@ -136,8 +137,8 @@ def test_a_chunk_in_this_process_when_asked_for_no_workers(tmp_path, bulk):
 
 def test_segments_left_by_a_crash_are_cleared(tmp_path, bulk):
     kb = make_kb(tmp_path, 12)
-    stale = kb.root / "index.bulk-99999" / "tmpabc"
-    stale.mkdir(parents=True)
+    stale = temporary_folder(kb.root, "index.bulk-") / "tmpabc"  # as a crash leaves it: marked as tripkb's
+    stale.mkdir()
     (stale / "tripkb_x.seg").write_bytes(b"half a segment")
     assert sync(kb, workers=0).added == 12
     assert not list(kb.root.glob("index.bulk-*"))

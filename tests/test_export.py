@@ -292,5 +292,6 @@ def test_cli_output_into_a_missing_folder(kb, tmp_path):
     result = run(kb, "export", "-f", "csv", "-o", str(target))
     assert result.exit_code == 2
     assert result.stderr == f"Error: cannot write {target}: the folder {target.parent} does not exist\n"
-    result = run(kb, "export", "-f", "opensearch", "-o", str(kb.corpus / "ifla.yaml"))
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    result = run(kb, "export", "-f", "opensearch", "-o", str(tmp_path / "a-file"))
     assert result.exit_code == 2 and "is a file; --format opensearch writes two files" in result.stderr

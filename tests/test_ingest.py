@@ -123,8 +123,8 @@ def test_sidecar_path_escaping_the_kb_is_refused(empty_kb, tmp_path):
     assert messages == [
         "corpus/abs.yaml: file: '/etc/passwd' is not a path inside corpus/ (refused)",
         "corpus/evil.yaml: file: '../../secret.pdf' is not a path inside corpus/ (refused)",
-        "corpus/link.yaml: file: 'link.pdf' leads outside corpus/ (refused)",
-        "corpus/orphan.pdf: 'orphan.pdf' leads outside corpus/ (refused)",
+        "corpus/link.yaml: file: 'link.pdf' is a symbolic link (tripkb follows no links in corpus/; refused)",
+        "corpus/orphan.pdf: 'orphan.pdf' is a symbolic link (tripkb follows no links in corpus/; refused)",
     ]
 
 

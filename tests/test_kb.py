@@ -20,4 +20,4 @@ def test_symlinked_folders_are_not_followed(empty_kb, tmp_path):
     outside.mkdir()
     (outside / "r.yaml").write_text("", encoding="utf-8")
     os.symlink(outside, empty_kb.corpus / "linked")
-    assert empty_kb.corpus_files() == []
+    assert empty_kb.corpus_files() == ["linked"] and empty_kb.corpus_links() == ["linked"]  # listed, not entered

@@ -30,7 +30,7 @@ import yaml
 
 from . import __version__
 from .errors import BundleError, MetadataError, UsageError
-from .fsutil import open_atomic, sha256_of
+from .fsutil import NO_LINKS, honour_umask, is_regular, link_on_the_way, open_atomic, sha256_of
 from .index import open_index
 from .indexer import Problem
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
@@ -64,6 +64,7 @@ def write_bundle(kb: KnowledgeBase, items: Sequence[Selected], target: Path) -> 
                          f"(that is how 'tripkb ingest' recognises a bundle)")
     if not target.parent.is_dir():
         raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
+    kb.check_output(target)
     problems: list[Problem] = []
     documents: list[dict[str, Any]] = []
     files: dict[str, Path] = {}
@@ -137,7 +138,7 @@ class _Held:
 
     def sums(self) -> tuple[str | None, str | None]:
         def sum_of(p: Path | None) -> str | None:
-            return sha256_of(p) if p is not None and p.exists() else None
+            return sha256_of(p) if p is not None and is_regular(p) else None
 
         return sum_of(self.sidecar), sum_of(self.document)
 
@@ -287,9 +288,10 @@ def _import_document(kb: KnowledgeBase, tar: tarfile.TarFile, members: dict[str,
                                                                        "(damaged bundle; not imported)"))
                     return
                 temps[role] = temp
-        doc_id = _id_of(temps.get("sidecar"), arcs, shown, result)
-        if doc_id is None:
+        read = _id_of(temps.get("sidecar"), arcs, shown, result)
+        if read is None:
             return
+        doc_id, claimed = read
         if doc_id != doc["id"]:
             result.problems.append(Problem(shown, f"the manifest says id {doc['id']!r} but the sidecar says "
                                                   f"{doc_id!r} (not imported)"))
@@ -309,10 +311,9 @@ def _import_document(kb: KnowledgeBase, tar: tarfile.TarFile, members: dict[str,
                                                   f"as id {by_sha[sums[1]]!r}; did not import this one"))
             return
         targets = {role: _target(kb, arc) for role, arc in arcs.items() if arc}
-        taken = [t for t in targets.values() for s in _MEMBER_SUFFIXES if t.with_suffix(s).exists()]
-        if taken:
-            result.problems.append(Problem(shown, f"conflict: {kb.relative(taken[0])} already exists for another "
-                                                  f"document; did not import this one"))
+        conflict = _conflict(kb, targets, claimed)
+        if conflict:
+            result.problems.append(Problem(shown, f"conflict: {conflict}; did not import this one"))
             return
         for role in ("file", "sidecar"):  # the file first: a sidecar never points at a missing file
             if role in targets:
@@ -325,6 +326,27 @@ def _import_document(kb: KnowledgeBase, tar: tarfile.TarFile, members: dict[str,
     finally:
         for temp in temps.values():
             temp.unlink(missing_ok=True)
+
+
+def _conflict(kb: KnowledgeBase, targets: dict[str, Path], claimed: str | None) -> str | None:
+    """Why a document's files may not be placed at ``targets``: a link on the way, a name in use,
+    or a sidecar whose ``file:`` (``claimed``) names a file of the KB not placed with it."""
+    for target in targets.values():
+        link = link_on_the_way(kb.corpus, target)
+        if link is not None:
+            return f"{kb.relative(link)} is a symbolic link ({NO_LINKS})"
+    taken = [t for t in targets.values() for s in _MEMBER_SUFFIXES if os.path.lexists(t.with_suffix(s))]
+    if taken:
+        return f"{kb.relative(taken[0])} already exists for another document"
+    if claimed is not None and "sidecar" in targets:
+        try:
+            named = kb.document_path(targets["sidecar"], claimed)
+        except MetadataError as exc:
+            return f"its file: {exc.problem}"
+        if named is not None and named != targets.get("file") and os.path.lexists(named):
+            return (f"its file: names {kb.relative(named)}, which is already in the knowledge base "
+                    f"and not in this bundle entry")
+    return None
 
 
 def _verified_copy(tar: tarfile.TarFile, member: tarfile.TarInfo, expected: dict[str, Any],
@@ -346,14 +368,17 @@ def _verified_copy(tar: tarfile.TarFile, member: tarfile.TarInfo, expected: dict
     if digest.hexdigest() != expected["sha256"]:
         Path(tmp).unlink(missing_ok=True)
         return None
+    honour_umask(tmp)  # mkstemp made it 0600: placed as it is, it must be as any new file
     return Path(tmp)
 
 
-def _id_of(sidecar: Path | None, arcs: dict[str, str | None], shown: str, result: BundleImport) -> str | None:
-    """The document's id as the KB will see it: the sidecar's id, else the file name's stem."""
+def _id_of(sidecar: Path | None, arcs: dict[str, str | None], shown: str, result: BundleImport
+           ) -> tuple[str, str | None] | None:
+    """The document's id as the KB will see it (the sidecar's id, else the file name's stem)
+    and the sidecar's ``file:``; None, reported, when the sidecar cannot be read."""
     stem = PurePosixPath(arcs["sidecar"] or arcs["file"] or "").stem
     if sidecar is None:
-        return stem
+        return stem, None
     try:
         data = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):
@@ -366,4 +391,4 @@ def _id_of(sidecar: Path | None, arcs: dict[str, str | None], shown: str, result
     except MetadataError as exc:
         result.problems.append(Problem(shown, f"{exc.key + ': ' if exc.key else ''}{exc.problem} (not imported)"))
         return None
-    return record.get("id") or stem
+    return record.get("id") or stem, record.get("file")

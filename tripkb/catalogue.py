@@ -31,7 +31,7 @@ from .check import validated
 from .cover import people
 from .dates import parse_date, parse_range
 from .errors import CatalogueError, DateError, ExtractError, MetadataError, UsageError
-from .fsutil import free_name, name_candidates, write_text_via
+from .fsutil import free_name, name_candidates, read_regular, write_text_via
 from .index import live_values, open_index
 from .indexer import (BULK_MIN, BatchWriter, ChunkSegment, Entry, Problem, Progress, Staging, SyncReport, chunk_size,
                       prepare, stamp_of, sync_locked)
@@ -288,9 +288,9 @@ def _write(corpus: Path, scratch: Path, name: str | None, doc_id: str, text: str
     """Write a sidecar under its planned name, or a free one if that was taken meanwhile;
     returns where, and its stat as written."""
     target = corpus / name if name else free_name(corpus, doc_id, ".yaml", doc_id)
-    if target.exists():
+    if os.path.lexists(target):
         try:
-            if target.read_text(encoding="utf-8") == text:
+            if read_regular(target).decode("utf-8") == text:  # never read through a link
                 return target, os.stat(target)
         except (OSError, UnicodeDecodeError):
             pass

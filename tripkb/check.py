@@ -68,8 +68,9 @@ def validated(record: dict[str, Any], where: str, vocab: Vocabulary,
 
 def read_valid_sidecar(path: Path, vocab: Vocabulary, derived: bool = True
                        ) -> tuple[dict[str, Any], list[str]]:
-    """:func:`metadata.read_sidecar` plus the vocabulary checks: what ingest accepts."""
-    data, lines = load_sidecar(path)
+    """:func:`metadata.read_sidecar` plus the vocabulary checks: what ingest accepts (of a
+    sidecar of the user's, outside the KB, so a link to it is followed)."""
+    data, lines = load_sidecar(path, follow=True)
     return validated(data, str(path), vocab, lines, derived)
 
 

@@ -476,7 +476,15 @@ def export(
     if format_ == "opensearch" and output is None:
         raise UsageError("--format opensearch writes two files (bulk.ndjson and mapping.json): give --output DIR")
     if output is not None and format_ != "opensearch":
-        _check_output_file(output)
+        _check_output_file(ctx, output)
+    elif output is not None:
+        from .opensearch import BULK_FILE, MAPPING_FILE
+
+        _kb(ctx).check_output(output, folder=True)
+        for name in (BULK_FILE, MAPPING_FILE):
+            _kb(ctx).check_output(output / name)
+    if bundle is not None:
+        _kb(ctx).check_output(bundle)
     selection = _select(ctx, query, type=type_, institution=institution, org=org, country=country,
                         region=region, category=category, since=since, until=until)
     items, problems = selection.items, list(selection.problems)
@@ -500,11 +508,12 @@ def export(
         raise typer.Exit(1)
 
 
-def _check_output_file(output: Path) -> None:
-    if output.is_dir():
+def _check_output_file(ctx: typer.Context, output: Path) -> None:
+    if output.is_dir() and not output.is_symlink():
         raise UsageError(f"--output {output} is a folder; give a file name")
     if not output.parent.is_dir():
         raise UsageError(f"cannot write {output}: the folder {output.parent} does not exist")
+    _kb(ctx).check_output(output)
 
 
 def _write_records(format_: str, items, output: Optional[Path], bom: bool) -> None:

@@ -1,11 +1,18 @@
-"""Atomic file writes: a crash leaves the old file or the new one, never half of one."""
+"""Atomic file writes: a crash leaves the old file or the new one, never half of one.
+
+And the one place that says whether a path inside a knowledge base may be used: tripkb
+never reaches anything through a symbolic link there, never opens what is not a regular
+file (a FIFO would block), and deletes only the temporary folders it marked as its own.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +26,12 @@ def _umask() -> int:
     return mask
 
 
+def honour_umask(path: str | os.PathLike, folder: bool = False) -> None:
+    """Give a file made by ``mkstemp`` (0600) or a folder made by ``mkdtemp`` (0700) the
+    mode the user's umask gives new files and folders."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
+
+
 @contextmanager
 def open_atomic(target: Path, durable: bool = True) -> Iterator[BinaryIO]:
     """A binary stream whose bytes replace ``target`` only when the block ends without error."""
@@ -29,7 +42,7 @@ def open_atomic(target: Path, durable: bool = True) -> Iterator[BinaryIO]:
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; honour the user's umask
+        honour_umask(tmp)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -98,4 +111,97 @@ def name_candidates(stem: str, suffix: str, distinguisher: str) -> Iterator[str]
 def free_name(folder: Path, stem: str, suffix: str, distinguisher: str) -> Path:
     """The first of :func:`name_candidates` free in ``folder``, with no sidecar of that stem either."""
     candidates = (folder / name for name in name_candidates(stem, suffix, distinguisher))
-    return next(c for c in candidates if not c.exists() and not c.with_suffix(".yaml").exists())
+    return next(c for c in candidates if not os.path.lexists(c) and not os.path.lexists(c.with_suffix(".yaml")))
+
+
+# --- paths inside a knowledge base ---------------------------------------------------------------
+
+#: How a link in corpus/ is refused, wherever it points.
+NO_LINKS = "tripkb follows no links in corpus/"
+#: Read flags that never follow a link in the last part nor wait on a FIFO.
+_READ_SAFE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
+    | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+
+
+def kind(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is, if it is not a regular file."""
+    return next((name for test, name in _KINDS if test(mode)), None if stat.S_ISREG(mode) else "not a file")
+
+
+def link_on_the_way(base: Path, path: Path) -> Path | None:
+    """The first symbolic link among ``path`` and the folders between ``base`` and it
+    (``base`` itself not included), or None; what does not exist yet is no link.
+    ``path`` must be ``base`` joined with parts that hold no '..' (the caller refuses those)."""
+    current = base
+    for part in path.relative_to(base).parts:
+        current = current / part
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return current
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+    return None
+
+
+def not_regular(path: Path) -> str | None:
+    """Why ``path`` (not followed) may not be opened as a file: 'a symbolic link', 'a FIFO'…;
+    None for a regular file or nothing at all."""
+    try:
+        return kind(os.lstat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def is_regular(path: Path) -> bool:
+    """A regular file is there, itself, not a link to one."""
+    return os.path.lexists(path) and not_regular(path) is None
+
+
+class Refused(OSError):
+    """A path in the KB that is not opened: a link, or not a regular file (``reason`` says which)."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        super().__init__(reason)
+        self.filename, self.reason = str(path), reason
+
+
+def read_regular(path: str | os.PathLike, follow: bool = False) -> bytes:
+    """The bytes of a regular file, never waiting on a FIFO and, unless ``follow`` (a file of
+    the user's, outside the KB), never through a link in its last part; :class:`Refused`
+    otherwise. The folders on the way are the caller's to check."""
+    try:
+        fd = os.open(path, _READ_SAFE & ~getattr(os, "O_NOFOLLOW", 0) if follow else _READ_SAFE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise Refused(path, "a symbolic link") from None
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        what = kind(os.fstat(fd).st_mode)
+        if what:
+            raise Refused(path, what)
+        return fh.read()
+
+
+#: The file that marks a folder as tripkb's own temporary one.
+TEMPORARY_MARK = ".tripkb-temporary"
+
+
+def temporary_folder(parent: Path, prefix: str) -> Path:
+    """A new folder ``<prefix><random>`` in ``parent``, marked as tripkb's, so that one a crash
+    leaves behind is cleared by :func:`clear_temporary` and a folder of the user's never is."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    honour_umask(folder, folder=True)
+    (folder / TEMPORARY_MARK).write_text("made by tripkb; removed by its next run\n", encoding="utf-8")
+    return folder
+
+
+def clear_temporary(parent: Path, prefix: str) -> None:
+    """Remove every folder ``<prefix>*`` in ``parent`` that :func:`temporary_folder` made
+    (a real folder, not a link, holding the mark). Call it only with the writer lock held."""
+    with os.scandir(parent) as entries:
+        stale = [e.path for e in entries if e.name.startswith(prefix) and e.is_dir(follow_symlinks=False)]
+    for folder in stale:
+        if is_regular(Path(folder) / TEMPORARY_MARK):
+            shutil.rmtree(folder, ignore_errors=True)  # rmtree unlinks links inside, never follows them

@@ -8,6 +8,7 @@ rebuilt instead of letting an old index fail in some obscure way.
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +17,7 @@ from typing import Any
 
 from . import __version__
 from .errors import KBIndexError
+from .fsutil import read_regular
 from .textnorm import match_form
 
 SCHEMA_VERSION = 6
@@ -82,8 +84,11 @@ def status(index_dir: Path) -> str | None:
     marker = index_dir / VERSION_FILE
     if not index_dir.is_dir() or not windex.exists_in(str(index_dir), indexname=INDEX_NAME):
         return "there is no index yet"
+    with os.scandir(index_dir) as entries:
+        if any(entry.is_symlink() for entry in entries):  # Whoosh would read (and clean) through it
+            return "the index folder holds a symbolic link"
     try:
-        built = json.loads(marker.read_text(encoding="utf-8")).get("schema_version")
+        built = json.loads(read_regular(marker)).get("schema_version")
     except (OSError, ValueError):
         built = None
     if built != SCHEMA_VERSION:

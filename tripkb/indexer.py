@@ -30,7 +30,8 @@ from typing import Any
 
 from .analysis import preload
 from .errors import ExtractError, KBIndexError, MetadataError
-from .fsutil import sha256_of
+from .fsutil import (TEMPORARY_MARK, clear_temporary, read_regular, sha256_of, temporary_folder,
+                     write_text_atomic)
 from .extract import Extracted, Pending, begin, choose, read
 from .index import create_index, document_fields, live_values, open_index, status
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
@@ -40,6 +41,8 @@ from .ocr import Mode, Ocr
 from .vocab import Vocabulary
 from .workers import bounded_map, default_workers
 
+#: Prefixes of tripkb's temporary folders beside ``index/``: a rebuild's new and old index, bulk segments.
+NEW_INDEX, OLD_INDEX, BULK_INDEX = "index.new-", "index.old-", "index.bulk-"
 #: progress(done, total, label): how long work reports itself; the CLI draws it.
 Progress = Callable[[int, int, str], None]
 #: Documents whose OCR is started ahead of the one being finished, so no core waits.
@@ -82,7 +85,7 @@ def stamp(key: str, *paths: str | os.PathLike | None) -> str:
     stats = []
     for path in paths:
         try:
-            stats.append(os.stat(path) if path else None)
+            stats.append(os.lstat(path) if path else None)  # a link's own stamp: never followed
         except OSError:
             stats.append(None)
     return stamp_of(key, *stats)
@@ -233,19 +236,17 @@ def known_stamps(ix, index_dir: Path) -> dict[str, str]:
     generation = ix.latest_generation()
     copy = index_dir / STAMPS_COPY
     try:
-        saved = json.loads(copy.read_text(encoding="utf-8"))
+        saved = json.loads(read_regular(copy))
         if saved.get("generation") == generation and isinstance(saved.get("stamps"), dict):
             return saved["stamps"]
     except (OSError, ValueError):
         pass
     stamps = indexed_stamps(ix)
-    fresh = copy.with_name(f"{STAMPS_COPY}.{os.getpid()}")
     try:
-        fresh.write_text(json.dumps({"generation": generation, "stamps": stamps}, ensure_ascii=False),
-                         encoding="utf-8")
-        os.replace(fresh, copy)
+        write_text_atomic(copy, json.dumps({"generation": generation, "stamps": stamps}, ensure_ascii=False),
+                          durable=False)
     except OSError:  # a read-only KB: the column is read each time
-        fresh.unlink(missing_ok=True)
+        pass
     return stamps
 
 
@@ -289,11 +290,16 @@ def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bo
 
 
 def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, ocr: Ocr) -> SyncReport:
-    """Build a complete new index beside the old one, then swap it in."""
-    for stale in list(kb.root.glob("index.new-*")) + list(kb.root.glob("index.old-*")):
-        shutil.rmtree(stale, ignore_errors=True)  # left by a crash; we hold the lock
+    """Build a complete new index beside the old one, then swap it in.
+
+    Both are in folders marked as tripkb's (:func:`temporary_folder`), so a crash
+    leaves nothing the next rebuild would not know to be its own; the old index
+    (or a link put in its place) is moved into one and removed there, never followed.
+    """
+    for prefix in (NEW_INDEX, OLD_INDEX):
+        clear_temporary(kb.root, prefix)  # left by a crash; we hold the lock
     entries = list(corpus_entries(kb))
-    fresh = kb.root / f"index.new-{os.getpid()}"
+    fresh = temporary_folder(kb.root, NEW_INDEX)
     report = SyncReport()
     try:
         ix = create_index(fresh)
@@ -305,13 +311,15 @@ def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, 
             if progress and entries:
                 progress(len(entries), len(entries), "writing the index")
         ix.close()
-        old = kb.root / f"index.old-{os.getpid()}"
-        if kb.index_dir.exists():
-            os.replace(kb.index_dir, old)
+        old = temporary_folder(kb.root, OLD_INDEX)
+        if os.path.lexists(kb.index_dir):
+            os.replace(kb.index_dir, old / "index")
+        (fresh / TEMPORARY_MARK).unlink()
         os.replace(fresh, kb.index_dir)
         shutil.rmtree(old, ignore_errors=True)
     finally:
-        shutil.rmtree(fresh, ignore_errors=True)
+        if fresh.exists():
+            shutil.rmtree(fresh, ignore_errors=True)
     return report
 
 
@@ -442,7 +450,7 @@ def chunked(items: list, workers: int) -> list[list]:
 
 
 class Staging:
-    """``index.bulk-<pid>/`` beside the index: the segments workers write, and how far each is.
+    """``index.bulk-<random>/`` beside the index: the segments workers write, and how far each is.
 
     A worker counts its items in ``<chunk>.count``, replaced whole so that a
     count is never read half-written; :meth:`running` adds them up for the
@@ -451,13 +459,12 @@ class Staging:
 
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
-        self.folder = kb.root / f"index.bulk-{os.getpid()}"
+        self.folder = kb.root / BULK_INDEX  # made on entering
 
     def __enter__(self) -> "Staging | None":
-        for stale in self.kb.root.glob("index.bulk-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        clear_temporary(self.kb.root, BULK_INDEX)
         try:
-            self.folder.mkdir()
+            self.folder = temporary_folder(self.kb.root, BULK_INDEX)
         except OSError:
             return None
         return self

@@ -33,18 +33,16 @@ from .check import read_valid_sidecar
 from .cover import read_cover
 from .errors import BundleError, ExtractError, MetadataError
 from .extract import ExtractMap, Extracted, Pending, begin, choose, extract, read
-from .fsutil import copy_atomic, free_name, sha256_of
+from .fsutil import copy_atomic, free_name, is_regular, sha256_of
 from .index import body_fields, live_values, open_index
 from .indexer import (LOOKAHEAD, BatchWriter, Entry, Problem, Progress, SyncReport, prepare,
                       sync_locked)
-from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
+from .kb import DOCUMENT_SUFFIXES, STAGING, KnowledgeBase
 from .lock import writer_lock
 from .metadata import KEYS, read_sidecar, write_sidecar
 from .ocr import Mode, Ocr
 from .vocab import Vocabulary
 from .workers import bounded_map
-
-STAGING = ".staging"
 
 
 @dataclass
@@ -295,23 +293,34 @@ def _place(kb: KnowledgeBase, sidecar: Path, record: dict[str, Any],
 
 
 def recover(kb: KnowledgeBase) -> None:
-    """Finish or undo what a killed ingest left in ``corpus/.staging/``."""
+    """Finish or undo what a killed ingest left in ``corpus/.staging/``.
+
+    Only what ingest stages there is touched: regular files, never through a link
+    (the caller holds the writer lock, which refuses a linked ``.staging``).
+    """
     staging = kb.corpus / STAGING
-    if not staging.is_dir():
+    if not staging.is_dir() or staging.is_symlink():
         return
     for staged in sorted(staging.iterdir()):
-        if staged.suffix == ".yaml" and staged.is_file():
-            try:
-                record, _ = read_sidecar(staged)
-            except MetadataError:
-                staged.unlink()
-                continue
-            placed = kb.corpus / record["file"] if record.get("file") else None
-            if placed is not None and placed.exists() and not (kb.corpus / staged.name).exists():
-                os.replace(staged, kb.corpus / staged.name)  # the document made it: finish
-                continue
-        if staged.is_file():
-            staged.unlink()  # not yet in place: the next run copies it again
+        if not is_regular(staged):
+            continue
+        if staged.suffix == ".yaml" and _finished(kb, staged):
+            continue
+        staged.unlink()  # not yet in place: the next run copies it again
+
+
+def _finished(kb: KnowledgeBase, staged: Path) -> bool:
+    """Move a staged sidecar into ``corpus/`` if its document made it there; False if it did not."""
+    target = kb.corpus / staged.name
+    try:
+        record, _ = read_sidecar(staged)
+        placed = kb.document_path(target, record["file"]) if record.get("file") else None
+    except MetadataError:
+        return False
+    if placed is None or not placed.exists() or os.path.lexists(target):
+        return False
+    os.replace(staged, target)  # the document made it: finish
+    return True
 
 
 def complete(record: dict[str, Any], extracted: Extracted, target: Path, sha: str,

@@ -8,8 +8,11 @@ from pathlib import Path, PurePosixPath
 
 from .errors import MetadataError, UsageError
 from .extract import SUFFIXES
+from .fsutil import NO_LINKS, link_on_the_way, not_regular
 
 ENV_VAR = "TRIPKB_HOME"
+#: Where ingest makes a document and its sidecar whole before renaming them into ``corpus/``.
+STAGING = ".staging"
 #: What ingest takes in: whatever :mod:`tripkb.extract` has a reader for.
 DOCUMENT_SUFFIXES = SUFFIXES
 
@@ -28,6 +31,7 @@ class KnowledgeBase:
         chosen = kb or os.environ.get(ENV_VAR) or os.getcwd()
         root = Path(chosen).expanduser().absolute()
         base = cls(root)
+        base.refuse_linked_parts()
         if not base.corpus.is_dir():
             if create:
                 base.corpus.mkdir(parents=True, exist_ok=True)
@@ -38,6 +42,35 @@ class KnowledgeBase:
                     f"use --kb DIR or set {ENV_VAR}, or run 'tripkb ingest PATH' to start one"
                 )
         return base
+
+    def refuse_linked_parts(self) -> None:
+        """:class:`UsageError` when a folder or file tripkb keeps in the KB is a symbolic link.
+
+        A KB cloned from git can carry links: through ``corpus/.staging`` ingest
+        would empty and write a folder anywhere, through ``.tripkb.lock`` truncate
+        a file, through the others read or write what is not the KB's.
+        """
+        from .lock import LOCK_NAME
+        from .vocab import KB_VOCAB_DIR, KB_VOCAB_FILES
+
+        parts = ["corpus", f"corpus/{STAGING}", "index", "cache", "cache/ocr", KB_VOCAB_DIR, LOCK_NAME]
+        parts += [f"{KB_VOCAB_DIR}/{name}" for name in KB_VOCAB_FILES]
+        for part in parts:
+            if os.path.islink(self.root / part):
+                raise UsageError(f"{part} in {self.root} is a symbolic link: tripkb follows no links inside a "
+                                 "knowledge base (put the real folder or file there instead)")
+
+    def check_output(self, path: Path, folder: bool = False) -> None:
+        """:class:`UsageError` unless an export may write ``path``: a new path or a regular file
+        (never a FIFO, link or device it would replace), outside the KB's corpus/, index/ and
+        cache/. With ``folder``, ``path`` is a folder to write files into."""
+        what = None if folder else not_regular(path)
+        if what:
+            raise UsageError(f"cannot write {path}: it is {what}, not a regular file (refused)")
+        where = path.absolute().resolve()
+        for part in ("corpus", "index", "cache"):
+            if where.is_relative_to((self.root / part).resolve()):
+                raise UsageError(f"cannot write {path}: it is inside the knowledge base's {part}/ folder (refused)")
 
     @property
     def corpus(self) -> Path:
@@ -64,9 +97,18 @@ class KnowledgeBase:
 
         One ``os.scandir`` walk of plain strings: every command scans the corpus
         first, and pathlib's rglob, sorting and suffix checks cost seconds on
-        60,000 sidecars. Symlinked folders are not followed (as rglob did not).
+        60,000 sidecars. Links are listed, never followed: reading one is refused
+        later, with a message naming it.
         """
-        found: list[str] = []
+        return self._walk()[0]
+
+    def corpus_links(self) -> list[str]:
+        """Every symbolic link in ``corpus/`` (to a file or a folder, anywhere), as :meth:`corpus_files`."""
+        return self._walk()[1]
+
+    def _walk(self) -> tuple[list[str], list[str]]:
+        files: list[str] = []
+        links: list[str] = []
         pending = [("", str(self.corpus))]
         while pending:
             prefix, folder = pending.pop()
@@ -76,9 +118,11 @@ class KnowledgeBase:
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         pending.append((f"{prefix}{entry.name}/", entry.path))
-                    elif not entry.is_dir():  # a file, or a link to one (a broken link is reported later)
-                        found.append(prefix + entry.name)
-        return sorted(found)
+                        continue
+                    files.append(prefix + entry.name)
+                    if entry.is_symlink():
+                        links.append(prefix + entry.name)
+        return sorted(files), sorted(links)
 
     def sidecars(self) -> list[Path]:
         """Every sidecar in ``corpus/``, in a stable order."""
@@ -93,7 +137,7 @@ class KnowledgeBase:
         if file_value is None:
             for suffix in DOCUMENT_SUFFIXES:
                 candidate = sidecar.with_suffix(suffix)
-                if candidate.exists():
+                if os.path.lexists(candidate):
                     return self.inside(candidate, sidecar, candidate.name)
             return None
         pure = PurePosixPath(file_value.replace("\\", "/"))
@@ -103,8 +147,16 @@ class KnowledgeBase:
         return self.inside(self.corpus.joinpath(*pure.parts), sidecar, file_value)
 
     def inside(self, path: Path, named_by: Path, shown: str) -> Path:
-        """``path`` if it really lies in ``corpus/`` (symlinks resolved), else a refusal."""
-        if not path.resolve().is_relative_to(self.corpus.resolve()):
-            raise MetadataError(str(named_by), f"{shown!r} leads outside corpus/ (refused)",
-                                key="file" if named_by != path else None)
+        """``path`` if it lies in ``corpus/`` with no symbolic link on the way and is a regular
+        file (or nothing yet: a missing file is the caller's to report), else a refusal."""
+        key = "file" if named_by != path else None
+        if not path.is_relative_to(self.corpus) or ".." in path.relative_to(self.corpus).parts:
+            raise MetadataError(str(named_by), f"{shown!r} leads outside corpus/ (refused)", key=key)
+        link = link_on_the_way(self.corpus, path)
+        if link is not None:
+            how = "is a symbolic link" if link == path else \
+                f"is reached through the symbolic link {self.relative(link)}"
+            raise MetadataError(str(named_by), f"{shown!r} {how} ({NO_LINKS}; refused)", key=key)
+        if not_regular(path):
+            raise MetadataError(str(named_by), f"{shown!r} is not a regular file (refused)", key=key)
         return path

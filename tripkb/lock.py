@@ -23,6 +23,7 @@ def writer_lock(kb: KnowledgeBase, wait: float | None = None) -> Iterator[None]:
     """
     from filelock import FileLock, Timeout
 
+    kb.refuse_linked_parts()  # the lock file is opened for writing: never through a link
     lock = FileLock(str(kb.root / LOCK_NAME), is_singleton=True)
     seconds = WAIT if wait is None else wait
     try:

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import DateError, MetadataError
-from .fsutil import write_text_atomic
+from .fsutil import NO_LINKS, Refused, read_regular, write_text_atomic
 
 TYPES = ("report", "paper", "poster", "slides", "other")
 
@@ -59,12 +59,20 @@ def read_sidecar(path: Path, derived: bool = True) -> tuple[dict[str, Any], list
     return normalise(data, str(path), lines, derived)
 
 
-def load_sidecar(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
-    """The sidecar's mapping as YAML gives it, and the line of each key; unchecked."""
+def load_sidecar(path: Path, follow: bool = False) -> tuple[dict[str, Any], dict[str, int]]:
+    """The sidecar's mapping as YAML gives it, and the line of each key; unchecked.
+
+    A link or a FIFO is refused unopened; ``follow`` reads through a link, for a
+    sidecar of the user's beside a document being ingested (never one in the KB).
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, follow).decode("utf-8")
     except UnicodeDecodeError:
         raise MetadataError(str(path), "not UTF-8 text") from None
+    except Refused as exc:
+        why = f"is a symbolic link ({NO_LINKS}; refused)" if exc.reason == "a symbolic link" else \
+            "not a regular file (refused)"
+        raise MetadataError(str(path), why) from None
     except OSError as exc:
         raise MetadataError(str(path), f"cannot read: {exc.strerror or exc}") from None
     try:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .fsutil import write_text_atomic
+from .fsutil import read_regular, write_text_atomic
 from .workers import MEMORY_MB, default_workers
 
 Mode = Literal["auto", "off", "force"]
@@ -183,7 +183,7 @@ class Ocr:
     def _cached(self, sha: str, engine: Engine) -> dict[int, str]:
         path = self.cache_file(sha)
         try:
-            data = json.loads(path.read_text(encoding="utf-8")) if path else {}
+            data = json.loads(read_regular(path)) if path else {}  # a link there is no cache
         except (OSError, ValueError):
             return {}
         if data.get("engine") != engine.name or data.get("languages") != engine.languages \

@@ -7,9 +7,10 @@ mend the index; a file whose bytes no longer match its sidecar needs a person.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .errors import MetadataError
-from .fsutil import sha256_of
+from .fsutil import NO_LINKS, sha256_of
 from .index import open_index, status
 from .indexer import Problem, Progress, corpus_entries, indexed_stamps
 from .kb import KnowledgeBase
@@ -29,15 +30,25 @@ def verify(kb: KnowledgeBase, progress: Progress | None = None) -> VerifyReport:
     indexed = {} if reason else indexed_stamps(open_index(kb.index_dir))
     if reason:
         report.problems.append(Problem("index/", f"{reason}; run 'tripkb reindex'"))
+    links = kb.corpus_links()
+    report.problems += [Problem(f"corpus/{link}", f"is a symbolic link ({NO_LINKS}; refused)") for link in links]
+    linked = {kb.corpus / link for link in links}
+    claims: dict[Path, str] = {}  # document → the record that names it first
     for done, entry in enumerate(entries, 1):
         report.checked += 1
         shown = f"corpus/{entry.key}"
+        if entry.sidecar in linked or entry.document in linked:
+            continue  # reported above, and never read
         try:
             record, _ = read_sidecar(entry.sidecar) if entry.sidecar else ({}, [])
-            document = kb.document_path(entry.sidecar, record.get("file")) if entry.sidecar else entry.document
+            document = kb.document_path(entry.sidecar, record.get("file")) if entry.sidecar \
+                else kb.inside(entry.document, entry.document, entry.key)
         except MetadataError as exc:
             report.problems.append(Problem(shown, exc.problem if not exc.key else f"{exc.key}: {exc.problem}"))
             continue
+        if document is not None and claims.setdefault(document, shown) != shown:
+            report.problems.append(Problem(shown, f"file: {kb.relative(document)} is also the file of "
+                                                  f"{claims[document]} (two records claim one file)"))
         if entry.sidecar is None:
             report.problems.append(Problem(shown, "document without a sidecar (run 'tripkb ingest corpus/')"))
         elif document is not None and not document.exists():

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from tripkb.errors import MetadataError
+from tripkb.fsutil import read_regular
 
 #: libyaml's safe loader where PyYAML has it: parses seven times faster than the pure-Python one.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -136,7 +137,7 @@ def shipped(name: str) -> tuple[str, Any]:
 def kb_file(path: Path) -> Any:
     """A KB vocabulary file's parsed content (None when empty)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")  # a link was refused with the KB (kb.refuse_linked_parts)
     except (OSError, UnicodeDecodeError) as exc:
         raise MetadataError(str(path), f"cannot read the file ({exc})") from None
     return _load(text, str(path))
