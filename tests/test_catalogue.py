@@ -290,6 +290,6 @@ def test_json_for_scripts(tmp_path):
     assert json.loads(run.stdout) == {
         "encoding": "utf-8", "rows": 3, "added": 2, "unchanged": 0,
         "refused": [{"where": f"{path}:5", "problem": "row 3: 出國期間: cannot read '98年2月30日' as a date "
-                                                       "(no such day: 2009-02-30)"}], "refused_count": 1,
+                                                       "(no such day: 2009-02-30)"}],
         "warnings": [], "index": {"added": 2, "updated": 0, "removed": 0, "unchanged": 0, "problems": []}}
     assert f"Error: {path}:5: row 3: 出國期間" in run.stderr

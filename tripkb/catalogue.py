@@ -87,13 +87,14 @@ class ImportReport:
     synced: SyncReport | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """What ``import-csv --json`` prints: the counts, each refused row, and what the index did."""
+        """What ``import-csv --json`` prints: the counts, the refused rows listed (all of them are
+        ``rows - added - unchanged``), and what the index did."""
         def problems(found: list[Problem]) -> list[dict[str, str]]:
             return [{"where": p.path, "problem": p.reason} for p in found]
 
         index = self.synced or SyncReport()
         return {"encoding": self.encoding, "rows": self.rows, "added": self.added, "unchanged": self.unchanged,
-                "refused": problems(self.problems), "refused_count": self.refused, "warnings": self.warnings,
+                "refused": problems(self.problems), "warnings": self.warnings,
                 "index": {"added": index.added, "updated": index.updated, "removed": index.removed,
                           "unchanged": index.unchanged, "problems": problems(index.problems)}}
 
