@@ -1,6 +1,7 @@
 """import-csv: UTF-8 and Big5 catalogues, ROC dates, bad rows, column mapping, exit codes."""
 
 import csv
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -237,11 +238,12 @@ def test_ids_that_make_one_file_name_get_a_file_each(empty_kb, tmp_path, monkeyp
 
 def test_a_chunk_done_again_after_its_worker_died_writes_each_sidecar_once(empty_kb, tmp_path):
     path = write_csv(tmp_path / "cat.csv", ROWS + MORE)
-    text, _ = catalogue._decode(path, "auto")
-    rows = list(catalogue._rows(text))
-    layout = catalogue._columns(path, rows[0][1], {}, catalogue.ImportReport())
-    numbered = [(line, n, cells) for n, (line, cells) in enumerate(rows[1:], 1)]
-    [chunk] = catalogue._plan(empty_kb, numbered, layout, set(), 0)
+    with catalogue._open(path, catalogue._encoding(path, "auto")) as fh:
+        rows = catalogue._rows(fh, path)
+        layout = catalogue._columns(path, next(rows)[1], {}, catalogue.ImportReport())
+        keyed = list(catalogue._keyed(catalogue._numbered(rows), layout))
+    chunks, where = catalogue._plan(empty_kb, Counter(key for key, _ in keyed), set(), 0)
+    [chunk] = catalogue._filled(path, iter(keyed), chunks, where)
     staging = tmp_path / "staging"
     staging.mkdir()
     first = catalogue._import_chunk(path, layout, empty_kb, staging, chunk)

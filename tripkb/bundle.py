@@ -26,15 +26,14 @@ from pathlib import Path, PurePosixPath
 from collections.abc import Sequence
 from typing import IO, Any
 
-import yaml
-
 from . import __version__
-from .errors import BundleError, MetadataError, UsageError
+from .errors import BundleError, ExtractError, MetadataError, UsageError
+from .extract import check_head
 from .fsutil import NO_LINKS, honour_umask, is_regular, link_on_the_way, open_atomic, sha256_of
 from .index import open_index
 from .indexer import Problem
 from .kb import DOCUMENT_SUFFIXES, KnowledgeBase
-from .metadata import normalise
+from .metadata import MAX_SIDECAR_KB, load_sidecar, normalise
 from .selection import Selected
 
 SUFFIXES = (".tar.gz", ".tgz")
@@ -42,6 +41,9 @@ MANIFEST = "manifest.json"
 FORMAT = "tripkb-bundle"
 VERSION = 1
 _MAX_MANIFEST_BYTES = 64 << 20
+#: A document in a bundle larger than this many MB is refused before a byte of it is written
+#: (a small gzip can hold gigabytes of zeros).
+MAX_FILE_MB = int(os.environ.get("TRIPKB_MAX_BUNDLE_FILE_MB", "1024"))
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MEMBER_SUFFIXES = DOCUMENT_SUFFIXES + (".yaml",)
 
@@ -282,12 +284,16 @@ def _import_document(kb: KnowledgeBase, tar: tarfile.TarFile, members: dict[str,
     try:
         for role, arcname in arcs.items():
             if arcname:
-                temp = _verified_copy(tar, members[arcname], files[arcname], kb.corpus)
-                if temp is None:
-                    result.problems.append(Problem(f"{path}: {arcname}", "checksum does not match the manifest "
-                                                                       "(damaged bundle; not imported)"))
+                try:
+                    temps[role] = _verified_copy(tar, members[arcname], files[arcname], kb.corpus)
+                    if role == "file":
+                        check_head(temps[role], PurePosixPath(arcname).suffix)
+                except _Refused as exc:
+                    result.problems.append(Problem(f"{path}: {arcname}", str(exc)))
                     return
-                temps[role] = temp
+                except ExtractError as exc:  # refused as it would be if ingested alone: never kept
+                    result.problems.append(Problem(f"{path}: {arcname}", f"{exc} (not imported)"))
+                    return
         read = _id_of(temps.get("sidecar"), arcs, shown, result)
         if read is None:
             return
@@ -349,11 +355,28 @@ def _conflict(kb: KnowledgeBase, targets: dict[str, Path], claimed: str | None) 
     return None
 
 
+class _Refused(Exception):
+    """A bundle member that is not copied: why, in words."""
+
+
 def _verified_copy(tar: tarfile.TarFile, member: tarfile.TarInfo, expected: dict[str, Any],
-                   folder: Path) -> Path | None:
-    """The member's bytes in a hidden temporary file in ``folder``, or None if they fail the manifest."""
+                   folder: Path) -> Path:
+    """The member's bytes in a hidden temporary file in ``folder``.
+
+    Raises :class:`_Refused` before anything is written when the member is larger
+    than a file of its kind may be (tarfile reads exactly ``member.size`` bytes),
+    and after, with the file removed, when its bytes fail the manifest.
+    """
+    if member.name.lower().endswith(".yaml"):
+        if member.size > MAX_SIDECAR_KB * 1024:
+            raise _Refused(f"is {member.size} bytes, more than the limit of {MAX_SIDECAR_KB} KB for a sidecar "
+                           "(not imported; set TRIPKB_MAX_SIDECAR_KB to allow more)")
+    elif member.size > MAX_FILE_MB << 20:
+        raise _Refused(f"is {member.size >> 20} MB, more than the limit of {MAX_FILE_MB} MB for a file in a bundle "
+                       "(not imported; set TRIPKB_MAX_BUNDLE_FILE_MB to allow more)")
+    damaged = _Refused("checksum does not match the manifest (damaged bundle; not imported)")
     if member.size != expected["size"]:
-        return None
+        raise damaged
     source = tar.extractfile(member)
     fd, tmp = tempfile.mkstemp(prefix=".bundle.", suffix=".tmp", dir=folder)
     digest = hashlib.sha256()
@@ -367,7 +390,7 @@ def _verified_copy(tar: tarfile.TarFile, member: tarfile.TarInfo, expected: dict
         raise
     if digest.hexdigest() != expected["sha256"]:
         Path(tmp).unlink(missing_ok=True)
-        return None
+        raise damaged
     honour_umask(tmp)  # mkstemp made it 0600: placed as it is, it must be as any new file
     return Path(tmp)
 
@@ -380,14 +403,8 @@ def _id_of(sidecar: Path | None, arcs: dict[str, str | None], shown: str, result
     if sidecar is None:
         return stem, None
     try:
-        data = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise MetadataError(shown, "expected a mapping of keys to values")
-        record, _warnings = normalise(data, shown)  # indexing the placed sidecar reports them
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        result.problems.append(Problem(shown, f"the sidecar is not readable YAML ({exc.__class__.__name__}); "
-                                              f"not imported"))
-        return None
+        data, lines = load_sidecar(sidecar)  # bounded: no larger than a sidecar may be, no aliases
+        record, _warnings = normalise(data, shown, lines)  # indexing the placed sidecar reports them
     except MetadataError as exc:
         result.problems.append(Problem(shown, f"{exc.key + ': ' if exc.key else ''}{exc.problem} (not imported)"))
         return None

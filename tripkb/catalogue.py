@@ -6,6 +6,11 @@ becomes ``corpus/<id>.yaml``, checked exactly like a sidecar, and the index is
 then brought up to date. A bad row is reported by its number and skipped; the
 rest is imported. Records already in the KB are left alone.
 
+A catalogue is read as a stream, twice: once to check its encoding, header and
+ids, once to hand its rows to the workers a chunk at a time, so memory holds the
+ids and the chunks in flight, never the file. Refused rows are listed up to
+:data:`LISTED_PROBLEMS`, the rest counted.
+
 Catalogues run to tens of thousands of rows, so the rows are imported on
 every core, in chunks: the worker that checks a row also writes its sidecar
 and indexes the record into a segment of its own, which this process takes
@@ -15,11 +20,13 @@ runs once at the end.
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+import heapq
 import os
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -63,6 +70,8 @@ _COUNT = re.compile(r"(\d+)\s*[人頁页]?")
 #: Rows a worker takes through each step of the import at a time (see :func:`_import_chunk`).
 BATCH = 100
 _DELIMITERS = (",", "\t", ";")
+#: Refused rows listed one by one; any more are counted (a broken file can refuse a million).
+LISTED_PROBLEMS = 100
 
 
 @dataclass
@@ -70,13 +79,16 @@ class ImportReport:
     added: int = 0
     unchanged: int = 0
     rows: int = 0
+    #: the first :data:`LISTED_PROBLEMS` refused rows, in file order
     problems: list[Problem] = field(default_factory=list)
+    refused: int = 0
     warnings: list[str] = field(default_factory=list)
     encoding: str = ""
     synced: SyncReport | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """What ``import-csv --json`` prints: the counts, each refused row, and what the index did."""
+        """What ``import-csv --json`` prints: the counts, the refused rows listed (all of them are
+        ``rows - added - unchanged``), and what the index did."""
         def problems(found: list[Problem]) -> list[dict[str, str]]:
             return [{"where": p.path, "problem": p.reason} for p in found]
 
@@ -105,20 +117,18 @@ def import_csv(kb: KnowledgeBase, path: Path, encoding: str = "auto",
                mapping: dict[str, str] | None = None, progress: Progress | None = None) -> ImportReport:
     """Write one metadata-only sidecar per new, valid row of the catalogue, and index it."""
     report = ImportReport()
-    text, report.encoding = _decode(path, encoding)
-    rows = list(_rows(text))
-    del text  # the rows hold what is needed: a big catalogue's decoded text can go
-    if not rows:
-        raise CatalogueError(f"{path}: empty file: expected a header row of column names")
-    layout = _columns(path, rows[0][1], mapping or {}, report)
-    numbered: list[_Row] = []
-    for line, cells in rows[1:]:
-        if any(c.strip() for c in cells):
-            numbered.append((line, len(numbered) + 1, cells))
-    report.rows = len(numbered)
+    report.encoding = _encoding(path, encoding)
+    with _open(path, report.encoding) as fh:
+        rows = _rows(fh, path)
+        header = next(rows, None)
+        if header is None:
+            raise CatalogueError(f"{path}: empty file: expected a header row of column names")
+        layout = _columns(path, header[1], mapping or {}, report)  # no id column: refused before reading on
+        groups = Counter(key for key, _ in _keyed(_numbered(rows), layout))
+    report.rows = sum(groups.values())
     with writer_lock(kb):
         before = sync_locked(kb, progress)
-        indexed = _import_rows(kb, path, layout, numbered, report, progress)
+        indexed = _import_rows(kb, path, layout, groups, report, progress)
         if report.added:
             os.sync()  # the sidecars, flushed once: written without an fsync each
         after = sync_locked(kb, progress)  # rows whose planned name was taken meanwhile, and any other change
@@ -130,29 +140,34 @@ def import_csv(kb: KnowledgeBase, path: Path, encoding: str = "auto",
     return report
 
 
-def _import_rows(kb: KnowledgeBase, path: Path, layout: _Layout, rows: list[_Row], report: ImportReport,
+def _import_rows(kb: KnowledgeBase, path: Path, layout: _Layout, groups: Counter[str], report: ImportReport,
                  progress: Progress | None) -> int:
-    """Import ``rows`` in chunks on every core (see :func:`_import_chunk`), taking each chunk's
+    """Import the rows (``groups``: see :func:`_keyed`) in chunks on every core (see
+    :func:`_import_chunk`), reading the file again to fill each chunk and taking each chunk's
     segment into the index as it is done; fills ``report`` and returns how many rows were indexed."""
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher:
         known = set(live_values(searcher.reader(), "id"))
-    workers = default_workers() if len(rows) >= BULK_MIN else 0
+    total = sum(groups.values())
+    workers = default_workers() if total >= BULK_MIN else 0
     if workers:
         preload()
     indexed, done = 0, 0
-    problems: list[tuple[int, Problem]] = []
-    with Staging(kb) as staging, BatchWriter(ix) as writer:
+    listed: list[tuple[int, Problem]] = []  # the first problems by row number, as a heap of (-number, problem)
+    chunks, where = _plan(kb, groups, known, workers)
+    with Staging(kb) as staging, BatchWriter(ix) as writer, _open(path, report.encoding) as fh:
         if staging is None:
             raise CatalogueError(f"{kb.root}: cannot make a folder for the new index segments "
                                  "(is the disk full or read-only?)")
 
         def show(label: str, ahead: int = 0) -> None:
             if progress:
-                progress(min(done + ahead, len(rows)), len(rows), label)
+                progress(min(done + ahead, total), total, label)
 
+        rows = _rows(fh, path)
+        next(rows, None)  # the header
         jobs = bounded_map(partial(_import_chunk, path, layout, kb, staging.folder),
-                           _plan(kb, rows, layout, known, workers), workers=workers,
+                           _filled(path, _keyed(_numbered(rows), layout), chunks, where), workers=workers,
                            waiting=lambda: show("importing rows", staging.running()))
         for chunk, result in jobs:
             staging.settled(chunk.number)
@@ -162,15 +177,19 @@ def _import_rows(kb: KnowledgeBase, path: Path, layout: _Layout, rows: list[_Row
             writer.adopt(folder)
             for number, outcome in outcomes:
                 if isinstance(outcome, Problem):
-                    problems.append((number, outcome))
+                    report.refused += 1
+                    heapq.heappush(listed, (-number, outcome))
+                    if len(listed) > LISTED_PROBLEMS:
+                        heapq.heappop(listed)  # the latest row of those listed goes
                 elif outcome == "unchanged":
                     report.unchanged += 1
                 else:
                     report.added += 1
                     indexed += outcome == "indexed"
             done += len(chunk.rows)
+            chunk.rows, chunk.names = [], {}  # imported: only the ids in flight stay held
             show(f"row {done}", staging.running())
-    report.problems = [problem for _, problem in sorted(problems, key=lambda p: p[0])]
+    report.problems = [problem for _, problem in sorted(listed, key=lambda p: -p[0])]
     return indexed
 
 
@@ -179,6 +198,8 @@ class _Chunk:
     """Rows imported by one worker into one segment."""
 
     number: int
+    #: how many rows it takes: it is handed on once all are read
+    size: int = 0
     rows: list[_Row] = field(default_factory=list)
     #: id → the sidecar name its row takes (free in corpus/ when planned), for the new ids of these rows
     names: dict[str, str] = field(default_factory=dict)
@@ -186,8 +207,24 @@ class _Chunk:
     known: set[str] = field(default_factory=set)
 
 
-def _plan(kb: KnowledgeBase, rows: list[_Row], layout: _Layout, known: set[str], workers: int) -> list[_Chunk]:
-    """The rows in chunks for the workers, each new id with the sidecar name it will take.
+def _keyed(rows: Iterator[_Row], layout: _Layout) -> Iterator[tuple[str, _Row]]:
+    """Each row with the key of its group: its id, or for a run of rows without one, NUL and
+    the number of the run's first row (rows without an id are refused, so they need no group
+    of their own: each run is kept together, in its place)."""
+    run = ""
+    for row in rows:
+        doc_id = _row_id(row[2], layout)
+        if doc_id:
+            run = ""
+            yield doc_id, row
+        else:
+            run = run or f"\0{row[1]}"
+            yield run, row
+
+
+def _plan(kb: KnowledgeBase, groups: Counter[str], known: set[str], workers: int
+          ) -> tuple[list[_Chunk], dict[str, int]]:
+    """The chunks for the workers, still without their rows, and the chunk of each group.
 
     Rows with one id are put in one chunk (the first valid one is imported, the
     others refused), and every id gets its own name, free in corpus/ and among
@@ -195,23 +232,39 @@ def _plan(kb: KnowledgeBase, rows: list[_Row], layout: _Layout, known: set[str],
     write over one another. Names are planned from one listing of corpus/.
     """
     taken = {name.casefold() for name in os.listdir(kb.corpus)}
-    groups: dict[str, list[_Row]] = {}
-    for row in rows:
-        groups.setdefault(_row_id(row[2], layout) or f"\0{row[1]}", []).append(row)  # no id: a group of its own
-    size = chunk_size(len(rows), workers)
+    size = chunk_size(sum(groups.values()), workers)
     chunks: list[_Chunk] = []
-    for doc_id, group in groups.items():
-        if not chunks or len(chunks[-1].rows) >= size:
+    where: dict[str, int] = {}
+    for key, count in groups.items():
+        if not chunks or chunks[-1].size >= size:
             chunks.append(_Chunk(len(chunks)))
         chunk = chunks[-1]
-        chunk.rows.extend(group)
-        if doc_id in known:
-            chunk.known.add(doc_id)
-        elif not doc_id.startswith("\0"):
-            name = next(n for n in name_candidates(doc_id, ".yaml", doc_id) if n.casefold() not in taken)
+        chunk.size += count
+        where[key] = chunk.number
+        if key in known:
+            chunk.known.add(key)
+        elif not key.startswith("\0"):
+            name = next(n for n in name_candidates(key, ".yaml", key) if n.casefold() not in taken)
             taken.add(name.casefold())
-            chunk.names[doc_id] = name
-    return chunks
+            chunk.names[key] = name
+    return chunks, where
+
+
+def _filled(path: Path, rows: Iterator[tuple[str, _Row]], chunks: list[_Chunk], where: dict[str, int]
+            ) -> Iterator[_Chunk]:
+    """Each chunk as soon as all its rows are read, so that only the rows of chunks still
+    filling are held."""
+    handed = 0
+    for key, row in rows:
+        if key not in where:
+            raise CatalogueError(f"{path}: the file changed while it was being imported; import it again")
+        chunk = chunks[where[key]]
+        chunk.rows.append(row)
+        if len(chunk.rows) == chunk.size:
+            handed += 1
+            yield chunk
+    if handed != len(chunks):
+        raise CatalogueError(f"{path}: the file changed while it was being imported; import it again")
 
 
 def _row_id(cells: list[str], layout: _Layout) -> str:
@@ -304,34 +357,75 @@ def _problem(where: str, exc: MetadataError, number: int, layout: _Layout) -> Pr
     return Problem(where, f"row {number}: {column}: {exc.problem}" if column else f"row {number}: {exc.problem}")
 
 
-def _decode(path: Path, encoding: str) -> tuple[str, str]:
-    """The file's text and the encoding it was read in; ``auto`` tries UTF-8, then Big5."""
+def _encoding(path: Path, encoding: str) -> str:
+    """The encoding the file is in: the one asked for, or with ``auto`` UTF-8, else Big5;
+    checked over the whole file, a block at a time."""
     if encoding != "auto" and encoding not in ENCODINGS:
         raise UsageError(f"--encoding {encoding!r}: expected auto, utf-8 or big5")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CatalogueError(f"{path}: cannot read: {exc.strerror or exc}") from None
     tried = [encoding] if encoding != "auto" else ["utf-8", "big5"]
     for name in tried:
-        try:
-            return data.decode(ENCODINGS[name]), name
-        except UnicodeDecodeError as exc:
-            failure = exc
-    raise CatalogueError(f"{path}: not {' or '.join(tried)} text (byte {failure.object[failure.start]:#04x} "
-                         f"at offset {failure.start}); try --encoding")
+        failure = _first_bad_byte(path, ENCODINGS[name])
+        if failure is None:
+            return name
+    offset, byte = failure
+    raise CatalogueError(f"{path}: not {' or '.join(tried)} text (byte {byte:#04x} "
+                         f"at offset {offset}); try --encoding")
 
 
-def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(line where the row starts, cells) for each row; a quoted cell may span lines."""
-    first = text.split("\n", 1)[0]
+def _first_bad_byte(path: Path, codec: str) -> tuple[int, int] | None:
+    """(offset, value) of the first byte that is not text in ``codec``; None if all is."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    offset = 0
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                pending = decoder.getstate()[0]  # the bytes of a character cut by the last block
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    return offset - len(pending) + exc.start, exc.object[exc.start]
+                offset += len(block)
+            pending = decoder.getstate()[0]
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError as exc:
+                return offset - len(pending) + exc.start, exc.object[exc.start]
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return None
+
+
+def _open(path: Path, encoding: str):
+    """The catalogue as text in ``encoding`` (a key of :data:`ENCODINGS`), for :func:`_rows`."""
+    try:
+        return path.open(encoding=ENCODINGS[encoding], newline="")
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _rows(fh, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line where the row starts, cells) for each row of the open file; a quoted cell may span lines."""
+    first = fh.readline(1 << 16)
+    fh.seek(0)
     delimiter = max(_DELIMITERS, key=lambda d: sum(_heading(c) in COLUMNS or _heading(c) in FIELDS
                                                    for c in first.split(d)))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(fh, delimiter=delimiter)
     line = 1
-    for cells in reader:
-        yield line, cells
-        line = reader.line_num + 1
+    try:
+        for cells in reader:
+            yield line, cells
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise CatalogueError(f"{path}:{line}: not readable as CSV ({exc})") from None
+
+
+def _numbered(rows: Iterator[tuple[int, list[str]]]) -> Iterator[_Row]:
+    """The rows that are not blank, each with its number among them."""
+    number = 0
+    for line, cells in rows:
+        if any(c.strip() for c in cells):
+            number += 1
+            yield line, number, cells
 
 
 def _heading(name: str) -> str:

@@ -404,7 +404,12 @@ def import_csv(
         report = run(_kb(ctx, create=True), file, encoding, mapping, progress)
     for message in report.warnings:
         render.warning(message)
-    for problem in report.problems + (report.synced.problems if report.synced else []):
+    for problem in report.problems:
+        render.error(str(problem))
+    if report.refused > len(report.problems):
+        render.error(f"{file}: {report.refused - len(report.problems)} more rows refused "
+                     f"(only the first {len(report.problems)} are listed)")
+    for problem in report.synced.problems if report.synced else []:
         render.error(str(problem))
     if as_json:
         render.print_json(report.to_json())

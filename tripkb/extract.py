@@ -162,18 +162,10 @@ def read(path: Path, force_ocr: bool = False) -> Extracted:
 
     Raises :class:`ExtractError` when the file cannot be read at all.
     """
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(1024)
-    except OSError as exc:
-        raise ExtractError(f"cannot read the file: {exc.strerror or exc}") from None
-    if not head:
-        raise ExtractError("empty file (0 bytes)")
+    head = check_head(path)
     suffix = path.suffix.lower()
     if suffix in WORD_SUFFIXES:
         return _word(path, suffix, head)
-    if b"%PDF-" not in head:
-        raise ExtractError("not a PDF (no %PDF- header)")
     got = _with_pdfium(path) if engine_in_use() == "pypdfium2" else _with_pypdf(path)
     if got.info_title and got.info_title.strip() == path.stem:  # scanners title a PDF by its file name
         got.info_title = None
@@ -183,6 +175,26 @@ def read(path: Path, force_ocr: bool = False) -> Extracted:
     else:
         got.problems = {n: kind for n, text in enumerate(got.pages, 1) if (kind := page_problem(text))}
     return got
+
+
+def check_head(path: Path, suffix: str | None = None) -> bytes:
+    """The file's first KB, once it shows the file can be the document its suffix (or ``suffix``)
+    says: not empty, its format's signature. Cheap, so a bundle checks a file before keeping it."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1024)
+    except OSError as exc:
+        raise ExtractError(f"cannot read the file: {exc.strerror or exc}") from None
+    if not head:
+        raise ExtractError("empty file (0 bytes)")
+    suffix = (suffix or path.suffix).lower()
+    if suffix in WORD_SUFFIXES:
+        from .word import check_head as word_head
+
+        word_head(suffix, head)
+    elif b"%PDF-" not in head:
+        raise ExtractError("not a PDF (no %PDF- header)")
+    return head
 
 
 def begin(path: Path, got: Extracted, ocr: Ocr, sha: str | None = None) -> Pending:
@@ -256,7 +268,7 @@ def _with_pdfium(path: Path) -> Extracted:
 def _with_pypdf(path: Path) -> Extracted:
 
     import pypdf
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
 
     # pypdf logs font trouble as errors ("Advanced encoding … not implemented"); what it
     # means for the user is said once, by the garbage check, so its log stays quiet.
@@ -272,7 +284,8 @@ def _with_pypdf(path: Path) -> Extracted:
         raise
     except FileNotDecryptedError:
         raise ExtractError("password-protected PDF: cannot read its text without the password") from None
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+    # PyPdfError includes pypdf's own limits (page tree depth, array size, inflated stream size)
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             AssertionError, RecursionError, OSError, NotImplementedError, ZeroDivisionError) as exc:
         raise ExtractError(f"damaged or unreadable PDF ({type(exc).__name__}: {exc})".rstrip()) from None
     return Extracted(pages=pages, info_title=title, info_author=author)

@@ -167,10 +167,11 @@ class Refused(OSError):
         self.filename, self.reason = str(path), reason
 
 
-def read_regular(path: str | os.PathLike, follow: bool = False) -> bytes:
+def read_regular(path: str | os.PathLike, follow: bool = False, limit: int = -1) -> bytes:
     """The bytes of a regular file, never waiting on a FIFO and, unless ``follow`` (a file of
     the user's, outside the KB), never through a link in its last part; :class:`Refused`
-    otherwise. The folders on the way are the caller's to check."""
+    otherwise. The folders on the way are the caller's to check. At most ``limit`` bytes
+    are read when it is not negative."""
     try:
         fd = os.open(path, _READ_SAFE & ~getattr(os, "O_NOFOLLOW", 0) if follow else _READ_SAFE)
     except OSError as exc:
@@ -181,7 +182,7 @@ def read_regular(path: str | os.PathLike, follow: bool = False) -> bytes:
         what = kind(os.fstat(fd).st_mode)
         if what:
             raise Refused(path, what)
-        return fh.read()
+        return fh.read(limit)
 
 
 #: The file that marks a folder as tripkb's own temporary one.

@@ -39,7 +39,7 @@ from .lock import writer_lock
 from .metadata import read_sidecar, to_json
 from .ocr import Mode, Ocr
 from .vocab import Vocabulary
-from .workers import bounded_map, default_workers
+from .workers import bounded_map, default_workers, workers_for
 
 #: Prefixes of tripkb's temporary folders beside ``index/``: a rebuild's new and old index, bulk segments.
 NEW_INDEX, OLD_INDEX, BULK_INDEX = "index.new-", "index.old-", "index.bulk-"
@@ -364,13 +364,13 @@ def _write(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry], index
 
         index(entry, prepare(kb, entry, pending.finish(on_page), ocr.mode))
 
-    if total > 1:
+    if total:
         preload()  # jieba's dictionary loaded once, here: the workers forked below share it
     records = [entry for entry in entries if entry.document is None]
     if len(records) >= BULK_MIN:
         handed_back = _write_records(kb, writer, records, indexed, tally, advance, workers)
         entries = [entry for entry in entries if entry.document is not None] + handed_back
-    jobs = bounded_map(partial(prepare, kb, ocr=ocr.mode), entries, workers=workers if total > 1 else 0)
+    jobs = bounded_map(partial(prepare, kb, ocr=ocr.mode), entries, workers=workers_for(len(entries), workers))
     for entry, prepared in jobs:
         if isinstance(prepared, ExtractError):  # the worker itself failed: index the metadata alone
             fallback = prepare(kb, entry, Extracted(pages=[]))

@@ -32,7 +32,7 @@ from .bundle import import_bundle, is_bundle
 from .check import read_valid_sidecar
 from .cover import read_cover
 from .errors import BundleError, ExtractError, MetadataError
-from .extract import ExtractMap, Extracted, Pending, begin, choose, extract, read
+from .extract import ExtractMap, Extracted, Pending, begin, choose, read
 from .fsutil import copy_atomic, free_name, is_regular, sha256_of
 from .index import body_fields, live_values, open_index
 from .indexer import (LOOKAHEAD, BatchWriter, Entry, Problem, Progress, SyncReport, prepare,
@@ -42,7 +42,7 @@ from .lock import writer_lock
 from .metadata import KEYS, read_sidecar, write_sidecar
 from .ocr import Mode, Ocr
 from .vocab import Vocabulary
-from .workers import bounded_map
+from .workers import bounded_map, workers_for
 
 
 @dataclass
@@ -125,9 +125,9 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
         readers = partial(_read_analysed, force_ocr=ocr.mode == "force")
 
         def extract_map(paths: list[Path]) -> Iterator[tuple[Path, Extracted | ExtractError]]:
-            if len(paths) > 1:
+            if paths:
                 preload()  # jieba's dictionary loaded once, here: the workers forked for them share it
-            return bounded_map(readers, paths, workers=workers if len(paths) > 1 else 0)
+            return bounded_map(readers, paths, workers=workers_for(len(paths), workers))
 
         yield extract_map
         return
@@ -370,25 +370,30 @@ def reextract(kb: KnowledgeBase, ids: list[str] | None = None,
     wanted = set(ids or ())
     seen: set[str] = set()
     with writer_lock(kb), Ocr("auto", kb.ocr_cache) as ocr:
-        sidecars = kb.sidecars()
-        for done, sidecar in enumerate(sidecars, 1):
-            if progress:
-                progress(done, len(sidecars), sidecar.name)
+        todo: list[tuple[Path, dict[str, Any]]] = []
+        documents: list[Path] = []
+        for sidecar in kb.sidecars():
             try:
                 record, _ = read_sidecar(sidecar, derived=False)
                 doc_id = record.get("id") or sidecar.stem
                 document = kb.document_path(sidecar, record.get("file"))
-                if (wanted and doc_id not in wanted) or document is None or not document.exists():
-                    continue
-                seen.add(doc_id)
-                extracted = extract(document, ocr)  # a scan's covers are read from its (cached) OCR
             except MetadataError as exc:
                 report.problems.append(Problem(kb.relative(sidecar), f"{exc.key}: {exc.problem}" if exc.key
                                                else exc.problem))
                 continue
-            except ExtractError as exc:
-                report.problems.append(Problem(kb.relative(sidecar), str(exc)))
+            if (wanted and doc_id not in wanted) or document is None or not document.exists():
                 continue
+            seen.add(doc_id)
+            todo.append((sidecar, record))
+            documents.append(document)
+        read_all = bounded_map(read, documents, workers=workers_for(len(documents)))
+        for done, ((sidecar, record), (document, layer)) in enumerate(zip(todo, read_all), 1):
+            if progress:
+                progress(done, len(todo), sidecar.name)
+            if isinstance(layer, ExtractError):
+                report.problems.append(Problem(kb.relative(sidecar), str(layer)))
+                continue
+            extracted = begin(document, layer, ocr).finish()  # a scan's covers are read from its (cached) OCR
             found = read_cover(extracted.pages, vocab, extracted.info_title, extracted.info_author).record()
             found.pop("id", None)  # an id, once given, is never changed
             new = fill(record, found)

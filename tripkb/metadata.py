@@ -8,6 +8,7 @@ names the file, the key and what was expected.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from collections.abc import Callable
@@ -28,6 +29,8 @@ KEYS = (
 )
 LIST_KEYS = ("authors", "events", "countries", "keywords")
 TEXT_KEYS = ("id", "title", "institution", "category", "region", "abstract", "language", "source")
+#: A sidecar larger than this many KB is refused unread: a record is a few KB.
+MAX_SIDECAR_KB = int(os.environ.get("TRIPKB_MAX_SIDECAR_KB", "1024"))
 _LIST_SPLIT = re.compile(r"\s*[、,，;；]\s*")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -64,18 +67,27 @@ def load_sidecar(path: Path, follow: bool = False) -> tuple[dict[str, Any], dict
 
     A link or a FIFO is refused unopened; ``follow`` reads through a link, for a
     sidecar of the user's beside a document being ingested (never one in the KB).
+    Bounded whatever the file holds: one larger than :data:`MAX_SIDECAR_KB` is
+    refused unread, and one with YAML anchors or aliases before they are
+    expanded (nine levels of ten aliases make a billion values).
     """
     try:
-        text = read_regular(path, follow).decode("utf-8")
-    except UnicodeDecodeError:
-        raise MetadataError(str(path), "not UTF-8 text") from None
+        raw = read_regular(path, follow, limit=MAX_SIDECAR_KB * 1024 + 1)
     except Refused as exc:
         why = f"is a symbolic link ({NO_LINKS}; refused)" if exc.reason == "a symbolic link" else \
             "not a regular file (refused)"
         raise MetadataError(str(path), why) from None
     except OSError as exc:
         raise MetadataError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SIDECAR_KB * 1024:
+        raise MetadataError(str(path), f"larger than the limit of {MAX_SIDECAR_KB} KB for a sidecar "
+                                       "(refused unread; set TRIPKB_MAX_SIDECAR_KB to allow more)")
     try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MetadataError(str(path), "not UTF-8 text") from None
+    try:
+        _refuse_aliases(text, path)
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -87,6 +99,17 @@ def load_sidecar(path: Path, follow: bool = False) -> tuple[dict[str, Any], dict
     if not isinstance(data, dict):
         raise MetadataError(str(path), f"expected a mapping of keys to values, found {_kind(data)}")
     return data, _key_lines(text)
+
+
+def _refuse_aliases(text: str, path: Path) -> None:
+    """Refuse a YAML anchor (&name) or alias (*name) from the parser's events, before anything
+    is built; only a text with '&' or '*' in it can hold one, so most sidecars skip the pass."""
+    if "&" not in text and "*" not in text:
+        return
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise MetadataError(str(path), "holds a YAML anchor or alias (&name, *name), which a sidecar may "
+                                           "not use: write each value out", line=event.start_mark.line + 1)
 
 
 def _key_lines(text: str) -> dict[str, int]:

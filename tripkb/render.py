@@ -166,7 +166,7 @@ def extract_summary(report) -> None:
 
 def import_summary(report) -> None:
     out.print(f"Import ({report.encoding}): {_count(report.rows, 'row')}, {report.added} added, "
-              f"{report.unchanged} unchanged" + (f", {len(report.problems)} refused." if report.problems else "."))
+              f"{report.unchanged} unchanged" + (f", {report.refused} refused." if report.refused else "."))
     if report.synced:
         sync_summary(report.synced)
 

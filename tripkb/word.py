@@ -18,10 +18,17 @@ ANTIWORD_TIMEOUT = 120  # seconds
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
+def check_head(suffix: str, head: bytes) -> None:
+    """Refuse a file whose first bytes are not those of its format: a ZIP package for .docx, OLE2 for .doc."""
+    if suffix == ".docx" and not head.startswith(b"PK"):
+        raise ExtractError("not a .docx file (not a ZIP package)")
+    if suffix == ".doc" and not head.startswith(OLE2_MAGIC):
+        raise ExtractError("not a Word 97–2003 .doc file (no OLE2 header; an RTF or HTML file renamed .doc?)")
+
+
 def docx_text(path: Path, head: bytes) -> tuple[str, str | None, str | None]:
     """(text, title, author) of a .docx: paragraphs and table cells in document order, core properties."""
-    if not head.startswith(b"PK"):
-        raise ExtractError("not a .docx file (not a ZIP package)")
+    check_head(".docx", head)
     try:
         import docx
         from docx.opc.exceptions import PackageNotFoundError
@@ -61,8 +68,7 @@ def _table_lines(table) -> list[str]:
 
 def doc_text(path: Path, head: bytes) -> str:
     """Text of a Word 97–2003 .doc, by antiword (UTF-8 output, no line wrapping)."""
-    if not head.startswith(OLE2_MAGIC):
-        raise ExtractError("not a Word 97–2003 .doc file (no OLE2 header; an RTF or HTML file renamed .doc?)")
+    check_head(".doc", head)
     program = shutil.which("antiword")
     if program is None:
         raise ToolMissing("cannot read .doc files: apt-get install antiword")

@@ -30,6 +30,15 @@ def default_workers() -> int:
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
 
 
+def workers_for(count: int, workers: int | None = None) -> int:
+    """Workers to read ``count`` documents: never more than there are documents, and one even
+    for one, since only a worker process bounds a document's time and memory (``0``, asked
+    for, still runs in this process)."""
+    if workers == 0 or count == 0:
+        return 0
+    return 1 if count == 1 else (default_workers() if workers is None else workers)
+
+
 def _limit_memory(megabytes: int) -> None:
     import resource
 
