@@ -255,6 +255,8 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool, ctx):
     if str(text).endswith(":") and (bare in QUERY_FIELDS or bare in FIELD_ALIASES):
         raise QueryError(f"'{text}' needs something to search for after it, e.g. {bare}:年會")
     folded = query_form(str(text))
+    if isinstance(q, Q.Wildcard) and not re.search(r"\*|(?<=[A-Za-z])\?(?=[A-Za-z])", str(text)):
+        q = Q.Term(q.fieldname, q.text, boost=q.boost)  # Whoosh makes a word with a final '?' a wildcard
     if isinstance(q, (Q.Prefix, Q.Wildcard)):
         cls = type(q)
         leaf = Q.Or([cls(f, folded, boost=W[f]) for f in fields]
@@ -263,7 +265,7 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool, ctx):
         if not negated and isinstance(q, Q.Prefix):
             words.append(folded)
         return _floor(leaf)
-    extra = ctx.known(str(text)) if ctx.known and name == "_q" and not negated else []
+    extra = [] if not ctx.known or name != "_q" else (ctx.known.metadata(str(text)) if negated else ctx.known(str(text)))
     if re.fullmatch(r"[a-z]{3,}s", folded):  # Taiwans for Taiwan's
         extra.append(_floor(Q.Or([Q.Phrase(f + GRAM_SUFFIX, [folded[:-1], "s"], boost=W[f]) for f in fields])))
     grams = [g for g, *_ in gram_tokens(folded, query=True)]
@@ -516,12 +518,12 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
         if total == 0:
             from .suggest import by_words, suggest
 
-            fallback = by_words(searcher, text, parsed)
+            suggestions = suggest(searcher, text, vocab)
+            fallback = None if suggestions else by_words(searcher, text, parsed)  # a misspelling, or a question
             if fallback is not None:
                 query, note = fallback
                 total = _count(searcher, query, filter_q)
                 notes += [note] if total else []
-            suggestions = suggest(searcher, text, vocab)
         literal_re, word_re = parsed.patterns()
         results = searcher.search(query, limit=limit, filter=filter_q) if total else []
         hits = []

@@ -27,7 +27,9 @@ def suggest(searcher, text: str, vocab) -> list[str]:
 
     display = display_form(text)
     query = query_form(text).replace(" ", "")
-    names = {match_form(display_form(n)).replace(" ", ""): display_form(n) for n in vocab.all_names()}
+    names: dict[str, str] = {}
+    for name in vocab.all_names():  # the first spelling of a name wins: Traditional before Simplified
+        names.setdefault(match_form(display_form(name)).replace(" ", ""), display_form(name))
     words = _indexed_words(searcher)
     out: list[str] = []
     for choices in (names, words):
@@ -41,9 +43,45 @@ def suggest(searcher, text: str, vocab) -> list[str]:
                 at = fuzz.partial_ratio_alignment(query, key, score_cutoff=CUTOFF)
                 if at and key[at.dest_start:at.dest_end] != query:
                     out.append(name[at.dest_start:at.dest_end])
+    if not out and not query.isascii() and len(query) >= 4:
+        out = _near_text(searcher, query)
     if not out and " " in display:  # Latin words one by one: Intelligant Library
         out = _word_by_word(display, words)
     return list(dict.fromkeys(o for o in out if o))[:MAX_SUGGESTIONS]
+
+
+#: Documents read to find a spelling near a mistyped Chinese query.
+MAX_NEAR_DOCS = 10
+
+
+def _near_text(searcher, query: str) -> list[str]:
+    """Where the text nearly says ``query``: documents holding it less its last or first
+    character (警察人 for 警察人圓), the text around that, fuzzily aligned with the query."""
+    from rapidfuzz import fuzz, process
+    from whoosh import query as Q
+
+    from .analysis import gram_tokens
+
+    out = []
+    for part in (query[:-1], query[1:]):
+        grams = [g for g, *_ in gram_tokens(part, query=True)]
+        phrase = Q.Or([Q.Phrase(f + "_g", grams) for f in TEXT_FIELDS])
+        for docnum in list(searcher.docs_for_query(phrase))[:MAX_NEAR_DOCS]:
+            stored = StoredDoc.from_stored(searcher.stored_fields(docnum)["data"])
+            text = "\n".join(_field_text(stored.record, f) for f in ("title", "abstract")) + "\n" + stored.text
+            folded = match_form(text)
+            at = folded.find(part)
+            if at < 0:
+                continue
+            starts = range(max(0, at - len(query) + len(part)), at + 1)  # windows as long as the query
+            best = process.extractOne(query, [folded[i:i + len(query)] for i in starts], scorer=fuzz.ratio,
+                                      score_cutoff=CUTOFF)
+            if best and best[0] != query:
+                start = starts[best[2]]
+                out.append(text[start:start + len(query)])
+        if out:
+            break
+    return list(dict.fromkeys(out))
 
 
 def _word_by_word(display: str, words: dict[str, None]) -> list[str]:
@@ -110,7 +148,8 @@ def by_words(searcher, text: str, parsed):
 
     from .index import TEXT_FIELDS as W
 
-    words = [w for w in dict.fromkeys(parsed.words) if len(w) > 1 or not is_cjk_char(w)]
+    words = [w for w in dict.fromkeys(_known_words(searcher.reader(), query_form(text)))
+             if len(w) > 1 or not is_cjk_char(w)]
     display = display_form(text)
     long = len(display.split()) >= 3 or sum(map(is_cjk_char, display)) >= LONG_QUESTION
     if len(words) < 2 or not long or '"' in text or re.search(r"\bOR\b|\bNOT\b|(?<!\S)-|:", display):
@@ -119,6 +158,26 @@ def by_words(searcher, text: str, parsed):
     shown = "、".join(_shown(text, w) for w in words)
     return query, (f"no document holds {display_form(text)!r} as written or all its words; "
                    f"ranked by the words it contains: {shown}")
+
+
+def _known_words(reader, folded: str, longest: int = 8) -> list[str]:
+    """The indexed words of ``folded``, longest first from the left; characters no indexed
+    word covers are skipped (the question's words, whatever else it says)."""
+    from .analysis import runs
+
+    found = []
+    for kind, run, _ in runs(folded):
+        if kind == "word":
+            found += [run] if any((f, run) in reader for f in TEXT_FIELDS) else []
+            continue
+        i = 0
+        while i < len(run):
+            n = next((n for n in range(min(longest, len(run) - i), 1, -1)
+                      if any((f, run[i:i + n]) in reader for f in TEXT_FIELDS)), 1)
+            if n > 1:
+                found.append(run[i:i + n])
+            i += n
+    return found
 
 
 def _shown(text: str, word: str) -> str:
