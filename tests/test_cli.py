@@ -33,9 +33,12 @@ def test_search_json_contract(kb):
     result = run("--kb", str(kb), "search", "德班", "--json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert set(data) == {"query", "total", "hits"} and data["query"] == "德班" and data["total"] == 1
+    assert set(data) == {"query", "total", "hits", "notes", "suggestions"}
+    assert data["query"] == "德班" and data["total"] == 1 and data["notes"] == data["suggestions"] == []
     hit = data["hits"][0]
-    assert set(hit) == {"id", "title", "type", "institution", "year", "file", "score", "pages", "snippet"}
+    assert set(hit) == {"id", "title", "type", "institution", "year", "file", "score", "pages", "snippet",
+                        "words_only"}
+    assert hit["words_only"] == []
     assert (hit["id"], hit["type"], hit["institution"], hit["year"], hit["file"], hit["pages"]) == \
         ("EX0960001", "report", "國家圖書館", 2007, "corpus/ifla.pdf", [2])
     assert "德班" in hit["snippet"] and isinstance(hit["score"], float)

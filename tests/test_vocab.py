@@ -247,7 +247,7 @@ def test_kb_files_extend_the_shipped_vocabulary(tmp_path, vocab):
     write(tmp_path, "orgs.yaml", """
 orgs:
   - code: IFLA
-    aliases: [國際圖聯]
+    aliases: [國際圖協聯]
   - code: nafsa
     name: "NAFSA: Association of International Educators"
     kind: organisation
@@ -271,8 +271,8 @@ institutions:
         renamed_in: 2000
 """)
     kb = Vocabulary.load(tmp_path)
-    assert kb.org_code("國際圖聯") == "IFLA"
-    assert kb.detect_orgs("國際圖聯年會與NAFSA") == ["IFLA", "NAFSA"]
+    assert kb.org_code("國際圖協聯") == "IFLA"
+    assert kb.detect_orgs("國際圖協聯年會與NAFSA") == ["IFLA", "NAFSA"]
     assert kb.org_code("美洲教育者年會") == "NAFSA"
     assert kb.org_code("WLIC") == "IFLA"
     assert kb.canonical_country("花旗國") == "美國"
@@ -282,7 +282,7 @@ institutions:
     assert kb.canonical_institution("某大圖書館") == "某某大學圖書館"
     assert kb.canonical_institution("某某學院圖書館", 1999, historical=True) == "某某學院圖書館"
     # the shipped vocabulary is untouched
-    assert vocab.org_code("國際圖聯") is None and vocab.canonical_country("花旗國") is None
+    assert vocab.org_code("國際圖協聯") is None and vocab.canonical_country("花旗國") is None
     assert Vocabulary.load() is vocab
 
 

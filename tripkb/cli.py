@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.core
 
 from .errors import TripkbError, UsageError
 
@@ -145,11 +146,42 @@ def ingest(
         raise typer.Exit(1)
 
 
-@app.command()
+class _QueryCommand(typer.core.TyperCommand):
+    """A command whose arguments are all query words, options aside: ``search 年會 海報展``
+    is one query, and ``-IFLA`` (not an option) excludes IFLA instead of failing."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        options = {o: p for p in self.get_params(ctx) for o in (*p.opts, *p.secondary_opts) if o.startswith("-")}
+        front: list[str] = []
+        words: list[str] = []
+        rest = iter(args)
+        for arg in rest:
+            if arg == "--":
+                words.extend(rest)
+                break
+            option = options.get(arg.split("=", 1)[0])
+            if option is None and arg[:2] in options and arg[2:].isdigit():  # -n5
+                option = options[arg[:2]]
+            if option is None and arg.startswith("--") and len(arg) > 2:
+                name = arg.split("=", 1)[0]
+                ctx.fail(f"No such option: {name} (to search for text that begins with '-', "
+                         f"put the query after --: tripkb search -- {arg})")
+            if option is None:
+                words.append(arg)
+                continue
+            front.append(arg)
+            if not option.is_flag and not option.count and "=" not in arg and arg in options:
+                front.append(next(rest, ""))
+        return super().parse_args(ctx, [*front, "--", *words])
+
+
+@app.command(cls=_QueryCommand)
 @_friendly
 def search(
     ctx: typer.Context,
-    query: str = typer.Argument(..., help="Words or phrases; \"quotes\" for a phrase, OR, -word to exclude, field:word."),
+    query: list[str] = typer.Argument(..., metavar="QUERY...",
+                                      help="Words or phrases; \"quotes\" for a phrase, OR, -word to exclude, "
+                                           "field:word. Several arguments are one query."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts)."),
     limit: int = typer.Option(10, "--limit", "-n", min=1, help="Show at most N documents."),
     type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None, country: CountryOpt = None,
@@ -169,12 +201,15 @@ def search(
         tripkb search 國際圖書館協會聯盟 --org IFLA --since 2005
 
         tripkb search '"annual conference" OR 年會' --json
+
+        tripkb search 年會 海報展 -IFLA
     """
     from . import render
     from .search import Filters, search as run
 
     filters = Filters(type=type_, institution=institution, org=org, country=country,
                       region=region, category=category, since=since, until=until)
+    query = " ".join(query)
     with render.progress_bar("Indexing") as progress:
         result = run(_kb(ctx), query, filters, limit, progress, fresh=not no_refresh)
     for problem in result.problems:

@@ -147,6 +147,8 @@ def _dsl(q) -> dict[str, Any]:
     boost = getattr(q, "boost", 1.0)
     if isinstance(q, Q.Every):
         return {"match_all": {}}
+    if isinstance(q, Q.WrappingQuery):  # tripkb's literal-first ranking (see literal.Plus): the match is the child's
+        return _dsl(q.child)
     if isinstance(q, Q.Not):
         return {"bool": {"must_not": [_dsl(q.query)]}}
     if isinstance(q, Q.AndNot):

@@ -62,20 +62,44 @@ def warning(message: str) -> None:
     _line("Warning: ", "yellow", message)
 
 
+#: Around a highlight when the output is not a terminal (a pipe, a file): colour is lost there.
+MARKS = ("«", "»")
+#: A hit's page list shows this many pages, then how many more.
+MAX_PAGES = 5
+
+
 def _marked(text: str, spans: list[tuple[int, int]], style: str = "") -> Text:
+    if not out.is_terminal:
+        plain, at = [], 0
+        for start, end in spans:
+            plain += [text[at:start], MARKS[0], text[start:end], MARKS[1]]
+            at = end
+        return Text("".join(plain) + text[at:], style=style)
     t = Text(text, style=style)
     for start, end in spans:
         t.stylize(HIGHLIGHT, start, end)
     return t
 
 
+def _pages(pages: list[int]) -> str:
+    """p. 2, 3, 4, 5, 6 … and 245 more"""
+    shown = ", ".join(map(str, pages[:MAX_PAGES]))
+    return f"p. {shown} … and {len(pages) - MAX_PAGES} more" if len(pages) > MAX_PAGES else f"p. {shown}"
+
+
 def search_result(result, shown_query: str) -> None:
     if not result.hits:
-        out.print(f"No documents match {escape(shown_query)}.")
+        out.print(Text(f"No documents match {shown_query}."))
+        if result.suggestions:
+            out.print(Text("Did you mean: ") + Text(" · ".join(result.suggestions), style="bold") + Text("?"))
+        for note in result.notes:
+            out.print(Text(f"Note: {note}", style="yellow"))
         return
     more = f" (showing {len(result.hits)})" if result.total > len(result.hits) else ""
     noun = "document matches" if result.total == 1 else "documents match"
     out.print(Text(f"{result.total} {noun} ") + Text(shown_query, style="bold") + Text(more))
+    for note in result.notes:
+        out.print(Text(f"Note: {note}", style="yellow"))
     for n, hit in enumerate(result.hits, 1):
         out.print()
         out.print(Text(f"{n:>2}. ", style="bold") + _marked(hit.title, hit.title_spans, "bold"))
@@ -84,13 +108,15 @@ def search_result(result, shown_query: str) -> None:
                  "、".join(rec.get("countries", [])) or None, " ".join(rec.get("events", [])) or None]
         out.print(Text("    " + " · ".join(f for f in facts if f), style="cyan")
                   + Text(f"  [{hit.id}]", style="dim"))
-        where = (f"p. {', '.join(map(str, hit.pages))}" if hit.pages
-                 else ("metadata only" if not hit.file else ""))
+        where = _pages(hit.pages) if hit.pages else ("metadata only" if not hit.file else "")
         line = Text("    ")
         if where:
             line += Text(where + "  ", style="green")
         line += _marked(hit.snippet, hit.snippet_spans)
         out.print(line)
+        if hit.words_only:
+            out.print(Text("    only the separate words of " + "、".join(hit.words_only) + ", not as written",
+                           style="yellow"))
 
 
 def record(doc, first_page: str) -> None:
@@ -99,7 +125,9 @@ def record(doc, first_page: str) -> None:
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in rec.items():
-        if isinstance(value, list):
+        if key == "extracted" and isinstance(value, dict):  # which fields, not their fingerprints
+            value = ", ".join(value) + " (read from the document)"
+        elif isinstance(value, list):
             value = "、".join(map(str, value))
         elif isinstance(value, dict):
             value = " – ".join(str(v) for v in value.values())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from functools import lru_cache
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,11 +91,14 @@ class Hit:
     record: dict[str, Any] = field(repr=False)
     snippet_spans: list[tuple[int, int]] = field(default_factory=list)
     title_spans: list[tuple[int, int]] = field(default_factory=list)
+    #: The query words this document matched only by their separate words, not as written.
+    words_only: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "type": self.type,
                 "institution": self.institution, "year": self.year, "file": self.file,
-                "score": round(self.score, 3), "pages": self.pages, "snippet": self.snippet}
+                "score": round(self.score, 3), "pages": self.pages, "snippet": self.snippet,
+                "words_only": self.words_only}
 
 
 @dataclass
@@ -103,9 +107,14 @@ class SearchResult:
     total: int
     hits: list[Hit]
     problems: list = field(default_factory=list)
+    #: How the query was read, when the user should know (a lower-case 'or', a fallback).
+    notes: list[str] = field(default_factory=list)
+    #: "Did you mean" spellings from the knowledge base, when nothing matched.
+    suggestions: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "hits": [h.to_json() for h in self.hits]}
+        return {"query": self.query, "total": self.total, "hits": [h.to_json() for h in self.hits],
+                "notes": self.notes, "suggestions": self.suggestions}
 
 
 @dataclass
@@ -115,6 +124,7 @@ class ParsedQuery:
     query: Any
     literals: list[str]
     words: list[str]
+    notes: list[str] = field(default_factory=list)
 
     def patterns(self) -> tuple[re.Pattern | None, re.Pattern | None]:
         return _alternation(self.literals), _alternation([w for w in self.words if w not in self.literals])
@@ -124,41 +134,84 @@ class ParsedQuery:
 class _Context:
     segment: Callable[[str], list[str] | None]
     literal: Callable | None
+    known: Callable | None = None
 
 
 def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
-          literal: Callable | None = None) -> ParsedQuery:
+          literal: Callable | None = None, known: Callable | None = None) -> ParsedQuery:
     """Turn user query syntax into a Whoosh query, or raise :class:`QueryError`.
 
     ``segment`` splits a query word into index words (default: jieba); None
     from it means the word cannot match as words, only as literal text.
     ``literal`` (see :mod:`tripkb.literal`) builds the literal part of a word
     against an open index; without it, a plain bigram phrase is used.
+    ``known`` gives the extra queries a free-text word also means (an id, a
+    vocabulary name as metadata), see :class:`tripkb.known.Known`.
     """
     from whoosh import query as Q
-    from whoosh.qparser import FieldsPlugin, PlusMinusPlugin, QueryParser
 
     if not text or not text.strip():
         raise QueryError("the query is empty: give a word or phrase to search for, e.g. 年會")
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"the query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
-    parser = QueryParser("_q", schema=None)
-    parser.phraseclass = _quoted_class()
-    parser.add_plugin(PlusMinusPlugin())
-    # Only Latin names are field names: 出國類別：開會 is text, not a field query.
-    parser.replace_plugin(FieldsPlugin(expr=r"(?P<text>[A-Za-z_]+|[*]):"))
+    syntax = syntax_form(text)
+    if not syntax.strip("*? "):
+        raise QueryError(f"the query {text!r} has no words to search for: '*' stands for the rest of a word, "
+                         "as in EX096* or 圖書*")
     try:
-        raw = parser.parse(display_form(text))
+        raw = _parser().parse(syntax)
     except Exception as exc:  # Whoosh raises assorted errors on odd syntax
         raise QueryError(f"cannot understand the query {text!r}: {exc}") from None
     literals: list[str] = []
     words: list[str] = []
-    built = _convert(raw, Q, literals, words, False, _Context(segment or _jieba_words, literal))
-    if isinstance(built, Q.Not) or (built is None and re.match(r"\s*(-|NOT\s)", text)):
+    built = _convert(raw, Q, literals, words, False, _Context(segment or _jieba_words, literal, known))
+    if isinstance(built, Q.Not) or (built is None and re.match(r"\s*(-|NOT\s)", syntax)):
         raise QueryError("the query only excludes words; add a word to search for")
     if built is None or built is Q.NullQuery:
         raise QueryError(f"the query {text!r} has no words to search for (only punctuation or operators)")
-    return ParsedQuery(built, literals, words)
+    return ParsedQuery(built, literals, words, _notes(syntax))
+
+
+#: Full-width letters and digits as ASCII, curly double quotes as straight ones: what the
+#: query syntax reads. Other full-width punctuation (？：（）－) stays text, never syntax.
+_SYNTAX_TABLE = ({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if chr(c - 0xFEE0).isalnum()}
+                 | {0x3000: 0x20, 0x201C: 0x22, 0x201D: 0x22})
+#: Characters a PDF spaced out one by one (國 家 圖 書 館), pasted as a query: one word.
+_SPACED_OUT = re.compile(rf"(?<!\S)[{_CJK}](?:[ \t]+[{_CJK}]){{2,}}(?!\S)")
+_LOWER_OPERATOR = re.compile(r"(?<=\s)(or|and|not)(?=\s)")
+
+
+def syntax_form(text: str) -> str:
+    """The query as its syntax is read: structure first, before any CJK spacing is removed
+    (each word is normalised on its own later), so 'country:美國 海報展' is two clauses."""
+    text = text.translate(_SYNTAX_TABLE)
+    return _SPACED_OUT.sub(lambda m: re.sub(r"\s+", "", m.group()), text)
+
+
+def _notes(syntax: str) -> list[str]:
+    """What the user should know about how the query was read."""
+    notes = []
+    for op in dict.fromkeys(m.group() for m in _LOWER_OPERATOR.finditer(f" {syntax} ")):
+        notes.append(f"'{op}' was searched as a word: operators are upper-case ({op.upper()})")
+    return notes
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    """Whoosh's parser, reading a '-' or '+' as an operator only where it starts a word
+    (OAI-PMH, e-book, C++ are text), '?' as a wildcard only inside a Latin word, and
+    only Latin names as field names (出國類別：開會 is text, not a field query)."""
+    from whoosh.qparser import FieldsPlugin, PlusMinusPlugin, QueryParser, WildcardPlugin
+
+    class Wildcards(WildcardPlugin):
+        expr = r"(?P<text>\*|(?<=[A-Za-z])\?(?=[A-Za-z]))"
+
+    parser = QueryParser("_q", schema=None)
+    parser.phraseclass = _quoted_class()
+    parser.replace_plugin(Wildcards())
+    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=[^\s+])", minusexpr=r"(?<![^\s(])-(?=[^\s-])"))
+    parser.replace_plugin(FieldsPlugin(expr=r"(?P<text>[A-Za-z_]+):"))
+    return parser
 
 
 def _convert(q, Q, literals: list[str], words: list[str], negated: bool, ctx):
@@ -183,29 +236,41 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool, ctx):
     if q is Q.NullQuery or isinstance(q, Q.qcore._NullQuery):
         return None
     fieldname = getattr(q, "fieldname", None)
-    name = FIELD_ALIASES.get(fieldname, fieldname)
+    name = FIELD_ALIASES.get(fieldname.lower(), fieldname.lower()) if fieldname else fieldname
     if name != "_q" and name not in TEXT_FIELDS and name not in FACET_FIELDS:
         raise QueryError(f"unknown field '{fieldname}:' in the query; fields are: {', '.join(QUERY_FIELDS)}")
     if name in FACET_FIELDS:
-        return _facet(Q, name, q)
+        return _facet(Q, name, q, ctx)
     fields = tuple(TEXT_FIELDS) if name == "_q" else (name,)
     if isinstance(q, Q.Phrase):
         text = " ".join(q.words)
     elif isinstance(q, (Q.Term, Q.Prefix, Q.Wildcard, Q.FuzzyTerm)):
         text = q.text
+    elif isinstance(q, Q.Every):
+        raise QueryError("'*' alone matches nothing in particular: '*' stands for the rest of a word, "
+                         "as in EX096* or 圖書*")
     else:
         raise QueryError(f"this kind of query is not supported: {q}")
+    bare = str(text).rstrip(":").lower()
+    if str(text).endswith(":") and (bare in QUERY_FIELDS or bare in FIELD_ALIASES):
+        raise QueryError(f"'{text}' needs something to search for after it, e.g. {bare}:年會")
     folded = query_form(str(text))
+    if isinstance(q, Q.Wildcard) and not re.search(r"\*|(?<=[A-Za-z])\?(?=[A-Za-z])", str(text)):
+        q = Q.Term(q.fieldname, q.text, boost=q.boost)  # Whoosh makes a word with a final '?' a wildcard
     if isinstance(q, (Q.Prefix, Q.Wildcard)):
         cls = type(q)
         leaf = Q.Or([cls(f, folded, boost=W[f]) for f in fields]
-                    + [cls(f + GRAM_SUFFIX, folded, boost=W[f]) for f in fields])
+                    + [cls(f + GRAM_SUFFIX, folded, boost=W[f]) for f in fields]
+                    + (ctx.known.id_prefix(str(text)) if ctx.known and name == "_q" and cls is Q.Prefix else []))
         if not negated and isinstance(q, Q.Prefix):
             words.append(folded)
-        return leaf
+        return _floor(leaf)
+    extra = [] if not ctx.known or name != "_q" else (ctx.known.metadata(str(text)) if negated else ctx.known(str(text)))
+    if re.fullmatch(r"[a-z]{3,}s", folded):  # Taiwans for Taiwan's
+        extra.append(_floor(Q.Or([Q.Phrase(f + GRAM_SUFFIX, [folded[:-1], "s"], boost=W[f]) for f in fields])))
     grams = [g for g, *_ in gram_tokens(folded, query=True)]
     if not grams:
-        return None
+        return Q.Or(extra) if extra else None
     tokens = ctx.segment(folded) or []
     if len(grams) == 1 and len(grams[0]) == 1 and is_cjk_char(grams[0]):
         gram_qs = [Q.Prefix(f + GRAM_SUFFIX, grams[0], boost=W[f]) for f in fields]
@@ -217,13 +282,43 @@ def _convert(q, Q, literals: list[str], words: list[str], negated: bool, ctx):
     if not negated:
         literals.append(folded)
         words.extend(t for t in tokens if len(t) > 1 or not is_cjk_char(t))
-    if ctx.literal is not None and len(grams) > 1:
+    exact = _punctuated(folded)
+    if ctx.literal is not None and (len(grams) > 1 or exact):
         placed = [(g, pos) for g, pos, *_ in gram_tokens(folded, query=True)]
-        return Q.Or([ctx.literal(fields, placed, word_q, isinstance(q, Q.Phrase), W, tokens == [folded])], boost=q.boost)
+        built = ctx.literal(fields, placed, word_q, isinstance(q, Q.Phrase), W, tokens == [folded],
+                            label=None if negated else str(text), exact=exact)
+        return Q.Or([built] + extra, boost=q.boost)
     if isinstance(q, Q.Phrase):  # a quoted phrase must occur as written; its words only rank
         literal = Q.Or(gram_qs, boost=q.boost)
-        return Q.AndMaybe(literal, word_q) if word_q is not None else literal
-    return Q.Or(([word_q] if word_q is not None else []) + gram_qs, boost=q.boost)
+        return Q.Or([_floor(Q.AndMaybe(literal, word_q) if word_q is not None else literal)] + extra)
+    return Q.Or([_floor(Q.Or(([word_q] if word_q is not None else []) + gram_qs, boost=q.boost))] + extra)
+
+
+#: Punctuation that is part of a Latin term (C++, C#, .NET, U.S., R&D, 3.0): such a term is
+#: matched against the text as written, as the index drops punctuation.
+_PUNCTUATED = re.compile(rf"{_LATIN}[+#]|[+#&]{_LATIN}|{_LATIN}[&.]{_LATIN}|(?<!\S)\.{_LATIN}")
+
+
+def _punctuated(folded: str) -> re.Pattern | None:
+    """The pattern a punctuated Latin term must match in the match-form text, else None.
+    A final full stop may be the end of a sentence: U.S. also matches 'the U.S'."""
+    term = folded.strip()
+    if not _PUNCTUATED.search(term):
+        return None
+    core = term.rstrip(".") or term
+    body = r"\s+".join(re.escape(part) for part in core.split())
+    if re.match(_LATIN, core):
+        body = rf"(?<!{_LATIN})" + body
+    if re.search(rf"{_LATIN}$", core):
+        body += rf"(?!{_LATIN})"
+    return re.compile(body)
+
+
+def _floor(query):
+    """``query`` scored as a literal match (see :data:`tripkb.literal.LITERAL`)."""
+    from .literal import Plus, LITERAL
+
+    return Plus(query, LITERAL)
 
 
 def _quoted_class():
@@ -273,15 +368,16 @@ def lexicon_segmenter(reader, longest: int = 16) -> Callable[[str], list[str] | 
     return segment
 
 
-def _facet(Q, name: str, q):
+def _facet(Q, name: str, q, ctx: _Context):
     from .vocab import Vocabulary
 
+    if name == "year":
+        return _years(Q, q)
     text = str(getattr(q, "text", "")).strip()
     vocab = Vocabulary.load()
-    if name == "year":
-        if not text.isdigit():
-            raise QueryError(f"year: needs a year such as year:2007, not {text!r}")
-        return Q.NumericRange("year", int(text), int(text))
+    if name == "id" and ctx.known is not None:  # ids any case, EX096* their prefix
+        found = ctx.known.id_prefix(text) if isinstance(q, Q.Prefix) else ctx.known(text)[:1]
+        return found[0] if found else Q.Term("id", text)
     if name == "events":
         return Q.Term("events", (vocab.org_code(text) or text).lower())
     if name == "countries":
@@ -289,6 +385,24 @@ def _facet(Q, name: str, q):
     if name == "institution":
         return Q.Term("institution", vocab.canonical_institution(text))
     return Q.Term(name, text)
+
+
+_YEARS = re.compile(r"(\d{1,4})?\s*(?:\.\.|-|–)\s*(\d{1,4})?")
+
+
+def _years(Q, q):
+    """year:2007, year:2007..2009 (either end may be left open), year:[2007 TO 2009]."""
+    if isinstance(q, Q.TermRange):
+        ends = [str(e).strip() if e is not None else "" for e in (q.start, q.end)]
+    else:
+        text = str(getattr(q, "text", "")).strip()
+        m = _YEARS.fullmatch(text)
+        ends = [m.group(1) or "", m.group(2) or ""] if m and (m.group(1) or m.group(2)) else [text, text]
+    if not all(e.isdigit() or e == "" for e in ends) or ends == ["", ""]:
+        shown = getattr(q, "text", None) or f"[{q.start} TO {q.end}]"
+        raise QueryError(f"year: needs a year such as year:2007 or year:2007..2009, not {shown!r}")
+    low, high = (int(e) if e else None for e in ends)
+    return Q.NumericRange("year", low, high)
 
 
 def _alternation(texts: list[str]) -> re.Pattern | None:
@@ -382,7 +496,9 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
     """
     from .index import lengths_in_memory, open_index, status
     from .indexer import refresh
+    from .known import Known
     from .literal import Literal
+    from .vocab import Vocabulary
 
     if limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -390,14 +506,72 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
     filter_q = (filters or Filters()).query(kb.root)
     synced = refresh(kb, progress) if fresh or status(kb.index_dir) else None
     ix = open_index(kb.index_dir)
+    vocab = Vocabulary.load(kb.root)
     with ix.searcher() as searcher:
         lengths_in_memory(searcher)
-        parsed = parse(text, segment=lexicon_segmenter(searcher.reader()), literal=Literal(searcher))
+        literal = Literal(searcher)
+        parsed = parse(text, segment=lexicon_segmenter(searcher.reader()), literal=literal,
+                       known=Known(searcher, vocab))
+        query = _with_known_items(searcher, parsed.query, text)
+        notes, suggestions = list(parsed.notes), []
+        total = _count(searcher, query, filter_q)
+        if total == 0:
+            from .suggest import by_words, suggest
+
+            suggestions = suggest(searcher, text, vocab)
+            fallback = None if suggestions else by_words(searcher, text, parsed)  # a misspelling, or a question
+            if fallback is not None:
+                query, note = fallback
+                total = _count(searcher, query, filter_q)
+                notes += [note] if total else []
         literal_re, word_re = parsed.patterns()
-        results = searcher.search(parsed.query, limit=limit, filter=filter_q)
-        total = _count(searcher, parsed.query, filter_q)
-        hits = [_hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re) for h in results]
-    return SearchResult(query=text, total=total, hits=hits, problems=synced.problems if synced else [])
+        results = searcher.search(query, limit=limit, filter=filter_q) if total else []
+        hits = []
+        for h in results:
+            hit = _hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re)
+            hit.words_only = [label for label, docs in literal.word_only.items() if h.docnum in docs]
+            hits.append(hit)
+    return SearchResult(query=text, total=total, hits=hits, problems=synced.problems if synced else [],
+                        notes=notes, suggestions=suggestions)
+
+
+#: Known-item checks read the stored record of at most this many candidates.
+MAX_KNOWN_CANDIDATES = 50
+
+
+def _with_known_items(searcher, query, text: str):
+    """``query``, with the documents whose whole title or one of whose authors is the query
+    first: a pasted title (with or without its punctuation) or a name is a known item."""
+    from whoosh import query as Q
+
+    from .known import KNOWN
+    from .literal import Plus, _queries
+
+    key = _name_key(text)
+    grams = [g for g, *_ in gram_tokens(key, query=True)]
+    if len(key) < 2 or not grams or len(grams) > 64:
+        return query
+    found = set()
+    for field in ("title", "authors"):
+        phrase = Q.Phrase(field + GRAM_SUFFIX, grams) if len(grams) > 1 else Q.Term(field + GRAM_SUFFIX, grams[0])
+        candidates = list(searcher.docs_for_query(phrase))
+        if len(candidates) > MAX_KNOWN_CANDIDATES:
+            continue
+        for docnum in candidates:
+            record = searcher.stored_fields(docnum)["data"]["record"]
+            values = [record.get("title", "")] if field == "title" else record.get("authors", [])
+            if any(_name_key(v) == key for v in values):
+                found.add(docnum)
+    if not found:
+        return query
+    DocSet, _ = _queries()
+    return Q.Or([query, Plus(DocSet(searcher, found), KNOWN)])
+
+
+def _name_key(text: str) -> str:
+    """A title or name as compared whole: match form without spaces or punctuation
+    (Taiwan's Digital Archives = taiwansdigitalarchives)."""
+    return re.sub(r"[\W_]+", "", query_form(text))
 
 
 def _count(searcher, query, filter_q) -> int:

@@ -186,6 +186,27 @@ class Vocabulary:
             return written
         return in_use[0] if len(in_use) == 1 else institution.name
 
+    def known_institution(self, name: str) -> str | None:
+        """The current name of the institution ``name`` names, None for a name not known."""
+        target = self._institution_names.keys.get(fold_key(name))
+        return self._institutions[target].name if target else None
+
+    def all_names(self) -> list[str]:
+        """Every name of every organisation, country and institution, as written."""
+        names = [n for org in self._orgs.values() for n in org.names()]
+        names += [n for country in self._countries.values() for n in country.names()]
+        names += [n for inst in self._institutions.values() for _, spelled in inst.spellings() for n in spelled]
+        return [n for n in dict.fromkeys(names) if n]
+
+    def folded_names(self) -> dict[str, tuple[str, str]]:
+        """Every known name's fold key → (kind, canonical value): kind is org, country or institution."""
+        out: dict[str, tuple[str, str]] = {}
+        for kind, names in (("institution", self._institution_names), ("country", self._country_names),
+                            ("org", self._org_names)):
+            for key, target in names.keys.items():
+                out[key] = (kind, self._institutions[target].name if kind == "institution" else target)
+        return out
+
     # Categories
 
     @property
