@@ -8,6 +8,7 @@ collection, while an id tripkb made up from a file name locates nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,22 @@ STYLES = ("tw", "apa")
 APA_LABELS = {"report": "Trip report", "paper": "Conference paper", "poster": "Poster presentation",
               "slides": "Presentation slides"}
 _APA_MAX_AUTHORS = 20
+#: 系統識別號, the id the government's report site gives each 公務出國報告.
+SYSTEM_ID = re.compile(r"C\d{8}")
+#: That site, as the seed paper's footnotes name it.
+REPORT_SITE = "OPEN 政府出版資料回應網公務出國報告"
+
+
+def source_of(record: dict[str, Any]) -> str | None:
+    """The collection that locates the record: its sidecar's source, else the report site for a 系統識別號."""
+    if record.get("source"):
+        return record["source"]
+    return REPORT_SITE if SYSTEM_ID.fullmatch(record.get("id") or "") else None
+
+
+def citable_id(record: dict[str, Any]) -> str | None:
+    """The id, when a source makes it locate something (not one tripkb made from a file name)."""
+    return record.get("id") if source_of(record) else None
 
 
 def check_style(style: str) -> str:
