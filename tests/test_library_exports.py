@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import shutil
 
 import pymarc
 import pytest
@@ -13,27 +12,11 @@ import rispy
 from typer.testing import CliRunner
 
 from tripkb.cli import app
-from tripkb.kb import KnowledgeBase
 from tripkb.marc import MAX_FIELD_BYTES, Unmappable, marc_record, write_marc, write_marcxml
-from tripkb.metadata import read_sidecar, to_json
 from tripkb.references import csl_item, csl_name, inverted_name, ris_entry, split_name, write_csl_json, write_ris
-from tripkb.selection import select
 
-from conftest import REPO
+from samplekb import sample  # noqa: F401  (fixture)
 from smallkb import built_kb, kb  # noqa: F401  (fixtures)
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The shipped sample KB, indexed once, its records selected and its sidecars read."""
-    root = tmp_path_factory.mktemp("sample")
-    shutil.copytree(REPO / "corpus", root / "corpus")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
-        selection = select(KnowledgeBase(root))
-    assert selection.problems == []
-    sidecars = {item.id: to_json(read_sidecar(item.sidecar)[0]) for item in selection.items}
-    return selection.items, sidecars
 
 
 def run(kb, *args):

@@ -556,7 +556,8 @@ def _write_records(format_: str, items, output: Optional[Path], bom: bool) -> li
 def cite(
     ctx: typer.Context,
     doc_id: Optional[str] = typer.Argument(None, metavar="ID", help="The document's id, e.g. C09601649."),
-    style: str = typer.Option("tw", "--style", help="tw (as Taiwanese LIS papers cite trip reports) or apa."),
+    style: str = typer.Option("tw", "--style", help="tw (as Taiwanese LIS papers cite trip reports), apa, chicago "
+                                                          "(author-date), or any CSL style name, e.g. harvard-cite-them-right."),
     all_: bool = typer.Option(False, "--all", help="A reference list of every document (or of the selection)."),
     query: QueryOpt = None, type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None,
     country: CountryOpt = None, region: RegionOpt = None, category: CategoryOpt = None,
@@ -572,6 +573,8 @@ def cite(
         tripkb cite C09601649
 
         tripkb cite --all --org ALA --style apa
+
+        tripkb cite EX0970003 --style chicago
     """
     from . import render
     from .cite import check_style, cite as format_citation, reference_list
