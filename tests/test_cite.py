@@ -40,6 +40,15 @@ PAPER = {"id": "p", "type": "paper", "title": "Sharing Metadata", "authors": ["Y
          "institution": "國立臺灣大學", "events": ["IFLA"], "report_date": "2010-05-01", "year": 2009}
 
 
+def test_tw_cites_a_system_id_as_the_report_sites_even_without_a_source():
+    record = {"id": "C09800417", "type": "report", "title": "出席第十一屆亞洲數位圖書館國際會議(ICADL 2008)",
+              "institution": "國家圖書館", "year": 2009}
+    assert tw(record) == ("國家圖書館，〈出席第十一屆亞洲數位圖書館國際會議(ICADL 2008)〉，"
+                          "《OPEN 政府出版資料回應網公務出國報告》，C09800417。")
+    assert tw(record | {"authors": ["陳美玲"]}).startswith("陳美玲，〈")
+    assert tw(record | {"id": "C0980041"}) == "國家圖書館，〈出席第十一屆亞洲數位圖書館國際會議(ICADL 2008)〉，2009。"
+
+
 def test_apa_is_the_csl_style():
     assert cite(FOOTNOTE_21, "apa") == ("王文陸, & 彭慰. (2007). 參加 2007 年美國圖書館學會年會報告 (Trip Report No. C09601649). "
                                         "國家圖書館. OPEN 政府出版資料回應網公務出國報告.")

@@ -4,7 +4,9 @@ The ``tw`` form is tripkb's own; it follows the seed paper's footnotes 21–22:
 王文陸、彭慰，〈參加 2007 年美國圖書館學會年會報告〉，《OPEN 政府出版資料回應網公務出國報告》，C09601649。
 Every other style (APA, Chicago …) is a CSL style rendered by :mod:`tripkb.csl`.
 The id is cited only with a source: it is what locates the report in that
-collection, while an id tripkb made up from a file name locates nothing.
+collection, while an id tripkb made up from a file name locates nothing. A
+系統識別號 (C and eight digits) is the government report site's own id, so it
+is cited with that site as its source even when the sidecar names none.
 """
 
 from __future__ import annotations
@@ -67,8 +69,8 @@ def tw(record: dict[str, Any]) -> str:
     """作者、作者，〈題名〉，《來源》，識別號。 — or 機關, 年 when there is no source."""
     authors, institution = record.get("authors", []), record.get("institution")
     parts = ["、".join(authors) or institution, f"〈{record.get('title', '')}〉"]
-    if record.get("source"):
-        parts += [f"《{record['source']}》", record.get("id")]
+    if source_of(record):
+        parts += [f"《{source_of(record)}》", citable_id(record)]
     else:
         year = _year(record)
         parts += [institution if authors else None, str(year) if year else None]

@@ -186,6 +186,12 @@ class Vocabulary:
             return written
         return in_use[0] if len(in_use) == 1 else institution.name
 
+    def institution_names(self) -> tuple[str, ...]:
+        """Every name of every known institution, longest first (to find one inside running text)."""
+        names = {name for inst in self._institutions.values() for _, spelled in inst.spellings()
+                 for name in spelled if name}
+        return tuple(sorted(names, key=lambda n: (-len(n), n)))
+
     # Categories
 
     @property
