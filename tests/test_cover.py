@@ -202,3 +202,43 @@ def test_pdfs_nobody_here_made_get_no_invented_fields():
     for pdf in pdfs:
         got = extract(pdf)
         assert set(read_cover(got.pages, VOCAB, got.info_title, got.info_author).record()) <= {"title"}, pdf.name
+
+
+def _summary_form(people_line: str) -> str:
+    """The 公務出國報告提要 form, as the government report site prints it."""
+    return ("公務出國報告提要\n系統識別號:C09800417\n頁數: 32 含附件: 否\n"
+            "報告名稱: 出席第十一屆亞洲數位圖書館國際會議(ICADL 2008)\n主辦機關: 國家圖書館\n"
+            "聯絡人/電話: 陳美玲/02-23619132\n"
+            f"出國人員: {people_line}\n"
+            "出國類別: 開會\n出國地區: 印尼\n出國期間: 民國97年12月01日 -民國97年12月05日\n"
+            "報告日期: 民國98年02月10日\n分類號/目: H0/綜合(文教類) H0/綜合(文教類)\n關鍵詞: ICADL,數位圖書館\n"
+            "內容摘要: 第十一屆亞洲數位圖書館國際會議於印尼峇里島舉行。")
+
+
+@pytest.mark.parametrize("people_line, authors", [
+    ("陳美玲國家圖書館數位知識系統組編輯", ["陳美玲"]),
+    ("王文陸國家圖書館館長室編纂彭慰國家圖書館國際合作組編輯", ["王文陸", "彭慰"]),
+    ("陳美玲 國家圖書館 數位知識系統組 編輯 02-23619132 林志明 國立臺灣大學圖書館 系統資訊組 組長",
+     ["陳美玲", "林志明"]),
+    ("歐陽志明國家圖書館館長室秘書陳美玲國家圖書館數位知識系統組編輯", ["歐陽志明", "陳美玲"]),
+])
+def test_the_summary_forms_people_run_together_with_institution_unit_and_title(pdf_maker, tmp_path, people_line,
+                                                                               authors):
+    from tripkb.autofill import fill
+
+    found = cover_of(pdf_maker, tmp_path, [_summary_form(people_line)])
+    assert (found["id"], found["title"], found["institution"]) == \
+        ("C09800417", "出席第十一屆亞洲數位圖書館國際會議(ICADL 2008)", "國家圖書館")
+    assert (found["countries"], found["category"], found["report_date"]) == (["印尼"], "開會", date(2009, 2, 10))
+    assert found["authors"] == authors
+    assert fill({}, found)["participants"] == len(authors)
+
+
+@pytest.mark.parametrize("people_line", [
+    "陳美玲國家圖書館",  # no title after the institution
+    "國家圖書館數位知識系統組編輯",  # no name before it
+    "陳美玲國家圖書館數位知識系統組編輯某某某某某某國家圖書館編輯",  # no title before the second name
+    "陳美玲某某單位編輯",  # an institution nobody knows
+])
+def test_a_people_line_that_does_not_read_as_people_gives_no_authors(pdf_maker, tmp_path, people_line):
+    assert "authors" not in cover_of(pdf_maker, tmp_path, [_summary_form(people_line)])

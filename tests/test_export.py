@@ -272,8 +272,8 @@ def test_cli_empty_selection_is_not_an_error(kb, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["-f", "xml"], "--format must be one of csv, jsonl, dc, opensearch, not 'xml'"),
-    ([], "give --format csv|jsonl|dc|opensearch, or --bundle FILE.tar.gz"),
+    (["-f", "xml"], "--format must be one of csv, jsonl, dc, opensearch, marc, marcxml, ris, csl-json, not 'xml'"),
+    ([], "give --format csv|jsonl|dc|opensearch|marc|marcxml|ris|csl-json, or --bundle FILE.tar.gz"),
     (["-f", "csv", "--bundle", "x.tar.gz"],
      "--format and --bundle cannot be combined: a bundle holds the documents themselves"),
     (["-f", "jsonl", "--bom"], "--bom applies only to --format csv"),

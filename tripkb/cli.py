@@ -474,7 +474,8 @@ def _select(ctx: typer.Context, query: Optional[str], **filters):
 def export(
     ctx: typer.Context,
     format_: Optional[str] = typer.Option(None, "--format", "-f", metavar="FORMAT",
-                                          help="csv, jsonl, dc (Dublin Core in OAI-PMH XML) or opensearch."),
+                                          help="csv, jsonl, dc (Dublin Core in OAI-PMH XML), opensearch, "
+                                               "marc (MARC 21, ISO 2709), marcxml, ris or csl-json."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="PATH",
                                           help="File to write (default: standard output); a folder for opensearch."),
     bundle: Optional[Path] = typer.Option(None, "--bundle", metavar="FILE.tar.gz",
@@ -489,22 +490,36 @@ def export(
     csv and jsonl hold every metadata field, one document per row or line; dc is
     Dublin Core (oai_dc) for library catalogues and harvesters; opensearch writes
     bulk.ndjson and mapping.json into a folder for an OpenSearch/Elasticsearch
-    cluster (see docs/opensearch.md). --bundle packs the files themselves for
-    'tripkb ingest' in another knowledge base.
+    cluster (see docs/opensearch.md). marc (ISO 2709 .mrc) and marcxml are MARC 21
+    records for a library catalogue; ris (EndNote, Zotero) and csl-json (Zotero,
+    Pandoc) are for reference managers (see docs/exports-library.md). --bundle
+    packs the files themselves for 'tripkb ingest' in another knowledge base.
 
     Examples:
 
         tripkb export --format csv --bom -o reports.csv
 
+        tripkb export --format jsonl --type paper -o papers.jsonl
+
         tripkb export --format dc --org IFLA --since 2005 -o ifla.xml
+
+        tripkb export --format opensearch -o cluster/
+
+        tripkb export --format marc --institution 國家圖書館 -o ncl.mrc
+
+        tripkb export --format marcxml --since 2009 -o reports-marc.xml
+
+        tripkb export --format ris --org ALA -o ala.ris
+
+        tripkb export --format csl-json -q 數位典藏 -o references.json
 
         tripkb export --bundle ncl-2009.tar.gz --institution 國家圖書館 --since 2009 --until 2009
     """
     from . import render
-    from .export import check_format
+    from .export import FORMATS, check_format
 
     if format_ is None and bundle is None:
-        raise UsageError("give --format csv|jsonl|dc|opensearch, or --bundle FILE.tar.gz")
+        raise UsageError(f"give --format {'|'.join(FORMATS)}, or --bundle FILE.tar.gz")
     if format_ is not None and bundle is not None:
         raise UsageError("--format and --bundle cannot be combined: a bundle holds the documents themselves")
     if bundle is not None and output is not None:
@@ -542,8 +557,11 @@ def export(
         bulk, mapping = write(items, output)
         render.export_summary(len(items), format_, f"{bulk} and {mapping}")
     else:
-        _write_records(format_, items, output, bom)
-        render.export_summary(len(items), format_, str(output) if output else None)
+        unwritten = _write_records(format_, items, output, bom)
+        for problem in unwritten:
+            render.error(str(problem))
+        problems += unwritten
+        render.export_summary(len(items) - len(unwritten), format_, str(output) if output else None)
     if problems:
         raise typer.Exit(1)
 
@@ -556,22 +574,30 @@ def _check_output_file(ctx: typer.Context, output: Path) -> None:
     _kb(ctx).check_output(output)
 
 
-def _write_records(format_: str, items, output: Optional[Path], bom: bool) -> None:
-    """csv, jsonl or dc to the --output file (replaced only when complete) or to standard output."""
+def _write_records(format_: str, items, output: Optional[Path], bom: bool) -> list:
+    """A one-file format to the --output file (replaced only when complete) or to standard output;
+    returns the records a format could not hold."""
     from contextlib import nullcontext
 
     from . import export
     from .fsutil import open_atomic
 
+    unwritten: list = []
     sys.stdout.flush()
     with open_atomic(output) if output else nullcontext(sys.stdout.buffer) as out:
         if format_ == "csv":
             export.write_csv(items, out, bom=bom)
         elif format_ == "jsonl":
             export.write_jsonl(items, out)
-        else:
+        elif format_ == "dc":
             export.write_dc(items, out)
+        else:
+            from .marc import WRITERS as MARC
+            from .references import WRITERS as REFERENCES
+
+            unwritten = {**MARC, **REFERENCES}[format_](items, out)
         out.flush()
+    return unwritten
 
 
 @app.command()
@@ -579,7 +605,8 @@ def _write_records(format_: str, items, output: Optional[Path], bom: bool) -> No
 def cite(
     ctx: typer.Context,
     doc_id: Optional[str] = typer.Argument(None, metavar="ID", help="The document's id, e.g. C09601649."),
-    style: str = typer.Option("tw", "--style", help="tw (as Taiwanese LIS papers cite trip reports) or apa."),
+    style: str = typer.Option("tw", "--style", help="tw (as Taiwanese LIS papers cite trip reports), apa, chicago "
+                                                          "(author-date), or any CSL style name, e.g. harvard-cite-them-right."),
     all_: bool = typer.Option(False, "--all", help="A reference list of every document (or of the selection)."),
     query: QueryOpt = None, type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None,
     country: CountryOpt = None, region: RegionOpt = None, category: CategoryOpt = None,
@@ -595,6 +622,8 @@ def cite(
         tripkb cite C09601649
 
         tripkb cite --all --org ALA --style apa
+
+        tripkb cite EX0970003 --style chicago
     """
     from . import render
     from .cite import check_style, cite as format_citation, reference_list

@@ -71,6 +71,8 @@ _NOT_NAME_WORDS = re.compile(r"\b(?:Library|Libraries|University|Department|Inst
                              r"Center|Centre|Association|National|Taiwan|Conference|Session|Public|"
                              r"Annual|Society|Museum|Press|Abstract|Keywords|Introduction)\b")
 _HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff][\u3400-\u9fff\uf900-\ufaff、‧·・()]*")
+#: Spaces, telephone numbers and separators between the people of a 提要 form's 出國人員 line.
+_NOT_IN_NAMES = re.compile(r"[\s\d()\-–/:;,、#]+")
 _REPORT_ID = re.compile(r"[A-Z][0-9A-Z]{6,15}")
 _COUNT = re.compile(r"(\d+)\s*人?")
 _CHECKED = "■☑☒✔✓▉█●◼"
@@ -248,6 +250,9 @@ def _fill(found: CoverFields, values: dict[str, list[str]], vocab: Vocabulary) -
     found.category = _category(first("category"), vocab) or found.category
     found.countries = vocab.countries_from_text(first("countries"))
     named = [people(v) for v in values.get("authors", []) + values.get("name", []) if v]
+    if named and not all(named):  # the 提要 form: 陳美玲國家圖書館數位知識系統組編輯
+        institutions = (found.institution or "", *vocab.institution_names())
+        named = [run_together(v, institutions) for v in values.get("authors", []) if v]
     if named and all(named):
         found.authors = list(dict.fromkeys(name for names in named for name in names))
     try:
@@ -304,6 +309,33 @@ def people(text: str) -> list[str] | None:
         else:
             return None
     return names or None
+
+
+def run_together(text: str, institutions: tuple[str, ...]) -> list[str] | None:
+    """Names from the 提要 form's 出國人員 line, where each person's name, institution, unit and
+    title run together (陳美玲國家圖書館數位知識系統組編輯彭慰國家圖書館國際合作組編輯);
+    None unless every person is a name before a known institution and a title ends each."""
+    text = _NOT_IN_NAMES.sub("", text)
+    known = "|".join(map(re.escape, sorted({i for i in institutions if i}, key=len, reverse=True)))
+    spans = [m.span() for m in re.finditer(known, text)] if known else []
+    if not spans or not _JOB_TITLES.search(text[spans[-1][1]:]):
+        return None
+    names, start = [], 0
+    for n, (at, end) in enumerate(spans):
+        name = text[start:at] if n == 0 else _name_after_title(text[start:at])
+        if not name or not _HAN_NAME.fullmatch(name):
+            return None
+        names.append(name)
+        start = end
+    return names
+
+
+def _name_after_title(text: str) -> str | None:
+    """The name that ends ``unit title name`` (系統組編輯王文陸 → 王文陸); three characters are likeliest."""
+    for size in (3, 2, 4):
+        if len(text) > size and _HAN_NAME.fullmatch(text[-size:]) and _JOB_TITLES.search(text[:-size]):
+            return text[-size:]
+    return None
 
 
 def _first_line(pages: list[str]) -> str | None:

@@ -21,7 +21,8 @@ from .errors import UsageError
 from .metadata import KEYS
 from .selection import Selected
 
-FORMATS = ("csv", "jsonl", "dc", "opensearch")
+#: marc and marcxml are written by :mod:`tripkb.marc`, ris and csl-json by :mod:`tripkb.references`.
+FORMATS = ("csv", "jsonl", "dc", "opensearch", "marc", "marcxml", "ris", "csl-json")
 LIST_SEPARATOR = "; "
 
 OAI = "http://www.openarchives.org/OAI/2.0/"

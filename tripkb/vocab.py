@@ -207,6 +207,12 @@ class Vocabulary:
                 out[key] = (kind, self._institutions[target].name if kind == "institution" else target)
         return out
 
+    def institution_names(self) -> tuple[str, ...]:
+        """Every name of every known institution, longest first (to find one inside running text)."""
+        names = {name for inst in self._institutions.values() for _, spelled in inst.spellings()
+                 for name in spelled if name}
+        return tuple(sorted(names, key=lambda n: (-len(n), n)))
+
     # Categories
 
     @property
