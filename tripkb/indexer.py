@@ -42,7 +42,9 @@ from .vocab import Vocabulary
 from .workers import bounded_map, default_workers, workers_for
 
 #: Prefixes of tripkb's temporary folders beside ``index/``: a rebuild's new and old index, bulk segments.
-NEW_INDEX, OLD_INDEX, BULK_INDEX = "index.new-", "index.old-", "index.bulk-"
+NEW_INDEX = "index.new-"
+OLD_INDEX = "index.old-"
+BULK_INDEX = "index.bulk-"
 #: progress(done, total, label): how long work reports itself; the CLI draws it.
 Progress = Callable[[int, int, str], None]
 #: Documents whose OCR is started ahead of the one being finished, so no core waits.
