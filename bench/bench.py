@@ -164,7 +164,7 @@ def dump_text(kb: Path, text_dir: Path) -> tuple[int, int]:
 
     rg then searches exactly the text the index holds. Returns (pages, UTF-8 bytes).
     """
-    from tripkb.index import StoredDoc, open_index
+    from tripkb.index.schema import StoredDoc, open_index
 
     shutil.rmtree(text_dir, ignore_errors=True)
     text_dir.mkdir(parents=True)
@@ -235,7 +235,7 @@ def search_latencies(kb_root: Path, queries: list[Query], rounds: int = 3, fresh
     """(first query's time, all later query times, total hits per query) of in-process search();
     ``fresh=False`` skips the look for changes in corpus/ (``--no-refresh``)."""
     from tripkb.kb import KnowledgeBase
-    from tripkb.search import Filters, search
+    from tripkb.query.search import Filters, search
 
     kb = KnowledgeBase(kb_root)
     start = time.perf_counter()
@@ -273,7 +273,7 @@ def timed(profile: Profile, stage: str, fn: Callable, *args, **kwargs):
 
 def jieba_load_seconds() -> float:
     """How long loading jieba's dictionary (with tripkb's user dictionary) takes in a fresh process."""
-    code = ("import time; from tripkb.analysis import segmenter; t = time.perf_counter(); segmenter(); "
+    code = ("import time; from tripkb.index.analysis import segmenter; t = time.perf_counter(); segmenter(); "
             "print(time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True)
     return float(out.stdout.strip() or "nan")
@@ -285,16 +285,16 @@ def profile_ingest(pdfs: list[Path], workdir: Path) -> Profile:
     ``document_fields`` analyses the text (in tripkb it runs in the worker processes);
     the jieba and bigram shares of it are timed again on their own, field by field.
     Whoosh's ``add_document`` then only files the postings, in tripkb's writer
-    (postings grouped by term, see tripkb/segwriter.py).
+    (postings grouped by term, see tripkb/index/segment_writer.py).
     """
-    from tripkb.analysis import segmenter
-    from tripkb.extract import extract
+    from tripkb.index.analysis import segmenter
+    from tripkb.text.extract import extract
     from tripkb.fsutil import copy_atomic
-    from tripkb.index import GRAM_SUFFIX, TEXT_FIELDS, create_index, document_fields, schema
-    from tripkb.ingest import sha256_of
-    from tripkb.metadata import read_sidecar, to_json, write_sidecar
-    from tripkb.postings import analysed
-    from tripkb.segwriter import GroupedWriter
+    from tripkb.index.schema import GRAM_SUFFIX, TEXT_FIELDS, create_index, document_fields, schema
+    from tripkb.ingest.documents import sha256_of
+    from tripkb.meta.sidecar import read_sidecar, to_json, write_sidecar
+    from tripkb.index.postings import analysed
+    from tripkb.index.segment_writer import GroupedWriter
 
     prof = Profile()
     prof.add("jieba dictionary load (once, fresh process)", jieba_load_seconds())

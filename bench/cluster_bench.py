@@ -36,10 +36,10 @@ sys.path.insert(0, str(BENCH))
 import gen  # noqa: E402
 import ocr_bench  # noqa: E402
 
-from tripkb import ingest as ingest_module  # noqa: E402
-from tripkb.cluster import extract_mapper  # noqa: E402
-from tripkb.extract import Extracted, choose, extract  # noqa: E402
+from tripkb.ingest import documents as ingest_module  # noqa: E402
+from tripkb.ingest.cluster import extract_mapper  # noqa: E402
 from tripkb.kb import KnowledgeBase  # noqa: E402
+from tripkb.text.extract import Extracted, choose, extract  # noqa: E402
 
 
 def timed_ingest(source: Path, scratch: Path, name: str, **options) -> float:

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tripkb import catalogue
+from tripkb.ingest import catalogue
 from tripkb.kb import KnowledgeBase
 
 ORGS = ["國際圖書館協會聯盟", "美國圖書館學會", "美國醫學圖書館學會", "東亞圖書館協會", "亞洲數位圖書館國際會議"]

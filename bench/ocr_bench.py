@@ -6,7 +6,7 @@ Chinese), then OCRs every page three ways:
 
 * ``threads``: one page at a time, Tesseract with its own OpenMP threads;
 * ``serial``: one page at a time, one thread;
-* ``tripkb``: tripkb's pool (:class:`tripkb.ocr.Ocr`), one single-threaded
+* ``tripkb``: tripkb's pool (:class:`tripkb.text.ocr.Ocr`), one single-threaded
   Tesseract per core, pages in parallel: what ``tripkb ingest`` does.
 
 and prints pages/s, CPU seconds a page (Tesseract's and the workers', which
@@ -33,9 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tripkb.extract import extract  # noqa: E402
 from tripkb.fsutil import sha256_of  # noqa: E402
-from tripkb.ocr import Engine, Ocr, _ocr_page, probe  # noqa: E402
+from tripkb.text.extract import extract  # noqa: E402
+from tripkb.text.ocr import Engine, Ocr, _ocr_page, probe  # noqa: E402
 
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 DPI = 200

@@ -21,7 +21,7 @@ def main() -> None:
     args = ap.parse_args()
     import battery
     from conftest import make_pdf
-    from tripkb.indexer import sync
+    from tripkb.index.sync import sync
     from tripkb.kb import KnowledgeBase
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tripkb.indexer import sync  # noqa: E402
+from tripkb.index.sync import sync  # noqa: E402
 from tripkb.kb import KnowledgeBase  # noqa: E402
-from tripkb.stats import stats  # noqa: E402
+from tripkb.query.stats import stats  # noqa: E402
 
 INSTITUTIONS = ["國家圖書館", "國圖", "國立臺中圖書館", "國立公共資訊圖書館", "臺北市立圖書館", "台北市立圖書館",
                 "國立臺灣圖書館", "國立臺灣大學圖書館", "國立政治大學圖書館", "國立成功大學圖書館",

@@ -188,7 +188,7 @@ QUERIES: list[tuple[str, str, str, set[str] | list[str]]] = [
 
 def check(kb, category: str, query: str, kind: str, expected) -> str | None:
     """None when the query gives what it must, else what it gave."""
-    from tripkb.search import search
+    from tripkb.query.search import search
 
     result = search(kb, query, limit=100, fresh=False)
     got = [h.id for h in result.hits]

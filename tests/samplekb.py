@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from tripkb.kb import KnowledgeBase
-from tripkb.metadata import read_sidecar, to_json
-from tripkb.selection import select
+from tripkb.meta.sidecar import read_sidecar, to_json
+from tripkb.query.selection import select
 
 from conftest import REPO
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tripkb.indexer import sync
-from tripkb.ingest import ingest
+from tripkb.index.sync import sync
+from tripkb.ingest.documents import ingest
 from tripkb.kb import KnowledgeBase
 
 from conftest import make_pdf

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from tripkb.analysis import gram_tokens, runs, segment, segmenter, word_tokens
-from tripkb.textnorm import match_form, query_form
+from tripkb.index.analysis import gram_tokens, runs, segment, segmenter, word_tokens
+from tripkb.text.normalise import match_form, query_form
 
 from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER
 
@@ -70,7 +70,7 @@ def test_a_cjk_run_continues_across_a_line_break():
 
 
 def test_compact_positions_round_trip():
-    from tripkb.postings import CompactPositions, varints
+    from tripkb.index.postings import CompactPositions, varints
 
     fmt = CompactPositions()
     for positions in ([0], [5], [200], [4095], [4096], [70000], [0, 1], [9, 300], [130, 16383], [130, 16384],

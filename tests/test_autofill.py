@@ -5,10 +5,10 @@ from datetime import date
 import yaml
 from typer.testing import CliRunner
 
-from tripkb.autofill import fill, fingerprint
 from tripkb.cli import app
-from tripkb.ingest import ingest, reextract
-from tripkb.search import get
+from tripkb.ingest.documents import ingest, reextract
+from tripkb.meta.autofill import fill, fingerprint
+from tripkb.query.search import get
 
 from reports import IFLA_2007
 

@@ -9,9 +9,9 @@ import yaml
 from typer.testing import CliRunner
 
 from tripkb.cli import app
-from tripkb.ingest import ingest
-from tripkb.search import search
-from tripkb.verify import verify
+from tripkb.index.integrity import verify
+from tripkb.ingest.documents import ingest
+from tripkb.query.search import search
 
 from reports import ALA_2008, IFLA_2007
 
@@ -81,7 +81,7 @@ def batch(tmp_path, pdf_maker):
 
 
 def test_a_mixed_batch(empty_kb, batch, monkeypatch):
-    monkeypatch.setattr("tripkb.extract.MAX_PAGES", 50)
+    monkeypatch.setattr("tripkb.text.extract.MAX_PAGES", 50)
     (batch / "good-ifla.yaml").write_text("id: EX0960001\n", encoding="utf-8")
     assert ingest(empty_kb, [batch / "good-ifla.pdf"]).added == ["corpus/good-ifla.pdf"]
     report = ingest(empty_kb, [batch])

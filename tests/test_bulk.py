@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from tripkb import indexer
 from tripkb.fsutil import temporary_folder
-from tripkb.index import open_index
-from tripkb.indexer import sync
+from tripkb.index import bulk as index_bulk, sync as index_sync
+from tripkb.index.schema import open_index
+from tripkb.index.sync import sync
 from tripkb.kb import KnowledgeBase
-from tripkb.search import Filters, search
+from tripkb.query.search import Filters, search
 
 from conftest import make_pdf
 from reports import IFLA_2007
@@ -72,8 +72,8 @@ def segment_sizes(kb: KnowledgeBase) -> list[int]:
 @pytest.fixture
 def bulk(monkeypatch):
     """The bulk path for any number of records, in chunks of about 7."""
-    monkeypatch.setattr(indexer, "BULK_MIN", 1)
-    monkeypatch.setattr(indexer, "BULK_CHUNK", 7)
+    monkeypatch.setattr(index_sync, "BULK_MIN", 1)
+    monkeypatch.setattr(index_bulk, "BULK_CHUNK", 7)
 
 
 def test_chunks_written_by_workers_search_as_one_writer_does(tmp_path, monkeypatch):
@@ -81,8 +81,8 @@ def test_chunks_written_by_workers_search_as_one_writer_does(tmp_path, monkeypat
     report = sync(one, workers=2)
     assert (report.added, segment_sizes(one)) == (40, [40])  # one batch of the one writer
     expected = results(one)
-    monkeypatch.setattr(indexer, "BULK_MIN", 1)
-    monkeypatch.setattr(indexer, "BULK_CHUNK", 7)
+    monkeypatch.setattr(index_sync, "BULK_MIN", 1)
+    monkeypatch.setattr(index_bulk, "BULK_CHUNK", 7)
     chunked = make_kb(tmp_path / "chunked", 40)
     report = sync(chunked, workers=2)
     assert report.added == 40 and report.problems == []
@@ -145,7 +145,7 @@ def test_segments_left_by_a_crash_are_cleared(tmp_path, bulk):
 
 
 def test_progress_counts_up_to_every_record(tmp_path, bulk, monkeypatch):
-    monkeypatch.setattr(indexer, "COUNT_EVERY", 1)
+    monkeypatch.setattr(index_bulk, "COUNT_EVERY", 1)
     kb = make_kb(tmp_path, 40)
     shown: list[int] = []
     sync(kb, progress=lambda done, total, label: shown.append(done), workers=2)

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tripkb.bundle import MANIFEST, import_bundle, write_bundle
 from tripkb.cli import app
 from tripkb.errors import BundleError, UsageError
-from tripkb.indexer import sync
-from tripkb.ingest import ingest
+from tripkb.export.bundle import MANIFEST, import_bundle, write_bundle
+from tripkb.index.sync import sync
+from tripkb.ingest.documents import ingest
 from tripkb.kb import KnowledgeBase
-from tripkb.search import Filters, search
-from tripkb.selection import select
+from tripkb.query.search import Filters, search
+from tripkb.query.selection import select
 
 from smallkb import built_kb, kb  # noqa: F401  (fixtures)
 

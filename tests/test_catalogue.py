@@ -8,13 +8,16 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tripkb import catalogue, indexer
-from tripkb.catalogue import import_csv, parse_mapping
 from tripkb.cli import app
 from tripkb.errors import CatalogueError, UsageError
-from tripkb.index import open_index
-from tripkb.indexer import Entry, prepare, sync
-from tripkb.search import Filters, get, search
+from tripkb.index import bulk
+from tripkb.index.corpus import Entry
+from tripkb.index.prepare import prepare
+from tripkb.index.schema import open_index
+from tripkb.index.sync import sync
+from tripkb.ingest import catalogue
+from tripkb.ingest.catalogue import import_csv, parse_mapping
+from tripkb.query.search import Filters, get, search
 
 runner = CliRunner()
 HEADER = ["系統識別號", "報告名稱", "主辦機關", "出國類別", "前往地區", "出國期間", "報告日期", "關鍵詞", "摘要", "出國人員"]
@@ -80,7 +83,7 @@ def test_a_wrong_encoding_is_refused_with_a_hint(empty_kb, tmp_path):
 def test_bad_rows_are_named_and_the_rest_imported(empty_kb, tmp_path, monkeypatch, chunk):
     if chunk:
         monkeypatch.setattr(catalogue, "BULK_MIN", 1)
-        monkeypatch.setattr(indexer, "BULK_CHUNK", chunk)
+        monkeypatch.setattr(bulk, "BULK_CHUNK", chunk)
     rows = ROWS + [
         ["C09800002", "壞日期", "國家圖書館", "開會", "美國", "98年13月1日", "", "", "", ""],
         ["C09800003", "不明類別", "國家圖書館", "旅遊", "美國", "", "", "", "", ""],
@@ -228,7 +231,7 @@ def test_a_record_handed_over_is_used_only_while_its_sidecar_is_unchanged(empty_
 def test_ids_that_make_one_file_name_get_a_file_each(empty_kb, tmp_path, monkeypatch):
     """A/B and A_B both make A_B.yaml: planned apart, even when imported by two workers at once."""
     monkeypatch.setattr(catalogue, "BULK_MIN", 1)
-    monkeypatch.setattr(indexer, "BULK_CHUNK", 1)
+    monkeypatch.setattr(bulk, "BULK_CHUNK", 1)
     rows = [["A/B", "斜線", "", "", "", "", "", "", "", ""], ["A_B", "底線", "", "", "", "", "", "", "", ""]]
     report = import_csv(empty_kb, write_csv(tmp_path / "cat.csv", rows))
     assert (report.added, report.problems) == (2, [])

@@ -3,10 +3,10 @@
 import pytest
 from typer.testing import CliRunner
 
-from tripkb.check import check_kb
 from tripkb.cli import app
-from tripkb.ingest import ingest
-from tripkb.search import search
+from tripkb.ingest.documents import ingest
+from tripkb.meta.validate import check_kb
+from tripkb.query.search import search
 
 from reports import IFLA_2007
 
@@ -112,7 +112,7 @@ def test_ingest_refuses_an_invalid_sidecar_with_the_same_message(empty_kb, tmp_p
 
 def test_a_sidecar_never_holds_yaml_anchors():
     """A value used twice in a record is written twice, not as an anchor and an alias."""
-    from tripkb.metadata import dump
+    from tripkb.meta.sidecar import dump
 
     names = ["王文陸", "彭慰"]
     assert dump({"id": "C1", "authors": names, "keywords": names}) == \

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from tripkb.cite import cite, reference_list, tw
 from tripkb.cli import app
-from tripkb.textnorm import has_han
+from tripkb.export.cite import cite, reference_list, tw
+from tripkb.text.normalise import has_han
 
 from samplekb import sample  # noqa: F401  (fixture)
 from smallkb import built_kb, kb  # noqa: F401  (fixtures)

@@ -18,11 +18,11 @@ pytest.importorskip("distributed", reason="needs Dask's distributed (pip install
 
 from distributed import Client  # noqa: E402
 
-from tripkb.ingest import ingest  # noqa: E402
+from tripkb.ingest.documents import ingest  # noqa: E402
 from tripkb.kb import KnowledgeBase  # noqa: E402
-from tripkb.search import search  # noqa: E402
+from tripkb.query.search import search  # noqa: E402
 
-from tripkb.ocr import Engine, probe  # noqa: E402
+from tripkb.text.ocr import Engine, probe  # noqa: E402
 
 from conftest import REPO, make_pdf, make_scan, tripkb_env  # noqa: E402
 from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER  # noqa: E402
@@ -134,8 +134,8 @@ def test_a_document_that_always_fails_is_reported_and_the_rest_done(tmp_path, sc
 
 def test_the_time_bound_holds_on_the_workers(tmp_path, scheduler, folder):
     """A document that overruns is stopped on its worker and reported; the next one is read."""
-    from tripkb.cluster import cluster_map
-    from tripkb.extract import choose
+    from tripkb.ingest.cluster import cluster_map
+    from tripkb.text.extract import choose
 
     slow = make_pdf(tmp_path / "slow.pdf", IFLA_2007 * 300)  # pypdf: ~1.2 s for it, ~0.02 s for r000.pdf
     choose("pypdf")
@@ -151,7 +151,7 @@ def test_the_time_bound_holds_on_the_workers(tmp_path, scheduler, folder):
 
 def test_a_worker_killed_mid_batch_loses_no_document(tmp_path, scheduler, folder):
     """SIGKILL one worker process while it reads a document: the batch still completes whole."""
-    from tripkb.extract import choose
+    from tripkb.text.extract import choose
 
     killed = threading.Event()
     with Client(scheduler, timeout=60) as watcher:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tripkb.cover import people, read_cover
-from tripkb.extract import extract
-from tripkb.metadata import read_sidecar, to_json
-from tripkb.textnorm import display_form
-from tripkb.vocab import Vocabulary
+from tripkb.meta.cover import people, read_cover
+from tripkb.meta.sidecar import read_sidecar, to_json
+from tripkb.meta.vocab import Vocabulary
+from tripkb.text.extract import extract
+from tripkb.text.normalise import display_form
 
 REPO = Path(__file__).resolve().parent.parent
 VOCAB = Vocabulary.load()
@@ -224,7 +224,7 @@ def _summary_form(people_line: str) -> str:
 ])
 def test_the_summary_forms_people_run_together_with_institution_unit_and_title(pdf_maker, tmp_path, people_line,
                                                                                authors):
-    from tripkb.autofill import fill
+    from tripkb.meta.autofill import fill
 
     found = cover_of(pdf_maker, tmp_path, [_summary_form(people_line)])
     assert (found["id"], found["title"], found["institution"]) == \

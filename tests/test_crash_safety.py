@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tripkb.index.integrity import verify
 from tripkb.kb import KnowledgeBase
-from tripkb.verify import verify
 
 from conftest import tripkb_env
 from reports import ALA_2008, IFLA_2007

@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
-from tripkb.dates import parse_date, parse_range, parse_year, year_from_id
 from tripkb.errors import DateError, TripkbError
+from tripkb.meta.dates import parse_date, parse_range, parse_year, year_from_id
 
 
 @pytest.mark.parametrize("text", [

@@ -11,13 +11,13 @@ import xml.etree.ElementTree as ET
 import pytest
 from typer.testing import CliRunner
 
-from tripkb import export, opensearch
-from tripkb.analysis import grams_analyzer, words_analyzer
 from tripkb.cli import app
-from tripkb.index import GRAM_SUFFIX, text_values
-from tripkb.metadata import read_sidecar, to_json
-from tripkb.search import Filters, search
-from tripkb.selection import select
+from tripkb.export import records as export, opensearch
+from tripkb.index.analysis import grams_analyzer, words_analyzer
+from tripkb.index.schema import GRAM_SUFFIX, text_values
+from tripkb.meta.sidecar import read_sidecar, to_json
+from tripkb.query.search import Filters, search
+from tripkb.query.selection import select
 
 import smallkb
 from smallkb import built_kb, kb  # noqa: F401  (fixtures)

@@ -4,10 +4,10 @@ import shutil
 
 import pytest
 
-from tripkb import extract as ex
-from tripkb.indexer import sync
+from tripkb.index.sync import sync
 from tripkb.kb import KnowledgeBase
-from tripkb.search import search
+from tripkb.query.search import search
+from tripkb.text import extract as ex
 
 from conftest import REPO
 

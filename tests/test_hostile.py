@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from tripkb.errors import MetadataError
-from tripkb.ingest import ingest
-from tripkb.metadata import read_sidecar
+from tripkb.ingest.documents import ingest
+from tripkb.meta.sidecar import read_sidecar
 
 from conftest import REPO, tripkb_env
 from hostile import alias_bomb, bundle_with_big_member, deep_page_tree, docx_bomb, flate_bomb, many_page_refs
@@ -67,7 +67,7 @@ PYPDF_LIMITS = {
 @pytest.mark.parametrize("name", sorted(PYPDF_LIMITS))
 def test_pypdf_limits_are_one_cannot_read_line(empty_kb, tmp_path, monkeypatch, name):
     make, reason = PYPDF_LIMITS[name]
-    monkeypatch.setattr("tripkb.extract._engine", "pypdf")
+    monkeypatch.setattr("tripkb.text.extract._engine", "pypdf")
     pdf = make(tmp_path / name)
     report = ingest(empty_kb, [pdf])
     [problem] = report.problems
@@ -114,7 +114,7 @@ def test_a_sidecar_over_the_limit_is_refused_unread(tmp_path, monkeypatch):
         read_sidecar(big)
     assert str(err.value) == (f"{big}: larger than the limit of 1024 KB for a sidecar (refused unread; "
                               "set TRIPKB_MAX_SIDECAR_KB to allow more)")
-    monkeypatch.setattr("tripkb.metadata.MAX_SIDECAR_KB", 2048)
+    monkeypatch.setattr("tripkb.meta.sidecar.MAX_SIDECAR_KB", 2048)
     assert read_sidecar(big)[0]["id"] == "BIG"
 
 
@@ -130,7 +130,7 @@ def test_cli_sidecar_limit_is_set_by_its_variable(empty_kb, tmp_path, pdf_maker)
 
 def test_bundle_member_over_the_limit_is_never_written(empty_kb, tmp_path, monkeypatch):
     """64 MB of zeros from a 64 KB gzip, with the limit at 16 MB: refused before a byte is written."""
-    monkeypatch.setattr("tripkb.bundle.MAX_FILE_MB", 16)
+    monkeypatch.setattr("tripkb.export.bundle.MAX_FILE_MB", 16)
     bundle = bundle_with_big_member(tmp_path / "big.tar.gz", 64)
     report = ingest(empty_kb, [bundle])
     assert [str(p) for p in report.problems] == [

@@ -4,9 +4,9 @@ import os
 
 import yaml
 
-from tripkb.indexer import sync
-from tripkb.ingest import ingest
-from tripkb.search import search
+from tripkb.index.sync import sync
+from tripkb.ingest.documents import ingest
+from tripkb.query.search import search
 
 from reports import IFLA_2007, MAINLAND_PAPER
 

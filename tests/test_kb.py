@@ -2,7 +2,7 @@
 
 import os
 
-from tripkb.indexer import corpus_entries
+from tripkb.index.corpus import corpus_entries
 
 
 def test_corpus_files_skip_hidden_and_keep_a_stable_order(empty_kb):

@@ -12,8 +12,8 @@ import rispy
 from typer.testing import CliRunner
 
 from tripkb.cli import app
-from tripkb.marc import MAX_FIELD_BYTES, Unmappable, marc_record, write_marc, write_marcxml
-from tripkb.references import csl_item, csl_name, inverted_name, ris_entry, split_name, write_csl_json, write_ris
+from tripkb.export.marc import MAX_FIELD_BYTES, Unmappable, marc_record, write_marc, write_marcxml
+from tripkb.export.references import csl_item, csl_name, inverted_name, ris_entry, split_name, write_csl_json, write_ris
 
 from samplekb import sample  # noqa: F401  (fixture)
 from smallkb import built_kb, kb  # noqa: F401  (fixtures)

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tripkb.bundle import MANIFEST
 from tripkb.errors import UsageError
-from tripkb.indexer import sync
-from tripkb.ingest import ingest
+from tripkb.export.bundle import MANIFEST
+from tripkb.index.integrity import verify
+from tripkb.index.sync import sync
+from tripkb.ingest.documents import ingest
 from tripkb.kb import KnowledgeBase
-from tripkb.verify import verify
 
 from conftest import REPO, make_pdf, run_cli, tripkb_env
 from reports import IFLA_2007
@@ -297,8 +297,8 @@ def test_a_bundle_never_writes_through_a_linked_folder(kb, outside, tmp_path):
 
 
 def test_bundle_imported_files_honour_the_umask(kb, tmp_path):
-    from tripkb.bundle import write_bundle
-    from tripkb.selection import select
+    from tripkb.export.bundle import write_bundle
+    from tripkb.query.selection import select
 
     bundle = tmp_path / "all.tar.gz"
     write_bundle(kb, select(kb).items, bundle)

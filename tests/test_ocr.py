@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tripkb.extract import extract
-from tripkb.indexer import sync
-from tripkb.ingest import ingest
-from tripkb.ocr import Engine, Ocr, probe
-from tripkb.quality import GARBAGE, NO_TEXT, page_problem
-from tripkb.search import search
+from tripkb.index.sync import sync
+from tripkb.ingest.documents import ingest
+from tripkb.query.search import search
+from tripkb.text.extract import extract
+from tripkb.text.ocr import Engine, Ocr, probe
+from tripkb.text.page_quality import GARBAGE, NO_TEXT, page_problem
 
 from conftest import SHARED_PDFS, empty_path, run_cli
 from reports import IFLA_2007
@@ -34,7 +34,7 @@ GARBLED = [("pypdf", name) for name in ("XiaoBiaoSong.pdf", "issue2884_reduced.p
 @pytest.fixture
 def engine():
     """Choose the PDF extractor for one test, and go back to the default after it."""
-    from tripkb import extract as ex
+    from tripkb.text import extract as ex
 
     def choose(name: str) -> str:
         if name == "pypdfium2":
@@ -209,7 +209,7 @@ def test_cli_no_ocr_option(tmp_path, scan_maker):
 
 def test_the_sidecars_ocr_record_is_checked(tmp_path):
     from tripkb.errors import MetadataError
-    from tripkb.metadata import read_sidecar
+    from tripkb.meta.sidecar import read_sidecar
 
     good = tmp_path / "good.yaml"
     good.write_text("id: A1\nocr: {engine: tesseract 5.3.0, languages: chi_tra+eng, pages: [1, 3]}\n",
@@ -227,7 +227,7 @@ def test_the_sidecars_ocr_record_is_checked(tmp_path):
 @needs_tesseract
 def test_meta_extract_ocrs_a_scan_ingested_without_ocr(empty_kb, tmp_path, scan_maker):
     """Installing Tesseract later: 'tripkb meta extract' reads the scan and records what OCR read."""
-    from tripkb.ingest import reextract
+    from tripkb.ingest.documents import reextract
 
     scan_maker(tmp_path / "tokyo.pdf", SCAN)
     ingest(empty_kb, [tmp_path / "tokyo.pdf"], ocr="off")

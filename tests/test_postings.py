@@ -2,9 +2,9 @@
 
 import pickle
 
-from tripkb.index import TEXT_FIELDS, create_index, document_fields, schema
-from tripkb.postings import Analysed
-from tripkb.textnorm import match_form
+from tripkb.index.postings import Analysed
+from tripkb.index.schema import TEXT_FIELDS, create_index, document_fields, schema
+from tripkb.text.normalise import match_form
 
 from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER
 
@@ -71,7 +71,7 @@ def test_an_analysed_document_indexes_as_its_plain_text(tmp_path):
 
 
 def test_a_body_analysed_where_it_was_read_is_used_only_for_its_own_pages():
-    from tripkb.index import PAGE_BREAK, body_fields
+    from tripkb.index.schema import PAGE_BREAK, body_fields
 
     body = body_fields(IFLA_2007)
     doc = document_fields("a.pdf", "s", {"id": "a"}, "corpus/a.pdf", IFLA_2007, body=body)
@@ -87,7 +87,7 @@ def test_counts_and_positions_are_the_tokens_gathered():
     format asks (the schema asks words for counts and grams for positions)."""
     from collections import Counter
 
-    from tripkb.analysis import grams_analyzer, words_analyzer
+    from tripkb.index.analysis import grams_analyzer, words_analyzer
 
     for analyzer in (words_analyzer(), grams_analyzer()):
         for text in TEXTS:

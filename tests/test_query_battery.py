@@ -3,7 +3,7 @@
 import pytest
 
 import battery
-from tripkb.indexer import sync
+from tripkb.index.sync import sync
 from tripkb.kb import KnowledgeBase
 
 

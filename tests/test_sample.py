@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from tripkb.extract import extract
-from tripkb.search import search
-from tripkb.textnorm import match_form, query_form
+from tripkb.query.search import search
+from tripkb.text.extract import extract
+from tripkb.text.normalise import match_form, query_form
 
 from conftest import REPO
 

@@ -3,10 +3,10 @@
 import pytest
 
 from tripkb.errors import QueryError
-from tripkb.indexer import sync
-from tripkb.ingest import ingest
+from tripkb.index.sync import sync
+from tripkb.ingest.documents import ingest
 from tripkb.kb import KnowledgeBase
-from tripkb.search import Filters, search
+from tripkb.query.search import Filters, search
 
 from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER
 
@@ -139,7 +139,7 @@ def test_index_is_rebuilt_when_missing(kb, tmp_path):
 
 
 def test_filters_understand_aliases_and_former_names(tmp_path):
-    from tripkb.metadata import write_sidecar
+    from tripkb.meta.sidecar import write_sidecar
 
     kb = KnowledgeBase.locate(tmp_path / "kb", create=True)
     write_sidecar(kb.corpus / "a.yaml", {"id": "A", "title": "公共圖書館參訪", "institution": "國立臺中圖書館",
@@ -166,7 +166,7 @@ def test_an_index_from_another_schema_version_is_rebuilt(kb, tmp_path):
     import json
     import shutil
 
-    from tripkb.index import SCHEMA_VERSION, VERSION_FILE
+    from tripkb.index.schema import SCHEMA_VERSION, VERSION_FILE
 
     copy = KnowledgeBase(tmp_path / "old")
     shutil.copytree(kb.root, copy.root)
@@ -185,8 +185,8 @@ def test_total_with_filters_counts_what_the_filter_lets_through(kb):
 
 
 def test_query_words_longer_than_eight_characters_are_looked_up_whole(kb):
-    from tripkb.index import open_index
-    from tripkb.search import lexicon_segmenter, query_form
+    from tripkb.index.schema import open_index
+    from tripkb.query.search import lexicon_segmenter, query_form
 
     with open_index(kb.index_dir).searcher() as searcher:
         segment = lexicon_segmenter(searcher.reader())

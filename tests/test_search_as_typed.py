@@ -8,9 +8,9 @@ import pytest
 import battery
 from conftest import run_cli
 from tripkb.errors import QueryError
-from tripkb.indexer import sync
+from tripkb.index.sync import sync
 from tripkb.kb import KnowledgeBase
-from tripkb.search import search
+from tripkb.query.search import search
 
 
 @pytest.fixture(scope="module")

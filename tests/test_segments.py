@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from tripkb.index import create_index, document_fields, live_values
-from tripkb.indexer import BatchWriter
+from tripkb.index.batch_writer import BatchWriter
+from tripkb.index.schema import create_index, document_fields, live_values
 
 
 def record(n: int) -> dict:
@@ -67,7 +67,7 @@ def test_a_batch_is_committed_when_its_time_is_up(tmp_path):
 
 
 def test_field_lengths_read_into_memory_are_the_ones_on_disk(tmp_path):
-    from tripkb.index import lengths_in_memory
+    from tripkb.index.schema import lengths_in_memory
 
     ix = index_of_batches(tmp_path, range(10), range(10, 13))
     with BatchWriter(ix) as writer:
@@ -86,19 +86,19 @@ def test_field_lengths_read_into_memory_are_the_ones_on_disk(tmp_path):
 
 
 def test_a_rebuilt_index_is_one_segment_with_every_record(tmp_path, monkeypatch):
-    from tripkb import indexer
-    from tripkb.index import open_index
+    from tripkb.index import batch_writer, sync
+    from tripkb.index.schema import open_index
     from tripkb.kb import KnowledgeBase
 
-    monkeypatch.setattr(indexer, "COMMIT_EVERY", 3)
+    monkeypatch.setattr(batch_writer, "COMMIT_EVERY", 3)
     kb = KnowledgeBase.locate(tmp_path / "kb", create=True)
-    indexer.sync(kb)
+    sync.sync(kb)
     for n in range(40):
         (kb.corpus / f"C{n:05d}.yaml").write_text(f"id: C{n:05d}\ntype: report\ntitle: 第{n}屆年會報告\n",
                                                    encoding="utf-8")
-    assert indexer.sync(kb).added == 40
+    assert sync.sync(kb).added == 40
     assert len(segment_sizes(open_index(kb.index_dir))) > 1  # an update commits as it goes
-    assert indexer.sync(kb, rebuild=True).added == 40
+    assert sync.sync(kb, rebuild=True).added == 40
     ix = open_index(kb.index_dir)
     assert segment_sizes(ix) == [40]
     with ix.searcher() as s:

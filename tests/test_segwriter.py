@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from whoosh.writing import SegmentWriter
 
-from tripkb.index import create_index, document_fields
-from tripkb import segwriter
-from tripkb.segwriter import GroupedWriter
-from tripkb.textnorm import match_form
+from tripkb.index import segment_writer as segwriter
+from tripkb.index.schema import create_index, document_fields
+from tripkb.index.segment_writer import GroupedWriter
+from tripkb.text.normalise import match_form
 
 ABSTRACTS = [
     "本次出國參加國際圖書館協會聯盟（IFLA）年會，與各國館員交流數位典藏與閱讀推廣的經驗。",

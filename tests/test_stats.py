@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 from tripkb.cli import app
 from tripkb.errors import UsageError
-from tripkb.indexer import sync
-from tripkb.search import Filters
-from tripkb.stats import OTHER, stats
+from tripkb.index.sync import sync
+from tripkb.query.search import Filters
+from tripkb.query.stats import OTHER, stats
 
 YEARS = list(range(2009, 1999, -1))
 

@@ -21,15 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from tripkb.index import open_index
-from tripkb.indexer import sync
-from tripkb.ingest import ingest
+from tripkb.index.schema import open_index
+from tripkb.index.segment_writer import GroupedWriter
+from tripkb.index.sync import sync
+from tripkb.ingest.documents import ingest
 from tripkb.kb import KnowledgeBase
-from tripkb.search import Filters, search
-from tripkb.selection import select
-from tripkb.segwriter import GroupedWriter
-from tripkb.stats import FIELDS, stats
-from tripkb.vocab import Vocabulary
+from tripkb.meta.vocab import Vocabulary
+from tripkb.query.search import Filters, search
+from tripkb.query.selection import select
+from tripkb.query.stats import FIELDS, stats
 
 from conftest import REPO, run_cli
 
@@ -238,7 +238,7 @@ def test_every_table_agrees_with_search(built):
 
 def test_index_reads_every_document_by_number(built):
     """Every column the index keeps gives one value per document, in document order."""
-    from tripkb.index import live_values
+    from tripkb.index.schema import live_values
 
     with open_index(built.index_dir).reader() as reader:
         size = reader.doc_count_all()

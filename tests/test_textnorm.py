@@ -1,6 +1,6 @@
 """Normalisation: what is stored, what is matched, and that offsets line up."""
 
-from tripkb.textnorm import display_form, match_form, query_form
+from tripkb.text.normalise import display_form, match_form, query_form
 
 
 def test_spaces_between_cjk_characters_are_removed():
@@ -46,7 +46,7 @@ def test_shipped_table_is_openccs_character_conversion():
 
     pytest.importorskip("opencc")
     from conftest import REPO
-    from tripkb.textnorm import t2s_table
+    from tripkb.text.normalise import t2s_table
 
     spec = importlib.util.spec_from_file_location("make_t2s_table", REPO / "scripts" / "make_t2s_table.py")
     module = importlib.util.module_from_spec(spec)
@@ -60,7 +60,7 @@ def test_nfkc_is_unicodedatas():
     import random
     import unicodedata
 
-    from tripkb.textnorm import nfkc
+    from tripkb.text.normalise import nfkc
 
     cases = ["Ｅ\u0301", "ｶﾞｷﾞ", "\u3000全形　空白", "\uf900\uf901", "ﬁ①㍻", "ａ\u0308ｂ", "，。；：（）",
              "ＩＦＬＡ\u3000２００９年會", "\uff5f\uff60￥￠", "本次出國參加２００９年國際圖書館協會聯盟（ＩＦＬＡ）年會。"]

@@ -3,9 +3,9 @@
 from typer.testing import CliRunner
 
 from tripkb.cli import app
-from tripkb.indexer import sync
-from tripkb.ingest import ingest
-from tripkb.verify import verify
+from tripkb.index.integrity import verify
+from tripkb.index.sync import sync
+from tripkb.ingest.documents import ingest
 
 from reports import ALA_2008, IFLA_2007
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from tripkb.errors import MetadataError, TripkbError
-from tripkb.vocab import Vocabulary
+from tripkb.meta.vocab import Vocabulary
 
 APPENDIX = ["IFLA", "ALA", "SLA", "ASIST", "CDNLAO", "CONSAL", "ALISE", "AAS", "IASL", "CALA",
             "MLA", "APLAP", "ECDL", "ICADL", "ISSI", "JCDL", "LIDA", "ICML"]

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tripkb.ingest import ingest
-from tripkb.search import get, search
+from tripkb.ingest.documents import ingest
+from tripkb.query.search import get, search
 
 from conftest import empty_path, run_cli
 

@@ -130,7 +130,7 @@ def ingest(
         tripkb ingest --cluster tcp://10.0.0.5:8786 /archive/scans/
     """
     from . import render
-    from .ingest import ingest as run
+    from .ingest.documents import ingest as run
 
     if cluster is not None and dask_workers is not None:
         raise UsageError("give --cluster ADDRESS or --workers N, not both")
@@ -205,7 +205,7 @@ def search(
         tripkb search 年會 海報展 -IFLA
     """
     from . import render
-    from .search import Filters, search as run
+    from .query.search import Filters, search as run
 
     filters = Filters(type=type_, institution=institution, org=org, country=country,
                       region=region, category=category, since=since, until=until)
@@ -234,7 +234,7 @@ def show(
         tripkb show C09601649
     """
     from . import render
-    from .search import get
+    from .query.search import get
 
     with render.progress_bar("Indexing") as progress:
         doc = get(_kb(ctx), doc_id, progress)
@@ -284,8 +284,8 @@ def stats(
     """
     from . import render
     from .errors import UsageError
-    from .search import Filters
-    from .stats import check_by, check_chart, stats as run
+    from .query.search import Filters
+    from .query.stats import check_by, check_chart, stats as run
 
     if as_json + as_csv + chart > 1:
         raise UsageError("choose one of --json, --csv and --chart")
@@ -322,7 +322,7 @@ def reindex(
     lack of them become searchable.
     """
     from . import render
-    from .indexer import sync
+    from .index.sync import sync
 
     with render.progress_bar("Indexing") as progress:
         report = sync(_kb(ctx), progress, rebuild=True, extractor=extractor, ocr=_ocr_mode(ocr))
@@ -343,7 +343,7 @@ def verify(ctx: typer.Context) -> None:
     Prints one line per mismatch or orphan and exits 1 if there is any; changes nothing.
     """
     from . import render
-    from .verify import verify as run
+    from .index.integrity import verify as run
 
     with render.progress_bar("Verifying") as progress:
         report = run(_kb(ctx), progress)
@@ -371,7 +371,7 @@ def meta_check(ctx: typer.Context) -> None:
     changes nothing.
     """
     from . import render
-    from .check import check_kb
+    from .meta.validate import check_kb
 
     with render.progress_bar("Checking") as progress:
         report = check_kb(_kb(ctx), progress)
@@ -394,7 +394,7 @@ def meta_extract(
     records each value tripkb wrote, and only a value still equal to it is refreshed.
     """
     from . import render
-    from .ingest import reextract
+    from .ingest.documents import reextract
 
     with render.progress_bar("Reading") as progress:
         report = reextract(_kb(ctx), ids, progress)
@@ -432,7 +432,7 @@ def import_csv(
         tripkb import-csv nightly.csv --json
     """
     from . import render
-    from .catalogue import import_csv as run, parse_mapping
+    from .ingest.catalogue import import_csv as run, parse_mapping
 
     mapping = parse_mapping(maps or [])
     with render.progress_bar("Importing") as progress:
@@ -459,8 +459,8 @@ def import_csv(
 def _select(ctx: typer.Context, query: Optional[str], **filters):
     """Run a selection with a progress bar and show its problems; the caller sets the exit code."""
     from . import render
-    from .search import Filters
-    from .selection import select
+    from .query.search import Filters
+    from .query.selection import select
 
     with render.progress_bar("Indexing") as progress:
         selection = select(_kb(ctx), query, Filters(**filters), progress)
@@ -516,7 +516,7 @@ def export(
         tripkb export --bundle ncl-2009.tar.gz --institution 國家圖書館 --since 2009 --until 2009
     """
     from . import render
-    from .export import FORMATS, check_format
+    from .export.records import FORMATS, check_format
 
     if format_ is None and bundle is None:
         raise UsageError(f"give --format {'|'.join(FORMATS)}, or --bundle FILE.tar.gz")
@@ -533,7 +533,7 @@ def export(
     if output is not None and format_ != "opensearch":
         _check_output_file(ctx, output)
     elif output is not None:
-        from .opensearch import BULK_FILE, MAPPING_FILE
+        from .export.opensearch import BULK_FILE, MAPPING_FILE
 
         _kb(ctx).check_output(output, folder=True)
         for name in (BULK_FILE, MAPPING_FILE):
@@ -544,7 +544,7 @@ def export(
                         region=region, category=category, since=since, until=until)
     items, problems = selection.items, list(selection.problems)
     if bundle is not None:
-        from .bundle import write_bundle
+        from .export.bundle import write_bundle
 
         packed, unpacked = write_bundle(_kb(ctx), items, bundle)
         for problem in unpacked:
@@ -552,7 +552,7 @@ def export(
         problems += unpacked
         render.export_summary(packed, "bundle", str(bundle))
     elif format_ == "opensearch":
-        from .opensearch import write
+        from .export.opensearch import write
 
         bulk, mapping = write(items, output)
         render.export_summary(len(items), format_, f"{bulk} and {mapping}")
@@ -579,7 +579,7 @@ def _write_records(format_: str, items, output: Optional[Path], bom: bool) -> li
     returns the records a format could not hold."""
     from contextlib import nullcontext
 
-    from . import export
+    from .export import records as export
     from .fsutil import open_atomic
 
     unwritten: list = []
@@ -592,8 +592,8 @@ def _write_records(format_: str, items, output: Optional[Path], bom: bool) -> li
         elif format_ == "dc":
             export.write_dc(items, out)
         else:
-            from .marc import WRITERS as MARC
-            from .references import WRITERS as REFERENCES
+            from .export.marc import WRITERS as MARC
+            from .export.references import WRITERS as REFERENCES
 
             unwritten = {**MARC, **REFERENCES}[format_](items, out)
         out.flush()
@@ -626,8 +626,8 @@ def cite(
         tripkb cite EX0970003 --style chicago
     """
     from . import render
-    from .cite import check_style, cite as format_citation, reference_list
-    from .selection import by_id
+    from .export.cite import check_style, cite as format_citation, reference_list
+    from .query.selection import by_id
 
     check_style(style)
     narrowed = any(v is not None for v in (query, type_, institution, org, country, region, category, since, until))
@@ -659,7 +659,7 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Print one JSON ob
     Needs no knowledge base.
     """
     from . import render
-    from .doctor import check, formats
+    from .capabilities import check, formats
 
     components = check()
     if as_json:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .errors import MetadataError, UsageError
-from .extract import SUFFIXES
 from .fsutil import NO_LINKS, link_on_the_way, not_regular
+from .text.extract import SUFFIXES
 
 ENV_VAR = "TRIPKB_HOME"
 #: Where ingest makes a document and its sidecar whole before renaming them into ``corpus/``.
 STAGING = ".staging"
-#: What ingest takes in: whatever :mod:`tripkb.extract` has a reader for.
+#: What ingest takes in: whatever :mod:`tripkb.text.extract` has a reader for.
 DOCUMENT_SUFFIXES = SUFFIXES
 
 
@@ -51,7 +51,7 @@ class KnowledgeBase:
         a file, through the others read or write what is not the KB's.
         """
         from .lock import LOCK_NAME
-        from .vocab import KB_VOCAB_DIR, KB_VOCAB_FILES
+        from .meta.vocab import KB_VOCAB_DIR, KB_VOCAB_FILES
 
         parts = ["corpus", f"corpus/{STAGING}", "index", "cache", "cache/ocr", KB_VOCAB_DIR, LOCK_NAME]
         parts += [f"{KB_VOCAB_DIR}/{name}" for name in KB_VOCAB_FILES]

@@ -231,7 +231,7 @@ _LEVELS = "▁▂▃▄▅▆▇█"
 
 
 def _label(value: Any) -> str:
-    from .stats import UNKNOWN
+    from .query.stats import UNKNOWN
 
     return UNKNOWN if value is None else str(value)
 
@@ -282,7 +282,7 @@ def _table(padding: tuple[int, ...] = (0, 1)) -> Table:
 
 
 def _ranked_table(result) -> Table:
-    from .stats import OTHER
+    from .query.stats import OTHER
 
     (name,), margin, total = result.by, result.margins[0], result.total
     table = _table()

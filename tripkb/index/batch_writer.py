@@ -1,0 +1,150 @@
+"""The index writer every command uses: commits in batches, adopts segments built by workers,
+and merges segments by size tier.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import KBIndexError
+
+
+#: A commit every so many documents or seconds of index work, whichever comes first.
+COMMIT_EVERY = 5000
+COMMIT_SECONDS = 60.0
+
+
+class BatchWriter:
+    """Adds documents to the index and commits every ``batch`` of them or every ``seconds``.
+
+    Committing in batches bounds what a crash can lose (the next sync redoes it
+    from ``corpus/``) and the memory Whoosh holds; any error cancels the
+    uncommitted batch and is reported in words. Each commit makes a segment,
+    and every segment repeats the terms it shares with the others, so batches
+    are large and segments are merged by :func:`tiered_merge`.
+    """
+
+    def __init__(self, ix, batch: float | None = None, seconds: float | None = None, limitmb: int = 64):
+        self.ix, self.limitmb = ix, limitmb
+        self.batch = COMMIT_EVERY if batch is None else batch
+        self.seconds = COMMIT_SECONDS if seconds is None else seconds
+        self.count = 0
+        self.w = None
+        self.opened = 0.0
+
+    @property
+    def one_segment(self) -> bool:
+        """A writer that never commits on the way (a rebuild) makes one segment of everything."""
+        return self.batch == math.inf
+
+    def _writer(self):
+        if self.w is None:
+            from whoosh.index import LockError
+
+            from .segment_writer import GroupedWriter
+
+            try:
+                self.w = GroupedWriter(self.ix, timeout=10.0, limitmb=self.limitmb)
+            except LockError:
+                raise KBIndexError("another process is writing to this index; "
+                                   "try again when it has finished") from None
+            self.opened = time.monotonic()
+        return self.w
+
+    def add(self, fields: dict[str, Any]) -> None:
+        self._writer().update_document(**fields)
+        self.count += 1
+        if self.count % self.batch == 0 or time.monotonic() - self.opened >= self.seconds:
+            self.commit()
+
+    def delete(self, key: str) -> None:
+        self._writer().delete_by_term("key", key)
+
+    def adopt(self, folder: Path | None) -> None:
+        """Take in the one segment of the index in ``folder`` (built by a worker; None: nothing
+        was), with the next commit, and remove the folder.
+
+        It counts as a batch: it is committed now unless this writer makes one segment.
+        """
+        from whoosh.index import TOC
+
+        from .schema import INDEX_NAME, _storage
+
+        if folder is None:
+            return
+        segment = TOC.read(_storage(folder), INDEX_NAME).segments[0]
+        writer = self._writer()
+        prefix = segment.segment_id() + "."
+        for name in os.listdir(folder):
+            if name.startswith(prefix):
+                os.replace(folder / name, Path(self.ix.storage.folder) / name)
+        writer.adopted.append(segment)
+        shutil.rmtree(folder, ignore_errors=True)
+        if not self.one_segment:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.w is not None:
+            w, self.w = self.w, None
+            try:
+                w.commit(mergetype=_one_segment if self.one_segment else tiered_merge)
+            except OSError as exc:
+                try:
+                    w.cancel()
+                except OSError:
+                    pass  # cancelling writes too; the committed index is untouched either way
+                raise KBIndexError(f"cannot write the index: {exc.strerror or exc} "
+                                   f"(corpus/ is intact; fix this and run 'tripkb ingest' again)") from None
+
+    def __enter__(self) -> "BatchWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.commit()
+        elif self.w is not None:
+            w, self.w = self.w, None
+            try:
+                w.cancel()
+            except OSError:
+                pass
+        return False
+
+
+def _one_segment(writer, segments: list) -> list:
+    """Merge policy of a writer that makes one segment (a rebuild): merge in the adopted segments."""
+    from whoosh.writing import OPTIMIZE
+
+    return OPTIMIZE(writer, segments) if writer.adopted else segments
+
+
+def tiered_merge(writer, segments: list, fan: int = 8) -> list:
+    """Whoosh merge policy: merge segments of one size tier once ``fan`` of them exist.
+
+    Tiers are powers of ``fan`` in live documents, so N documents make at most
+    ``fan`` segments a tier and about log N tiers, and each document is
+    rewritten about log N times. (Whoosh's default policy leaves segments of a
+    few hundred documents alone until there are sixteen, then merges all.)
+    Segments whose documents were all deleted are dropped.
+    """
+    from whoosh.reading import SegmentReader
+
+    tiers: dict[int, list] = {}
+    for seg in segments:
+        live = seg.doc_count()
+        tiers.setdefault(int(math.log(live, fan)) if live else -1, []).append(seg)
+    kept = []
+    for tier, segs in tiers.items():
+        if tier >= 0 and len(segs) < fan:
+            kept.extend(segs)
+            continue
+        for seg in segs:
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+    return kept

@@ -1,0 +1,409 @@
+"""Whoosh's segment writer, with postings grouped by term instead of sorted one by one.
+
+Whoosh puts every posting through an external sort: a tuple per posting,
+pickled to a run on disk past the memory bound and merged back one at a
+time, then written with a read of its document's length from the file just
+written. A catalogue import spent most of its index work there. Postings
+arrive in document order, so a term's postings are already sorted when they
+are kept together: only the terms need sorting, and each term's postings are
+written a block at a time. Segments being merged are already in term order,
+so they are read side by side with the new postings, a term at a time,
+instead of going through the pool. The blocks go through Whoosh's own
+postings writer, so the segment files are exactly Whoosh's. The writer can
+also adopt segments written by other processes (see index/sync.py).
+
+This reaches into the writer, postings writer and matcher of the pinned
+Whoosh-Reloaded 2.7.5 (see pyproject.toml); tests/test_segwriter.py checks
+that an index written here reads back the same as one written by Whoosh.
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import itertools
+import marshal
+import os
+import pickle
+from array import array
+from operator import itemgetter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from whoosh.analysis import IDTokenizer
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.fields import ID
+from whoosh.formats import Existence
+from whoosh.filedb.structfile import StructFile
+from whoosh.writing import SegmentWriter
+
+from .postings import SHARED, Analysed, Posting, Preanalysed
+from .schema import length_bytes, segment_lengths_in_memory
+
+#: A term's postings as one flat list: docnum, weight, value, docnum, weight, value...
+Flat = list
+Term = tuple[str, bytes, Flat]
+#: Postings (three list items each) per marshalled chunk of a run: a run being merged
+#: keeps one chunk in memory, however many runs an index of whole PDFs spills.
+CHUNK_ITEMS = 3 * 50_000
+
+
+class GroupedPool:
+    """Postings kept per field and term in arrival (document) order; sorted runs on disk past ``limitmb``.
+
+    Pre-analysed postings are filed under their term as text, whose hash the
+    analysis already computed; Whoosh's own come as bytes. A field's terms are
+    of one kind (its text terms are encoded if Whoosh's arrive too), and text
+    sorts as its UTF-8 bytes do, so either is written in the order of the bytes.
+    """
+
+    def __init__(self, tempdir: str, limitmb: float):
+        self.tempdir = tempdir
+        self.limit = limitmb * 1024 * 1024
+        self.terms: dict[str, dict[str | bytes, Flat]] = {}
+        self.textual: set[str] = set()  # the fields whose terms are kept as text
+        self.size = 0
+        self.runs: list[str] = []
+
+    def _field(self, fieldname: str, text: bool) -> dict:
+        terms = self.terms.get(fieldname)
+        if terms is None:
+            terms = self.terms[fieldname] = {}
+            if text:
+                self.textual.add(fieldname)
+        elif not text and fieldname in self.textual:
+            terms = self.terms[fieldname] = {term.encode("utf-8"): flat for term, flat in terms.items()}
+            self.textual.discard(fieldname)
+        return terms
+
+    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
+        """One posting, as Whoosh's writer hands it over: (field, term, docnum, weight, value)."""
+        terms = self._field(item[0], False)
+        postings = terms.get(item[1])
+        if postings is None:
+            postings = terms[item[1]] = []
+            self.size += 200 + len(item[1])
+        postings.extend(item[2:])
+        self.size += 70 + len(item[4] or b"")  # measured: 71 bytes a posting of a catalogue record
+        if self.size > self.limit:
+            self._spill()
+
+    def add_analysed(self, fieldname: str, docnum: int, postings: list[Posting]) -> int:
+        """A pre-analysed value's postings (see index/postings.py); returns their total frequency."""
+        terms, size, length = self._field(fieldname, True), self.size, 0
+        as_bytes = fieldname not in self.textual
+        for term, freq, weight, value in postings:
+            key = term.encode("utf-8") if as_bytes else term
+            flat = terms.get(key)
+            if flat is None:
+                flat = terms[key] = []
+                size += 200 + 3 * len(term)
+            flat += (docnum, weight, value)
+            size += 28 if id(value) in SHARED else 61 + len(value)  # measured: list slots, the value's object
+            length += freq
+        self.size = size
+        if size > self.limit:
+            self._spill()
+        return length
+
+    def _spill(self) -> None:
+        path = os.path.join(self.tempdir, f"run-{len(self.runs)}.marshal")
+        with open(path, "wb") as fh:
+            for chunk in _chunks(self._sorted(), CHUNK_ITEMS):
+                marshal.dump(chunk, fh)
+        self.runs.append(path)
+        self.terms, self.textual, self.size = {}, set(), 0
+
+    def _sorted(self) -> Iterator[Term]:
+        """The terms in order, each taken out of the pool as it is handed on (so memory is freed
+        as the segment is written, and no list the pool still holds is ever extended)."""
+        for fieldname in sorted(self.terms):
+            terms = self.terms.pop(fieldname)
+            text = fieldname in self.textual
+            for term in sorted(terms):
+                yield fieldname, term.encode("utf-8") if text else term, terms.pop(term)
+
+    def iter_terms(self) -> Iterator[Term]:
+        """Every term in (field, term) order with all its postings, runs and memory merged.
+
+        Runs are in the order they were written and memory comes last, so a term's
+        postings are concatenated in document order (``heapq.merge`` is stable).
+        """
+        if not self.runs:
+            return self._sorted()
+        return merged([*map(_read_run, self.runs), self._sorted()])
+
+    def cleanup(self) -> None:
+        for path in self.runs:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        self.runs, self.terms = [], {}
+
+
+def _chunks(terms: Iterable[Term], items: int) -> Iterator[list[Term]]:
+    """Consecutive terms in lists of about ``items`` posting items (a term is never split)."""
+    chunk: list[Term] = []
+    size = 0
+    for term in terms:
+        chunk.append(term)
+        size += len(term[2])
+        if size >= items:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _read_run(path: str) -> Iterator[Term]:
+    with open(path, "rb") as fh:
+        while True:
+            try:
+                chunk = marshal.load(fh)
+            except EOFError:
+                return
+            yield from (tuple(term) for term in chunk)
+
+
+def _length_table() -> list[int]:
+    """Whoosh's ``byte_to_length`` of each length byte; 0 means no length, as in Whoosh."""
+    from whoosh.util.numeric import byte_to_length
+
+    return [0] + [byte_to_length(b) for b in range(1, 256)]
+
+
+#: The longest value of a lone posting whose block is stored uncompressed: eight bytes is
+#: seven positions or so, where zlib starts to shorten the block instead of lengthening it.
+LONE_RAW = 8
+
+
+def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
+    """Write grouped postings through Whoosh's field writer, a block at a time.
+
+    Does what ``FieldWriter.add_postings`` does posting by posting: blocks of
+    ``blocklimit`` postings, empty values left out, the block's highest weight
+    and its documents' shortest and longest field lengths.
+    """
+    table = _length_table()
+    lastfield = None
+    lengths: bytes | None = None
+    compression = None
+    for fieldname, btext, flat in terms:
+        if fieldname != lastfield:
+            if lastfield is not None:
+                fieldwriter.finish_field()
+            fieldwriter.start_field(fieldname, schema[fieldname])
+            lengths = length_bytes(perdoc, fieldname) if perdoc is not None else None
+            lastfield = fieldname
+        docnums, weights, values = flat[0::3], flat[1::3], flat[2::3]
+        fieldwriter.start_term(btext)
+        writer = fieldwriter._postwriter
+        if compression is None:
+            compression = writer._compression
+        # A lone posting with a short value pickles to a few dozen bytes, which zlib makes longer.
+        writer._compression = compression if len(docnums) > 1 or len(values[0] or b"") > LONE_RAW else 0
+        limit = writer._blocklimit
+        for start in range(0, len(docnums), limit):
+            if start:
+                writer._write_block()
+            ids = docnums[start:start + limit]
+            writer._ids = array("I", ids)
+            writer._weights = array("f", weights[start:start + limit])
+            writer._maxweight = max(0, max(writer._weights))
+            writer._values = [v for v in values[start:start + limit] if v]
+            if lengths is not None:
+                known = [table[lengths[d]] for d in ids if lengths[d]]
+                if known:
+                    writer._minlength, writer._maxlength = min(known), max(known)
+        fieldwriter.finish_term()
+    if lastfield is not None:
+        fieldwriter.finish_field()
+
+
+def merged(streams: list[Iterable[Term]]) -> Iterator[Term]:
+    """Term streams, each in (field, term) order, merged into one; a term found in several
+    streams gets their postings concatenated in stream order (``heapq.merge`` is stable)."""
+    key = itemgetter(0, 1)
+    for (field, btext), group in itertools.groupby(heapq.merge(*streams, key=key), key=key):
+        lists = [flat for _, _, flat in group]
+        yield field, btext, lists[0] if len(lists) == 1 else list(itertools.chain.from_iterable(lists))
+
+
+def segment_terms(reader, schema, startdoc: int, docmap: dict[int, int] | None) -> Iterator[Term]:
+    """The live postings of a segment being merged, a term at a time, renumbered for the new segment.
+
+    Each term's blocks are read from the file in one go: Whoosh's matcher reads
+    every block header a few bytes at a time.
+    """
+    terms = reader._terms
+    for (fieldname, btext), info in terms.items():
+        if fieldname not in schema:
+            continue
+        fmt = schema[fieldname].format
+        if info.is_inlined():
+            matcher = terms.matcher(fieldname, btext, fmt)
+        else:
+            offset, length = info.extent()
+            length = length[0] if isinstance(length, tuple) else length  # decoded as a 1-tuple
+            matcher = W3LeafMatcher(StructFile(io.BytesIO(terms._postfile.get(offset, length))), 0, length, fmt)
+        flat: Flat = []
+        if isinstance(matcher, W3LeafMatcher):
+            while matcher.is_active():
+                matcher._read_ids()
+                matcher._read_weights()
+                matcher._read_values()
+                flat.extend(itertools.chain.from_iterable(zip(matcher._ids, matcher._weights, matcher._values)))
+                matcher._next_block()
+        else:  # postings inlined into the term info
+            while matcher.is_active():
+                flat.extend((matcher.id(), matcher.weight(), matcher.value()))
+                matcher.next()
+        if docmap is None:
+            flat[0::3] = [startdoc + d for d in flat[0::3]]
+        else:
+            live = [i for i in range(0, len(flat), 3) if flat[i] in docmap]
+            flat = list(itertools.chain.from_iterable(
+                (docmap[flat[i]], flat[i + 1], flat[i + 2]) for i in live))
+        if flat:
+            yield fieldname, btext, flat
+
+
+def _pickled(obj: Any, protocol: int | None = None) -> bytes:
+    """Whoosh's ``dumps`` for postings blocks, inlined postings and stored fields, with protocol 4.
+
+    Whoosh asks for protocol 2 (for Python 2), which pickles each bytes value
+    through a function call: protocol 4 makes blocks smaller, quicker to pickle and
+    to compress, and quicker to read back (bench/README.md). Whoosh's
+    readers take any protocol, so indexes written either way read alike.
+    """
+    return pickle.dumps(obj, 4)
+
+
+def _modern_pickles() -> None:
+    from whoosh import columns
+    from whoosh.codec import whoosh3
+
+    whoosh3.dumps = columns.dumps = _pickled
+
+
+def _whole_value(field) -> bool:
+    """A field Whoosh indexes as its value whole, as one term with no frequency or position:
+    an ``ID`` field with its own tokenizer (the key, the id, the institution...)."""
+    return type(field) is ID and type(field.analyzer) is IDTokenizer and type(field.format) is Existence
+
+
+#: Distinct values of number and keyword fields a writer keeps the terms of (see ``_terms_of``).
+INDEXED_VALUES = 4096
+
+
+class GroupedWriter(SegmentWriter):
+    """A SegmentWriter that pools with :class:`GroupedPool` and writes with :func:`write_terms`.
+
+    Segments being merged in are not pooled: their terms are already in order,
+    so they are read side by side with the pool's as the new segment is written.
+    """
+
+    def __init__(self, ix, limitmb: float = 128, **kwargs):
+        _modern_pickles()
+        super().__init__(ix, limitmb=limitmb, **kwargs)
+        self.pool = GroupedPool(self._tempstorage.folder, limitmb)
+        #: Segments written elsewhere and moved into this index, committed with this writer's.
+        self.adopted: list = []
+        self._whooshs_way = any(f.separate_spelling() or f.vector for _, f in self.schema.items())
+        self._whole_values = {name for name, f in self.schema.items() if _whole_value(f)}
+        self._indexed: dict[tuple[str, Any], list[tuple[bytes, int, float, bytes]]] = {}
+        #: (reader, first docnum, docmap) of each segment merged in, read when the segment is written.
+        self._merging: list[tuple[Any, int, dict[int, int] | None]] = []
+
+    def add_document(self, **fields):
+        """Whoosh's ``add_document``, with a pre-analysed value's postings filed straight into the pool.
+
+        Whoosh sorts each value's postings and encodes them again one by one; the
+        pool needs neither. Boosts and custom stored values (``_``-keys), spelling
+        and vectors go Whoosh's way.
+        """
+        if self._whooshs_way or any(name.startswith("_") for name in fields):
+            return super().add_document(**fields)
+        self._check_state()
+        schema, perdoc, pool, docnum = self.schema, self.perdocwriter, self.pool, self.docnum
+        names = sorted(fields)
+        self._check_fields(schema, names)
+        perdoc.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = schema[name]
+                length = 0
+                if field.indexed:
+                    if isinstance(value, Analysed) and isinstance(field.format, Preanalysed):
+                        length = pool.add_analysed(name, docnum, value.postings)
+                    elif isinstance(value, str) and name in self._whole_values:  # what Whoosh makes of it, directly
+                        pool.add((name, value.encode("utf-8"), docnum, field.format.field_boost, b""))
+                        length = 1
+                    else:
+                        for tbytes, freq, weight, vbytes in self._terms_of(name, field, value):
+                            length += freq
+                            pool.add((name, tbytes, docnum, weight, vbytes))
+                    if not field.scorable:
+                        length = 0
+                perdoc.add_field(name, field, value if field.stored else None, length)
+                if field.column_type:
+                    perdoc.add_column_value(name, field.column_type, field.to_column_value(value))
+        except Exception:
+            perdoc.cancel_doc()
+            raise
+        perdoc.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _terms_of(self, name: str, field, value) -> list[tuple[bytes, int, float, bytes]]:
+        """``field.index(value)``, made once per value of a number or keyword field: years,
+        counts, countries and organisations recur in every catalogue (and a number is
+        indexed as eight terms, one per precision)."""
+        if not isinstance(value, (str, int)):
+            return list(field.index(value))
+        terms = self._indexed.get((name, value))
+        if terms is None:
+            terms = list(field.index(value))
+            if len(self._indexed) < INDEXED_VALUES:
+                self._indexed[name, value] = terms
+        return terms
+
+    def _merge_segments(self, mergetype, optimize, merge):
+        self.segments = self.segments + self.adopted  # only at commit: deletions use the offsets
+        return super()._merge_segments(mergetype, optimize, merge)
+
+    def write_per_doc(self, fieldnames, reader):
+        segment_lengths_in_memory(getattr(reader, "_perdoc", None), fieldnames)
+        return super().write_per_doc(fieldnames, reader)
+
+    def add_postings_to_pool(self, reader, startdoc, docmap):
+        # The merge policy closes ``reader`` as soon as this returns: read through a reader of our own.
+        from whoosh.reading import SegmentReader
+
+        self._merging.append((SegmentReader(self.storage, self.schema, reader.segment()), startdoc, docmap))
+
+    def _flush_segment(self):
+        self.perdocwriter.close()
+        perdoc = self.per_document_reader() if self.codec.length_stats else None
+        streams = [self.pool.iter_terms()] + [segment_terms(reader, self.schema, startdoc, docmap)
+                                              for reader, startdoc, docmap in self._merging]
+        try:
+            write_terms(self.fieldwriter, self.schema, perdoc, merged(streams) if self._merging else streams[0])
+        finally:
+            if perdoc is not None:
+                perdoc.close()
+            self._close_merged()
+        self.fieldwriter.close()
+
+    def _close_merged(self) -> None:
+        for reader, _, _ in self._merging:
+            reader.close()
+        self._merging = []
+
+    def _close_segment(self):
+        self._close_merged()
+        super()._close_segment()
