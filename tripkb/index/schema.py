@@ -19,6 +19,7 @@ from .. import __version__
 from ..errors import KBIndexError
 from ..fsutil import read_regular
 from ..text.normalise import match_form
+from .whoosh_internals import accept_old_pickles
 
 SCHEMA_VERSION = 6
 VERSION_FILE = "tripkb.json"
@@ -81,6 +82,7 @@ def status(index_dir: Path) -> str | None:
     """None when the index can be used as it is, else why it must be (re)built."""
     from whoosh import index as windex
 
+    accept_old_pickles()  # exists_in reads the schema
     marker = index_dir / VERSION_FILE
     if not index_dir.is_dir() or not windex.exists_in(str(index_dir), indexname=INDEX_NAME):
         return "there is no index yet"
@@ -102,6 +104,7 @@ def _storage(index_dir: Path):
     here, so this is where its columns are made to line up."""
     from whoosh.filedb.filestore import FileStorage
 
+    accept_old_pickles()
     _aligned_columns()
     return FileStorage(str(index_dir), supports_mmap=False)
 

@@ -1,0 +1,65 @@
+"""Every private part of Whoosh-Reloaded and jieba that tripkb touches, and why the versions are pinned.
+
+tripkb pins ``Whoosh-Reloaded==2.7.5`` and ``jieba==0.42.1`` (pyproject.toml)
+because the code below reaches past their public APIs, for speed or to keep
+indexes readable; another version may rename or change any of it. Each reach
+is kept where its work is done, and listed here with the test that checks it.
+Upgrading either package means going down this list and running those tests.
+
+Whoosh-Reloaded 2.7.5
+  * :func:`index.schema.length_bytes`, :func:`index.schema.segment_lengths_in_memory`:
+    ``whoosh.codec.whoosh3._lenfield`` and ``LENGTHS_COLUMN``, the per-document
+    reader's ``_cached_reader`` and ``_readers``, a column reader's ``_dbfile``,
+    ``_basepos``, ``_count`` and ``_doccount``; :func:`index.schema.lengths_in_memory`
+    reads a segment reader's ``_perdoc``. Field lengths read in one go instead of
+    a byte per posting (tests/test_segments.py).
+  * :mod:`index.segment_writer` (:class:`GroupedWriter`, a ``SegmentWriter``):
+    overrides ``_merge_segments``, ``_flush_segment`` and ``_close_segment``;
+    fills the postings writer's ``_ids``, ``_weights``, ``_values``, ``_maxweight``,
+    ``_minlength``, ``_maxlength`` and ``_compression``, reads its ``_blocklimit`` and
+    calls its ``_write_block``; reads segments with ``W3LeafMatcher``'s ``_read_ids``,
+    ``_read_weights``, ``_read_values``, ``_next_block``, ``_ids``, ``_weights``,
+    ``_values`` and a terms reader's ``_terms`` and ``_postfile``; and replaces
+    ``whoosh.codec.whoosh3.dumps`` and ``whoosh.columns.dumps`` process-wide
+    (``_modern_pickles``) to pickle with protocol 4 (tests/test_segwriter.py).
+  * :class:`index.batch_writer.BatchWriter`: ``adopt`` reads another index's
+    ``TOC`` and appends its segment to the writer's ``adopted`` list, which
+    :class:`GroupedWriter` merges in at commit; ``tiered_merge`` and
+    ``_one_segment`` are merge policies over ``SegmentReader`` and
+    ``writer.add_reader`` (tests/test_bulk.py, tests/test_segments.py).
+  * :mod:`index.postings`: ``Frequencies`` and ``CompactPositions`` subclass
+    ``whoosh.formats`` and are pickled, by module path, into every index's
+    schema, as is ``index.analysis._Tokenizer`` (see :data:`PICKLED_MOVES`).
+  * :mod:`query.literal`: ``DocSet`` and ``Ranked`` are ``Query`` subclasses that
+    build matchers themselves (``ListMatcher``) and read a searcher's
+    ``subsearchers`` (tests/test_search.py).
+
+jieba 0.42.1
+  * :func:`index.analysis._route_table` reads a tokenizer's ``FREQ`` and ``total``
+    and keeps its own table on the tokenizer as ``_tripkb_route``;
+    :func:`index.analysis.segment` computes jieba's dictionary-mode route itself
+    for all-Han runs (tests/test_analysis.py holds it to ``tokenize(HMM=False)``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+#: Where classes pickled in an index's schema lived when the index was written, and where they
+#: are now. Indexes written before the modules moved into subpackages name
+#: ``tripkb.analysis._Tokenizer``, ``tripkb.postings.Frequencies`` and
+#: ``tripkb.postings.CompactPositions``; an index's next commit pickles the schema under the new
+#: paths. The class names themselves must never change.
+PICKLED_MOVES = {"tripkb.analysis": "tripkb.index.analysis", "tripkb.postings": "tripkb.index.postings"}
+
+
+def accept_old_pickles() -> None:
+    """Make the old module paths of :data:`PICKLED_MOVES` importable, so that such indexes open.
+
+    Done here rather than with modules left at the old paths, so that the package
+    holds no module that only exists for this.
+    """
+    for old, new in PICKLED_MOVES.items():
+        if old not in sys.modules:
+            sys.modules[old] = importlib.import_module(new)
