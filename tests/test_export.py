@@ -295,3 +295,16 @@ def test_cli_output_into_a_missing_folder(kb, tmp_path):
     (tmp_path / "a-file").write_text("", encoding="utf-8")
     result = run(kb, "export", "-f", "opensearch", "-o", str(tmp_path / "a-file"))
     assert result.exit_code == 2 and "is a file; --format opensearch writes two files" in result.stderr
+
+
+@pytest.mark.parametrize("format_", ["csv", "jsonl", "dc"])
+def test_the_library_writes_each_format_as_its_writer_does(kb, tmp_path, format_):
+    items = select(kb).items
+    writer = {"csv": export.write_csv, "jsonl": export.write_jsonl, "dc": export.write_dc}[format_]
+    out = io.BytesIO()
+    assert export.write_format(items, format_, None, out) == (None, [])
+    assert export.write_format(items, format_, tmp_path / "out", io.BytesIO()) == (str(tmp_path / "out"), [])
+    if format_ != "dc":  # dc carries the time it was written
+        assert out.getvalue() == (tmp_path / "out").read_bytes() == _bytes(writer, items)
+    where, unwritten = export.write_format(items, "opensearch", tmp_path / "os", io.BytesIO())
+    assert where.endswith("mapping.json") and unwritten == []

@@ -551,17 +551,15 @@ def export(
             render.error(str(problem))
         problems += unpacked
         render.export_summary(packed, "bundle", str(bundle))
-    elif format_ == "opensearch":
-        from .export.opensearch import write
-
-        bulk, mapping = write(items, output)
-        render.export_summary(len(items), format_, f"{bulk} and {mapping}")
     else:
-        unwritten = _write_records(format_, items, output, bom)
+        from .export.records import write_format
+
+        sys.stdout.flush()
+        where, unwritten = write_format(items, format_, output, sys.stdout.buffer, bom)
         for problem in unwritten:
             render.error(str(problem))
         problems += unwritten
-        render.export_summary(len(items) - len(unwritten), format_, str(output) if output else None)
+        render.export_summary(len(items) - len(unwritten), format_, where)
     if problems:
         raise typer.Exit(1)
 
@@ -572,32 +570,6 @@ def _check_output_file(ctx: typer.Context, output: Path) -> None:
     if not output.parent.is_dir():
         raise UsageError(f"cannot write {output}: the folder {output.parent} does not exist")
     _kb(ctx).check_output(output)
-
-
-def _write_records(format_: str, items, output: Optional[Path], bom: bool) -> list:
-    """A one-file format to the --output file (replaced only when complete) or to standard output;
-    returns the records a format could not hold."""
-    from contextlib import nullcontext
-
-    from .export import records as export
-    from .fsutil import open_atomic
-
-    unwritten: list = []
-    sys.stdout.flush()
-    with open_atomic(output) if output else nullcontext(sys.stdout.buffer) as out:
-        if format_ == "csv":
-            export.write_csv(items, out, bom=bom)
-        elif format_ == "jsonl":
-            export.write_jsonl(items, out)
-        elif format_ == "dc":
-            export.write_dc(items, out)
-        else:
-            from .export.marc import WRITERS as MARC
-            from .export.references import WRITERS as REFERENCES
-
-            unwritten = {**MARC, **REFERENCES}[format_](items, out)
-        out.flush()
-    return unwritten
 
 
 @app.command()

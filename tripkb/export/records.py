@@ -13,11 +13,14 @@ import io
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from pathlib import PurePosixPath
+from contextlib import nullcontext
+from functools import partial
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from ..errors import UsageError
+from ..fsutil import open_atomic
 from ..meta.sidecar import KEYS
 from ..query.selection import Selected
 
@@ -42,6 +45,29 @@ def check_format(name: str) -> str:
     if name not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {name!r}")
     return name
+
+
+def write_format(items: Sequence[Selected], format_: str, output: Path | None, stdout: BinaryIO,
+                 bom: bool = False) -> tuple[str | None, list]:
+    """Write ``items`` in ``format_``; return where they went (None: to ``stdout``) and the
+    problems of the records the format could not hold (MARC: no title, too long), left out.
+
+    One-file formats go to the ``output`` file, replaced only when complete, or to
+    ``stdout``; opensearch writes two files into the ``output`` folder.
+    """
+    if check_format(format_) == "opensearch":
+        from .opensearch import write
+
+        bulk, mapping = write(items, output)
+        return f"{bulk} and {mapping}", []
+    from .marc import WRITERS as MARC
+    from .references import WRITERS as REFERENCES
+
+    writers = {"csv": partial(write_csv, bom=bom), "jsonl": write_jsonl, "dc": write_dc, **MARC, **REFERENCES}
+    with open_atomic(output) if output else nullcontext(stdout) as out:
+        unwritten = writers[format_](items, out) or []  # only the MARC and reference writers leave any out
+        out.flush()
+    return (str(output) if output else None), unwritten
 
 
 # --- CSV and JSON Lines --------------------------------------------------------------------
