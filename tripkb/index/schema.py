@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import KBIndexError
 from ..fsutil import read_regular
 from ..text.normalise import match_form
-from .whoosh_internals import accept_old_pickles
+from .whoosh_internals import accept_old_pickles, aligned_columns
 
 SCHEMA_VERSION = 6
 VERSION_FILE = "tripkb.json"
@@ -105,33 +105,8 @@ def _storage(index_dir: Path):
     from whoosh.filedb.filestore import FileStorage
 
     accept_old_pickles()
-    _aligned_columns()
+    aligned_columns()
     return FileStorage(str(index_dir), supports_mmap=False)
-
-
-def _column_reader(self, fieldname, column=None, reverse=False, translate=True):
-    """A column of a multi-segment index, one value per document number (see :func:`_aligned_columns`)."""
-    from whoosh.columns import MultiColumnReader
-
-    return MultiColumnReader([reader.column_reader(fieldname, column=column, reverse=reverse,
-                                                   translate=translate) for reader in self.readers])
-
-
-def _aligned_columns() -> None:
-    """Make a column read across segments give every document its value, at its number.
-
-    A segment in which no document has a value for a field (one metadata-only
-    record without a year, say) has no file for its column. Whoosh-Reloaded
-    2.7.5's ``MultiReader.column_reader`` leaves such a segment out, so the
-    values of later segments move up and stand for other documents (wrong
-    counts in ``stats``, an IndexError reading the column by number). Each
-    segment's own reader gives the field's default for a column it lacks, as
-    Whoosh's ``MultiPerDocumentReader`` does when merging: the column is built
-    from those, every segment in its place.
-    """
-    from whoosh.reading import MultiReader
-
-    MultiReader.column_reader = _column_reader
 
 
 def open_index(index_dir: Path):

@@ -30,6 +30,9 @@ Whoosh-Reloaded 2.7.5
   * :mod:`index.postings`: ``Frequencies`` and ``CompactPositions`` subclass
     ``whoosh.formats`` and are pickled, by module path, into every index's
     schema, as is ``index.analysis._Tokenizer`` (see :data:`PICKLED_MOVES`).
+  * :func:`aligned_columns` replaces ``MultiReader.column_reader``, which leaves out
+    a segment that has no file for a column, so that a column read across
+    segments has one value per document number (tests/test_stats_consistency.py).
   * :mod:`query.literal`: ``DocSet`` and ``Ranked`` are ``Query`` subclasses that
     build matchers themselves (``ListMatcher``) and read a searcher's
     ``subsearchers`` (tests/test_search.py).
@@ -63,3 +66,28 @@ def accept_old_pickles() -> None:
     for old, new in PICKLED_MOVES.items():
         if old not in sys.modules:
             sys.modules[old] = importlib.import_module(new)
+
+
+def _column_reader(self, fieldname, column=None, reverse=False, translate=True):
+    """A column of a multi-segment index, one value per document number (see :func:`aligned_columns`)."""
+    from whoosh.columns import MultiColumnReader
+
+    return MultiColumnReader([reader.column_reader(fieldname, column=column, reverse=reverse,
+                                                   translate=translate) for reader in self.readers])
+
+
+def aligned_columns() -> None:
+    """Make a column read across segments give every document its value, at its number.
+
+    A segment in which no document has a value for a field (one metadata-only
+    record without a year, say) has no file for its column. Whoosh-Reloaded
+    2.7.5's ``MultiReader.column_reader`` leaves such a segment out, so the
+    values of later segments move up and stand for other documents (wrong
+    counts in ``stats``, an IndexError reading the column by number). Each
+    segment's own reader gives the field's default for a column it lacks, as
+    Whoosh's ``MultiPerDocumentReader`` does when merging: the column is built
+    from those, every segment in its place.
+    """
+    from whoosh.reading import MultiReader
+
+    MultiReader.column_reader = _column_reader
