@@ -8,7 +8,9 @@ names the file, the key and what was expected.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+import sys
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +32,12 @@ LIST_KEYS = ("authors", "events", "countries", "keywords")
 TEXT_KEYS = ("id", "title", "institution", "category", "region", "abstract", "language", "source")
 _LIST_SPLIT = re.compile(r"\s*[、,，;；]\s*")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: The largest number a sidecar may hold: what every JSON reader and OpenSearch's ``long`` take.
+MAX_NUMBER = 2**63 - 1
+#: The largest count of pages or participants (the index holds them in 32 bits).
+MAX_COUNT = 2**31 - 1
+#: How deeply lists and mappings may nest in a sidecar.
+MAX_DEPTH = 64
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -68,18 +76,31 @@ def load_sidecar(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
         raise MetadataError(str(path), "not UTF-8 text") from None
     except OSError as exc:
         raise MetadataError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    return parse_sidecar(text, str(path)), _key_lines(text)
+
+
+def parse_sidecar(text: str, where: str) -> dict[str, Any]:
+    """The mapping a sidecar's text holds, or a :class:`MetadataError` naming ``where``.
+
+    YAML can write what no record holds and some readers choke on (a number of
+    5,000 digits); those are refused here, one line naming the file.
+    """
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise MetadataError(str(path), f"not valid YAML: {problem}",
-                            line=mark.line + 1 if mark else None) from None
+        raise MetadataError(where, f"not valid YAML: {problem}", line=mark.line + 1 if mark else None) from None
+    except ValueError:  # Python reads no integer of more than sys.get_int_max_str_digits() digits
+        raise MetadataError(where, f"not valid YAML: a number of more than {sys.get_int_max_str_digits()} "
+                                   "digits") from None
+    except RecursionError:
+        raise MetadataError(where, "not valid YAML: lists or mappings nested too deeply") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise MetadataError(str(path), f"expected a mapping of keys to values, found {_kind(data)}")
-    return data, _key_lines(text)
+        raise MetadataError(where, f"expected a mapping of keys to values, found {_kind(data)}")
+    return data
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -93,8 +114,32 @@ def _key_lines(text: str) -> dict[str, int]:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", int: "a number",
-            float: "a number", bool: "true/false"}.get(type(value), type(value).__name__)
+    return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number",
+            bool: "true/false", set: "a set (!!set)", bytes: "binary data (!!binary)"}.get(
+        type(value), type(value).__name__)
+
+
+def _unfit(value: Any) -> str | None:
+    """What in ``value`` no record may hold, named, or None: every value of a sidecar,
+    known key or not, ends up in JSON output, the index and exports, so only what JSON
+    holds is taken (plus the dates :mod:`tripkb.dates` gives)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"lists or mappings nested more than {MAX_DEPTH} deep"
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"{'-' if item < 0 else ''}.{'nan' if math.isnan(item) else 'inf'}"
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_NUMBER:
+            return f"a number larger than {MAX_NUMBER}"
+        if isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, dict):
+            stack.extend((k, depth + 1) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif not isinstance(item, (str, int, float, type(None), dt.date)):
+            return _kind(item)
+    return None
 
 
 def normalise(data: dict[str, Any], where: str, lines: dict[str, int] | None = None,
@@ -118,19 +163,25 @@ def check_schema(data: dict[str, Any], where: str, lines: dict[str, int] | None 
     lines = lines or {}
     out: dict[str, Any] = {}
     errors: list[MetadataError] = []
+    unfit = {key: why for key, value in data.items() if (why := _unfit([key, value]))}
     for key in KEYS:
         value = data.get(key)
         if value is None or value == "":
             continue
         try:
-            out[key] = _CHECKS[key](value, _failure(where, key, lines.get(key)))
+            fail = _failure(where, key, lines.get(key))
+            if key in unfit:
+                raise fail(f"expected {_EXPECTED.get(key, 'text')}, found {unfit[key]}, which no record can hold")
+            out[key] = _CHECKS[key](value, fail)
         except MetadataError as exc:
             errors.append(exc)
-    warnings = [f"{where}: {key}: unknown key (kept)" for key in data if key not in KEYS]
+    errors += [MetadataError(where, f"found {why}, which no record can hold", key=str(key), line=lines.get(str(key)))
+               for key, why in unfit.items() if key not in KEYS]
+    warnings = [f"{where}: {key}: unknown key (kept)" for key in data if key not in KEYS and key not in unfit]
     if derived:
         derive(out)
     ordered = {k: out[k] for k in KEYS if k in out}
-    ordered.update((k, v) for k, v in data.items() if k not in KEYS)
+    ordered.update((k, v) for k, v in data.items() if k not in KEYS and k not in unfit)
     return ordered, warnings, errors
 
 
@@ -142,7 +193,7 @@ def _failure(where: str, key: str, line: int | None) -> Fail:
 
 
 def _id(value: Any, fail: Fail) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # an id such as 1234 that YAML read as a number
     return _text(value, fail)
 
@@ -178,8 +229,8 @@ def _trip(value: Any, fail: Fail) -> dict[str, dt.date]:
 
 
 def _whole(value: Any, fail: Fail) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise fail(f"expected a whole number, found {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise fail(f"expected a whole number up to {MAX_COUNT}, found {value!r}")
     return value
 
 
@@ -241,6 +292,12 @@ def _date(value: Any, fail: Fail) -> dt.date | None:
     except DateError as exc:
         raise fail(str(exc)) from None
 
+
+#: What a key holds, for the message about a value no record can hold.
+_EXPECTED = {"authors": "a list of names", "events": "a list of names", "countries": "a list of names",
+             "keywords": "a list of names", "trip": "{start: DATE, end: DATE}", "year": "a year",
+             "participants": "a whole number", "pages": "a whole number", "ocr": "{engine: NAME, pages: [...]}",
+             "extracted": "a mapping of field names to fingerprints"}
 
 _CHECKS: dict[str, Callable[[Any, Fail], Any]] = {
     **{key: _text for key in TEXT_KEYS}, "id": _id, **{key: _names for key in LIST_KEYS},

@@ -33,6 +33,15 @@ QUERY_FIELDS = tuple(TEXT_FIELDS) + ("org", "country", "id", "type", "institutio
 _LATIN = rf"[^\W_{_CJK}]"
 #: BM25F field weights, applied to each query term (the index holds bare frequencies).
 W = TEXT_FIELDS
+#: The years a filter may name: those of a calendar date (the index could hold no others).
+YEARS = (1, 9999)
+
+
+def check_year(year: int, asked: str) -> int:
+    """``year`` if a date can have it, else a :class:`QueryError` quoting how it was ``asked`` for."""
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise QueryError(f"{asked}: expected a year from {YEARS[0]} to {YEARS[1]}, such as 2007")
+    return year
 
 
 @dataclass
@@ -47,6 +56,12 @@ class Filters:
     category: str | None = None
     since: int | None = None
     until: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                check_year(value, f"--{name} {value}")
 
     def query(self, kb_root=None):
         from whoosh import query as Q
@@ -150,7 +165,7 @@ def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
     try:
         raw = parser.parse(display_form(text))
     except Exception as exc:  # Whoosh raises assorted errors on odd syntax
-        raise QueryError(f"cannot understand the query {text!r}: {exc}") from None
+        raise QueryError(f"cannot understand the query {text!r}: {_syntax_problem(text, exc)}") from None
     literals: list[str] = []
     words: list[str] = []
     built = _convert(raw, Q, literals, words, False, _Context(segment or _jieba_words, literal))
@@ -159,6 +174,18 @@ def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
     if built is None or built is Q.NullQuery:
         raise QueryError(f"the query {text!r} has no words to search for (only punctuation or operators)")
     return ParsedQuery(built, literals, words)
+
+
+def _syntax_problem(text: str, exc: Exception) -> str:
+    """What is wrong with a query Whoosh could not parse, in words: its own errors say so,
+    the rest (an IndexError on ``NOT NOT``) say nothing a user can act on."""
+    from whoosh.qparser import QueryParserError
+
+    if re.search(r"\bNOT\s+NOT\b", text):
+        return "NOT twice in a row (write NOT once, before the word to leave out)"
+    if isinstance(exc, QueryParserError):
+        return str(exc)
+    return "check its quotes, brackets and the operators AND, OR and NOT"
 
 
 def _convert(q, Q, literals: list[str], words: list[str], negated: bool, ctx):
@@ -279,9 +306,10 @@ def _facet(Q, name: str, q):
     text = str(getattr(q, "text", "")).strip()
     vocab = Vocabulary.load()
     if name == "year":
-        if not text.isdigit():
+        if not re.fullmatch(r"[0-9]{1,9}", text):
             raise QueryError(f"year: needs a year such as year:2007, not {text!r}")
-        return Q.NumericRange("year", int(text), int(text))
+        year = check_year(int(text), f"year:{text}")
+        return Q.NumericRange("year", year, year)
     if name == "events":
         return Q.Term("events", (vocab.org_code(text) or text).lower())
     if name == "countries":
