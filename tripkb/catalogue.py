@@ -106,7 +106,7 @@ def import_csv(kb: KnowledgeBase, path: Path, encoding: str = "auto",
     """Write one metadata-only sidecar per new, valid row of the catalogue, and index it."""
     report = ImportReport()
     text, report.encoding = _decode(path, encoding)
-    rows = list(_rows(text))
+    rows = list(_rows(text, path))
     del text  # the rows hold what is needed (a 60,000-row catalogue is 80 MB of text)
     if not rows:
         raise CatalogueError(f"{path}: empty file: expected a header row of column names")
@@ -313,25 +313,57 @@ def _decode(path: Path, encoding: str) -> tuple[str, str]:
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot read: {exc.strerror or exc}") from None
     tried = [encoding] if encoding != "auto" else ["utf-8", "big5"]
+    failures = []
     for name in tried:
         try:
             return data.decode(ENCODINGS[name]), name
         except UnicodeDecodeError as exc:
-            failure = exc
-    raise CatalogueError(f"{path}: not {' or '.join(tried)} text (byte {failure.object[failure.start]:#04x} "
-                         f"at offset {failure.start}); try --encoding")
+            failures.append(f"{name} (byte {_where_bad(data, exc)})")
+    raise CatalogueError(f"{path}: not {' or '.join(failures)} text; try --encoding")
 
 
-def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(line where the row starts, cells) for each row; a quoted cell may span lines."""
+def _where_bad(data: bytes, exc: UnicodeDecodeError) -> str:
+    """The first byte a codec refused, by its offset in the file and its line.
+
+    The offset is counted in ``data`` itself: utf-8-sig counts from after the
+    byte-order mark, so ``exc.start`` alone is three bytes short.
+    """
+    at = exc.start + (len(data) - len(exc.object))
+    line = data.count(b"\n", 0, at) + 1
+    return f"{data[at]:#04x} at offset {at}, line {line}"
+
+
+def _rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line where the row starts, cells) for each row; a quoted cell may span lines.
+
+    Read strictly: a quote left open would otherwise swallow the rows after it
+    into one cell, silently. A CatalogueError names the row where it opens.
+    A cell may be as long as the file (an abstract runs past the csv module's
+    default limit of 131,072 characters).
+    """
     first = text.split("\n", 1)[0]
     delimiter = max(_DELIMITERS, key=lambda d: sum(_heading(c) in COLUMNS or _heading(c) in FIELDS
                                                    for c in first.split(d)))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     line = 1
-    for cells in reader:
-        yield line, cells
-        line = reader.line_num + 1
+    try:
+        for cells in reader:
+            yield line, cells
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise CatalogueError(f"{path}:{line}: {_quote_problem(str(exc), reader.line_num)}; "
+                             "nothing was imported") from None
+
+
+def _quote_problem(error: str, at: int) -> str:
+    """The csv module's complaint about the row, in words that say what to mend."""
+    if "end of data" in error:
+        return "a quote opened in this row is never closed (the file ends inside it)"
+    if "expected after" in error:
+        return (f"a quote in this row ends a cell on line {at}, but text follows it there "
+                "(a quote missing, or one too many?)")
+    return f"this row cannot be read as CSV ({error})"
 
 
 def _heading(name: str) -> str:
