@@ -318,8 +318,8 @@ def _decode(path: Path, encoding: str) -> tuple[str, str]:
         try:
             return data.decode(ENCODINGS[name]), name
         except UnicodeDecodeError as exc:
-            failures.append(f"{name} (byte {_where_bad(data, exc)})")
-    raise CatalogueError(f"{path}: not {' or '.join(failures)} text; try --encoding")
+            failures.append(f"{name} text (byte {_where_bad(data, exc)})")
+    raise CatalogueError(f"{path}: not {' or '.join(failures)}; try --encoding")
 
 
 def _where_bad(data: bytes, exc: UnicodeDecodeError) -> str:
@@ -333,7 +333,7 @@ def _where_bad(data: bytes, exc: UnicodeDecodeError) -> str:
     return f"{data[at]:#04x} at offset {at}, line {line}"
 
 
-def _rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
+def _rows(text: str, path: Path | str = "the catalogue") -> Iterator[tuple[int, list[str]]]:
     """(line where the row starts, cells) for each row; a quoted cell may span lines.
 
     Read strictly: a quote left open would otherwise swallow the rows after it

@@ -229,8 +229,10 @@ def _trip(value: Any, fail: Fail) -> dict[str, dt.date]:
 
 
 def _whole(value: Any, fail: Fail) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
-        raise fail(f"expected a whole number up to {MAX_COUNT}, found {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise fail(f"expected a whole number, found {value!r}")
+    if value > MAX_COUNT:
+        raise fail(f"expected a whole number, found {value} (more than {MAX_COUNT})")
     return value
 
 
