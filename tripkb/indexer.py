@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import ExitStack
 from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -682,8 +683,9 @@ def refresh(kb: KnowledgeBase, progress: Progress | None = None) -> SyncReport |
     """
     if status(kb.index_dir):
         return sync(kb, progress)
-    try:
-        with writer_lock(kb, wait=0):
-            return sync_locked(kb, progress)
-    except KBIndexError:
-        return None
+    with ExitStack() as held:
+        try:
+            held.enter_context(writer_lock(kb, wait=0))
+        except KBIndexError:  # busy: only this; a sync that fails (a full disk) is an error, not stale results
+            return None
+        return sync_locked(kb, progress)
