@@ -40,7 +40,7 @@ from .lock import writer_lock
 from .metadata import KEYS, dump
 from .textnorm import display_form
 from .vocab import Vocabulary
-from .workers import bounded_map, default_workers
+from .workers import bounded_map, default_workers, orphaned
 
 #: Column headings (NFKC, without spaces) → field. When several columns give one
 #: field, the first one listed here that has a value wins (報告名稱 before 計畫名稱).
@@ -287,6 +287,8 @@ def _check_rows(chunk: _Chunk, rows: list[_Row], path: Path, layout: _Layout, vo
 def _write(corpus: Path, scratch: Path, name: str | None, doc_id: str, text: str) -> tuple[Path, os.stat_result]:
     """Write a sidecar under its planned name, or a free one if that was taken meanwhile;
     returns where, and its stat as written."""
+    if orphaned():
+        os._exit(1)
     target = corpus / name if name else free_name(corpus, doc_id, ".yaml", doc_id)
     if target.exists():
         try:

@@ -44,6 +44,8 @@ def _limit_memory(megabytes: int) -> None:
 
 #: prctl(2) option: the signal a process gets when its parent dies.
 _PR_SET_PDEATHSIG = 1
+#: In a pool worker, the process that started it; None elsewhere.
+_parent: int | None = None
 
 
 def _worker_setup(megabytes: int) -> None:
@@ -54,12 +56,20 @@ def _worker_setup(megabytes: int) -> None:
     lock is gone. On Linux the kernel kills them with it; elsewhere (or if it
     died before this ran) they stop at their next task, when the pool's pipe is gone.
     """
+    global _parent
+    _parent = os.getppid()
     _limit_memory(megabytes)
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
 
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def orphaned() -> bool:
+    """In a pool worker: has the process that started it died? What the worker would write
+    then, no one awaits and no writer lock guards (the kernel may not have killed it yet)."""
+    return _parent is not None and os.getppid() != _parent
 
 
 def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None,
