@@ -59,7 +59,7 @@ FIELDS = tuple(k for k in KEYS if k not in ("file", "sha256", "extracted")) + ("
 ENCODINGS = {"utf-8": "utf-8-sig", "big5": "cp950"}  # cp950 is Big5 as Windows writes it
 #: (line where the row starts, its number among the non-blank rows, its cells)
 _Row = tuple[int, int, list[str]]
-_COUNT = re.compile(r"(\d+)\s*[人頁页]?")
+_COUNT = re.compile(r"(\d{1,18})\s*[人頁页]?")  # more digits than a count has: refused, not given to int()
 #: Rows a worker takes through each step of the import at a time (see :func:`_import_chunk`).
 BATCH = 100
 _DELIMITERS = (",", "\t", ";")

@@ -7,6 +7,7 @@ naming the file and key rather than a name silently not recognised.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -150,6 +151,11 @@ def _load(text: str, label: str) -> Any:
         problem = getattr(exc, "problem", None) or str(exc)
         raise MetadataError(label, f"not valid YAML: {problem}",
                             line=mark.line + 1 if mark else None) from None
+    except ValueError:  # Python reads no integer of more than sys.get_int_max_str_digits() digits
+        raise MetadataError(label, f"not valid YAML: a number of more than {sys.get_int_max_str_digits()} "
+                                   "digits") from None
+    except RecursionError:
+        raise MetadataError(label, "not valid YAML: lists or mappings nested too deeply") from None
 
 
 class _Reader:
