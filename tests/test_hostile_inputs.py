@@ -122,7 +122,7 @@ def test_dc_export_is_well_formed_xml(hostile_kb):
     ("participants: 99999999999", "participants: expected a whole number, found 99999999999"),
     ("ocr: {engine: x, junk: !!set {a}}", "ocr: expected {engine: NAME, pages: [...]}, found a set (!!set)"),
     ("trip: {start: '" + "9" * 5000 + "'}", "trip: cannot read"),
-])
+], ids=["5000 digits", "set", "binary", "nan", "inf", "deep big number", "participants", "ocr", "date digits"])
 def test_a_sidecar_value_no_record_holds_is_one_line_naming_the_file(tmp_path, line, shown):
     kb = tmp_path / "kb"
     write_sidecar(kb / "corpus", "good", {"id": "G1", "title": "年會 good"})
@@ -131,15 +131,14 @@ def test_a_sidecar_value_no_record_holds_is_one_line_naming_the_file(tmp_path, l
     check = cli(kb, "meta", "check")
     assert check.returncode == 1, check.stderr
     assert any(p.startswith("corpus/bad.yaml") and shown in p for p in check.stdout.splitlines()), check.stdout
-    for args in (["search", "年會", "--json"], ["export", "--format", "jsonl"], ["show", "G1", "--json"]):
-        done = cli(kb, *args)
-        assert "internal error" not in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
-        assert done.returncode in (0, 1), (args, done.stderr)
-        for text in done.stdout.splitlines() if args[0] == "export" else [done.stdout]:
-            json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
     search = cli(kb, "search", "年會", "--json")
+    assert search.returncode == 0, search.stderr
     assert json.loads(search.stdout)["total"] == 1
-    assert "Warning: corpus/bad.yaml" in search.stderr
+    assert search.stderr.startswith("Warning: corpus/bad.yaml")
+    export = cli(kb, "export", "--format", "jsonl")
+    assert export.returncode == 1 and export.stderr.startswith("Error: corpus/bad.yaml"), export.stderr
+    assert [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))["id"]
+            for line in export.stdout.splitlines()] == ["G1"]
 
 
 @pytest.mark.parametrize("args, shown", [
@@ -160,11 +159,13 @@ HEADER = "系統識別號,報告名稱,摘要,出國人數,報告日期\n"
 
 def test_a_catalogue_cell_longer_than_the_csv_default_limit_is_read(tmp_path):
     path = tmp_path / "long.csv"
-    path.write_text(HEADER + "C1,長摘要," + "長" * 140_000 + ",,\nC2,短,a,,\n", encoding="utf-8")
+    path.write_text(HEADER + "C1,長摘要," + "長" * 140_000 + ',,\nC2,"two\nlines","say ""hi""",,\n',
+                    encoding="utf-8")
     done = cli(tmp_path / "kb", "import-csv", str(path))
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "kb" / "corpus").iterdir()) == ["C1.yaml", "C2.yaml"]
     assert "長" * 140_000 in (tmp_path / "kb" / "corpus" / "C1.yaml").read_text(encoding="utf-8")
+    assert "say \"hi\"" in (tmp_path / "kb" / "corpus" / "C2.yaml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("rows, problem", [
@@ -173,7 +174,7 @@ def test_a_catalogue_cell_longer_than_the_csv_default_limit_is_read(tmp_path):
     ('C1,"t1 broken,a1,,\nC2,"t2",a2,,\nC3,t3,a3,,\n',
      "2: a quote in this row ends a cell on line 3, but text follows it there (a quote missing, or one too "
      "many?); nothing was imported"),
-])
+], ids=["never closed", "closed early"])
 def test_an_unbalanced_quote_names_its_row_instead_of_merging_rows(tmp_path, rows, problem):
     path = tmp_path / "cat.csv"
     path.write_text(HEADER + rows, encoding="utf-8")
@@ -181,14 +182,6 @@ def test_an_unbalanced_quote_names_its_row_instead_of_merging_rows(tmp_path, row
     assert done.returncode == 1
     assert done.stderr == f"Error: {path}:{problem}\n"
     assert not list((tmp_path / "kb" / "corpus").glob("*.yaml"))
-
-
-def test_a_quoted_cell_may_still_span_lines(tmp_path):
-    path = tmp_path / "cat.csv"
-    path.write_text(HEADER + 'C1,"two\nlines","say ""hi""",,\nC2,t2,a2,,\n', encoding="utf-8")
-    done = cli(tmp_path / "kb", "import-csv", str(path))
-    assert done.returncode == 0, done.stderr
-    assert "Import (utf-8): 2 rows, 2 added" in done.stdout
 
 
 def test_a_bad_byte_is_placed_where_it_is(tmp_path):
@@ -358,7 +351,7 @@ def test_a_lock_wait_under_a_second_is_not_called_0_s(tmp_path):
                            "(try again when it has finished)\n")
 
 
-@pytest.mark.parametrize("query", ["NOT NOT NOT 年會", "年會 NOT NOT 大會"])
+@pytest.mark.parametrize("query", ["NOT NOT NOT 年會", "年會 NOT NOT 大會"], ids=["three", "two"])
 def test_not_twice_is_explained(hostile_kb, query):
     done = cli(hostile_kb, "search", query)
     assert done.returncode == 2
