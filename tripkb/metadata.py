@@ -163,7 +163,8 @@ def check_schema(data: dict[str, Any], where: str, lines: dict[str, int] | None 
     lines = lines or {}
     out: dict[str, Any] = {}
     errors: list[MetadataError] = []
-    unfit = {key: why for key, value in data.items() if (why := _unfit([key, value]))}
+    unfit = {key: why for key, value in data.items()
+             if (type(key) is not str or type(value) is not str) and (why := _unfit([key, value]))}
     for key in KEYS:
         value = data.get(key)
         if value is None or value == "":
@@ -193,7 +194,7 @@ def _failure(where: str, key: str, line: int | None) -> Fail:
 
 
 def _id(value: Any, fail: Fail) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)  # an id such as 1234 that YAML read as a number
     return _text(value, fail)
 
