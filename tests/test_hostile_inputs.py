@@ -122,7 +122,10 @@ def test_dc_export_is_well_formed_xml(hostile_kb):
     ("participants: 99999999999", "participants: expected a whole number, found 99999999999"),
     ("ocr: {engine: x, junk: !!set {a}}", "ocr: expected {engine: NAME, pages: [...]}, found a set (!!set)"),
     ("trip: {start: '" + "9" * 5000 + "'}", "trip: cannot read"),
-], ids=["5000 digits", "set", "binary", "nan", "inf", "deep big number", "participants", "ocr", "date digits"])
+    ("pages: !!int abc", "not valid YAML: a tagged value that cannot be read (ValueError: invalid literal"),
+    ("flag: !!bool maybe", "not valid YAML: a tagged value that cannot be read (KeyError: 'maybe')"),
+], ids=["5000 digits", "set", "binary", "nan", "inf", "deep big number", "participants", "ocr", "date digits",
+        "bad int tag", "bad bool tag"])
 def test_a_sidecar_value_no_record_holds_is_one_line_naming_the_file(tmp_path, line, shown):
     kb = tmp_path / "kb"
     write_sidecar(kb / "corpus", "good", {"id": "G1", "title": "年會 good"})

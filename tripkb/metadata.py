@@ -85,22 +85,32 @@ def parse_sidecar(text: str, where: str) -> dict[str, Any]:
     YAML can write what no record holds and some readers choke on (a number of
     5,000 digits); those are refused here, one line naming the file.
     """
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise MetadataError(where, f"not valid YAML: {problem}", line=mark.line + 1 if mark else None) from None
-    except ValueError:  # Python reads no integer of more than sys.get_int_max_str_digits() digits
-        raise MetadataError(where, f"not valid YAML: a number of more than {sys.get_int_max_str_digits()} "
-                                   "digits") from None
-    except RecursionError:
-        raise MetadataError(where, "not valid YAML: lists or mappings nested too deeply") from None
+    data = load_yaml(text, where, _Loader)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise MetadataError(where, f"expected a mapping of keys to values, found {_kind(data)}")
     return data
+
+
+def load_yaml(text: str, where: str, loader: type) -> Any:
+    """``text`` read by a safe ``loader``; anything it cannot read is a :class:`MetadataError`
+    naming ``where``, never a crash: besides YAML's own errors, its constructors raise
+    ValueError, KeyError or IndexError on a tagged value they cannot make (``!!int abc``,
+    ``!!bool maybe``, an integer of more than 4,300 digits)."""
+    try:
+        return yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise MetadataError(where, f"not valid YAML: {problem}", line=mark.line + 1 if mark else None) from None
+    except RecursionError:
+        raise MetadataError(where, "not valid YAML: lists or mappings nested too deeply") from None
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        limit = sys.get_int_max_str_digits()
+        problem = f"a number of more than {limit} digits" if f"({limit} digits)" in str(exc) \
+            else f"a tagged value that cannot be read ({type(exc).__name__}: {exc})"
+        raise MetadataError(where, f"not valid YAML: {problem}") from None
 
 
 def _key_lines(text: str) -> dict[str, int]:

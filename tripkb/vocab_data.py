@@ -7,7 +7,6 @@ naming the file and key rather than a name silently not recognised.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import yaml
 
 from tripkb.errors import MetadataError
+from tripkb.metadata import load_yaml
 
 #: libyaml's safe loader where PyYAML has it: parses seven times faster than the pure-Python one.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -144,18 +144,7 @@ def kb_file(path: Path) -> Any:
 
 
 def _load(text: str, label: str) -> Any:
-    try:
-        return yaml.load(text, Loader=SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise MetadataError(label, f"not valid YAML: {problem}",
-                            line=mark.line + 1 if mark else None) from None
-    except ValueError:  # Python reads no integer of more than sys.get_int_max_str_digits() digits
-        raise MetadataError(label, f"not valid YAML: a number of more than {sys.get_int_max_str_digits()} "
-                                   "digits") from None
-    except RecursionError:
-        raise MetadataError(label, "not valid YAML: lists or mappings nested too deeply") from None
+    return load_yaml(text, label, SAFE_LOADER)
 
 
 class _Reader:
