@@ -29,7 +29,8 @@ def writer_lock(kb: KnowledgeBase, wait: float | None = None) -> Iterator[None]:
     try:
         lock.acquire(timeout=seconds)
     except Timeout:
-        raise KBIndexError(f"another tripkb process is writing to {kb.root}; waited {seconds:.0f} s "
+        waited = f"; waited {seconds:g} s" if seconds > 0 else ""
+        raise KBIndexError(f"another tripkb process is writing to {kb.root}{waited} "
                            "(try again when it has finished)") from None
     try:
         yield

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,21 +22,48 @@ err = Console(stderr=True, highlight=False)
 
 HIGHLIGHT = "bold black on yellow"
 
+#: What a terminal may act on rather than show: C0 and C1 controls (ESC starts sequences that
+#: set the clipboard, clear the screen or retitle the window), DEL, and the bidi controls that
+#: reorder the text around them.
+_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[{_CONTROLS}]")
+_UNSAFE_LINE = re.compile(f"[{_CONTROLS}\n]")
+#: In JSON text the C0 controls are escaped already; the rest may appear raw in strings.
+_UNSAFE_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(text: Any, lines: bool = False) -> str:
+    """``text`` fit for a terminal: every control character shown as a visible escape (\\x1b).
+
+    Titles, snippets, file names and messages come from documents and sidecars
+    that anyone may have written. ``lines`` keeps line breaks (page text); else
+    they are escaped too, so that one item stays one line. Names that are not
+    valid UTF-8 are shown with escapes too.
+    """
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return (_UNSAFE if lines else _UNSAFE_LINE).sub(_escape, text)
+
 
 def print_json(data: Any) -> None:
-    """JSON on stdout, UTF-8 as is (no \\u escapes), for scripts."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    """JSON on stdout, UTF-8 as is (no \\u escapes) but for characters a terminal would act on, for scripts."""
+    text = json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False)
+    sys.stdout.write(_UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def plain_lines(lines: list[str]) -> None:
-    """Text on stdout exactly as given (no markup, no wrapping), one item a line."""
-    sys.stdout.write("".join(line + "\n" for line in lines))
+    """Text on stdout as given (no markup, no wrapping, controls escaped), one item a line."""
+    sys.stdout.write("".join(safe(line) + "\n" for line in lines))
 
 
 def export_summary(count: int, what: str, where: str | None) -> None:
     """On stderr, so that an export to standard output stays clean."""
     noun = "document" if count == 1 else "documents"
-    err.print(Text(f"Exported {count} {noun} ({what})" + (f" to {where}." if where else ".")), soft_wrap=True)
+    err.print(Text(f"Exported {count} {noun} ({what})" + (f" to {safe(where)}." if where else ".")), soft_wrap=True)
 
 
 def print_csv(text: str) -> None:
@@ -45,9 +73,9 @@ def print_csv(text: str) -> None:
 def _line(label: str, style: str, message: str) -> None:
     """One unwrapped line on stderr, so scripts and grep see the whole message.
 
-    File names that are not valid UTF-8 are shown with escapes, never crash.
+    File names that are not valid UTF-8, and control characters, are shown with escapes.
     """
-    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    message = safe(message)
     if err.is_terminal:
         err.print(Text(label, style=style) + Text(message), soft_wrap=True)
     else:
@@ -69,15 +97,19 @@ MAX_PAGES = 5
 
 
 def _marked(text: str, spans: list[tuple[int, int]], style: str = "") -> Text:
-    if not out.is_terminal:
-        plain, at = [], 0
-        for start, end in spans:
-            plain += [text[at:start], MARKS[0], text[start:end], MARKS[1]]
-            at = end
-        return Text("".join(plain) + text[at:], style=style)
-    t = Text(text, style=style)
-    for start, end in spans:
-        t.stylize(HIGHLIGHT, start, end)
+    """``text`` made safe with the spans highlighted: each piece is escaped on its own, so
+    the spans still fit however the escapes lengthen the text. In colour on a terminal;
+    elsewhere (a pipe, a file) between :data:`MARKS`, since colour is lost there."""
+    marks = ("", "") if out.is_terminal else MARKS
+    t = Text(style=style)
+    at = 0
+    for start, end in sorted(spans):
+        if start < at:
+            continue
+        t.append(safe(text[at:start]))
+        t.append(marks[0] + safe(text[start:end]) + marks[1], style=HIGHLIGHT if out.is_terminal else "")
+        at = end
+    t.append(safe(text[at:]))
     return t
 
 
@@ -89,25 +121,27 @@ def _pages(pages: list[int]) -> str:
 
 def search_result(result, shown_query: str) -> None:
     if not result.hits:
-        out.print(Text(f"No documents match {shown_query}."))
+        out.print(Text(f"No documents match {safe(shown_query)}."))
         if result.suggestions:
-            out.print(Text("Did you mean: ") + Text(" · ".join(result.suggestions), style="bold") + Text("?"))
+            out.print(Text("Did you mean: ") + Text(" · ".join(map(safe, result.suggestions)), style="bold")
+                      + Text("?"))
         for note in result.notes:
-            out.print(Text(f"Note: {note}", style="yellow"))
+            out.print(Text(f"Note: {safe(note)}", style="yellow"))
         return
     more = f" (showing {len(result.hits)})" if result.total > len(result.hits) else ""
     noun = "document matches" if result.total == 1 else "documents match"
-    out.print(Text(f"{result.total} {noun} ") + Text(shown_query, style="bold") + Text(more))
+    out.print(Text(f"{result.total} {noun} ") + Text(safe(shown_query), style="bold") + Text(more))
     for note in result.notes:
-        out.print(Text(f"Note: {note}", style="yellow"))
+        out.print(Text(f"Note: {safe(note)}", style="yellow"))
     for n, hit in enumerate(result.hits, 1):
         out.print()
         out.print(Text(f"{n:>2}. ", style="bold") + _marked(hit.title, hit.title_spans, "bold"))
         rec = hit.record
         facts = [hit.institution, str(hit.year) if hit.year else None, hit.type,
-                 "、".join(rec.get("countries", [])) or None, " ".join(rec.get("events", [])) or None]
-        out.print(Text("    " + " · ".join(f for f in facts if f), style="cyan")
-                  + Text(f"  [{hit.id}]", style="dim"))
+                 "、".join(map(str, rec.get("countries", []))) or None,
+                 " ".join(map(str, rec.get("events", []))) or None]
+        out.print(Text("    " + " · ".join(safe(f) for f in facts if f), style="cyan")
+                  + Text(f"  [{safe(hit.id)}]", style="dim"))
         where = _pages(hit.pages) if hit.pages else ("metadata only" if not hit.file else "")
         line = Text("    ")
         if where:
@@ -115,7 +149,7 @@ def search_result(result, shown_query: str) -> None:
         line += _marked(hit.snippet, hit.snippet_spans)
         out.print(line)
         if hit.words_only:
-            out.print(Text("    only the separate words of " + "、".join(hit.words_only) + ", not as written",
+            out.print(Text("    only the separate words of " + "、".join(map(safe, hit.words_only)) + ", not as written",
                            style="yellow"))
 
 
@@ -131,12 +165,12 @@ def record(doc, first_page: str) -> None:
             value = "、".join(map(str, value))
         elif isinstance(value, dict):
             value = " – ".join(str(v) for v in value.values())
-        table.add_row(key, str(value))
+        table.add_row(Text(safe(key)), Text(safe(value)))  # Text: a title's [bold] is shown, not obeyed
     out.print(table)
     if doc.file:
         out.print()
         out.print(Text("Page 1" if doc.paged else "Text", style="bold underline"))
-        out.print(Text(first_page or "(no text on this page)"))
+        out.print(Text(safe(first_page, lines=True) if first_page else "(no text on this page)"))
 
 
 def doctor(components, formats: dict[str, bool]) -> None:
@@ -161,7 +195,7 @@ def ingest_summary(report) -> None:
         parts.append(f"{len(report.problems)} failed")
     out.print("Ingest: " + ", ".join(parts) + ".")
     for path in report.added:
-        out.print(f"  + {path}")
+        out.print(Text(f"  + {safe(path)}"))
 
 
 def sync_summary(report) -> None:
@@ -172,7 +206,7 @@ def sync_summary(report) -> None:
 def check_result(report) -> None:
     """Problems as plain 'file:line: key: problem' lines on stdout (for editors and grep), then a summary."""
     for problem in report.problems:
-        out.print(Text(str(problem)))
+        out.print(Text(safe(problem)))
     checked = _count(report.checked, "sidecar")
     if report.problems:
         out.print(f"Checked {checked}: {_count(len(report.problems), 'problem')} "
@@ -189,7 +223,7 @@ def extract_summary(report) -> None:
     out.print(f"Extract: {_count(len(report.changed), 'sidecar')} updated, {report.unchanged} unchanged"
               + (f", {len(report.problems)} failed." if report.problems else "."))
     for path in report.changed:
-        out.print(f"  ~ {path}")
+        out.print(Text(f"  ~ {safe(path)}"))
 
 
 def import_summary(report) -> None:
@@ -214,7 +248,7 @@ def progress_bar(label: str) -> Iterator:
         if task is None:
             bar.start()
             task = bar.add_task(label, total=total, item="")
-        bar.update(task, completed=done, item=item[-40:])
+        bar.update(task, completed=done, item=escape(safe(item[-40:])))
 
     try:
         yield update
@@ -233,7 +267,7 @@ _LEVELS = "▁▂▃▄▅▆▇█"
 def _label(value: Any) -> str:
     from .query.stats import UNKNOWN
 
-    return UNKNOWN if value is None else str(value)
+    return UNKNOWN if value is None else safe(value)
 
 
 def _fit(text: str, width: int) -> Text:
@@ -315,12 +349,12 @@ def _cross_tab(result, flip: bool) -> Table:
     table = _table(padding=(0, 0))
     table.add_column(result.by[at[0]], footer="合計", no_wrap=True)
     for col in cols:
-        table.add_column(_label(col), justify="right", overflow="fold", footer=str(col_margin.get(col, 0)))
+        table.add_column(Text(_label(col)), justify="right", overflow="fold", footer=str(col_margin.get(col, 0)))
     table.add_column("合計", justify="right", footer=Text(str(result.total), style="bold"))
     for row in rows:
         keys = [(col, row) if flip else (row, col) for col in cols]
         cells = [result.cells.get(key, 0) for key in keys]
-        table.add_row(_label(row), *(Text(str(n), style="dim" if not n else "") for n in cells),
+        table.add_row(Text(_label(row)), *(Text(str(n), style="dim" if not n else "") for n in cells),
                       Text(str(row_margin.get(row, 0)), style="bold"))
     return table
 
@@ -331,7 +365,7 @@ def _flat_table(result) -> Table:
         table.add_column(name, footer="合計" if i == 0 else "")
     table.add_column(result.count, justify="right", footer=str(result.total))
     for key, n in result.rows:
-        table.add_row(*map(_label, key), str(n))
+        table.add_row(*(Text(_label(v)) for v in key), str(n))
     return table
 
 

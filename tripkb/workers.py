@@ -10,6 +10,7 @@ flight, so memory stays bounded however long the batch is.
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, TimeoutError as FutureTimeout, wait
@@ -50,6 +51,36 @@ def _limit_memory(megabytes: int) -> None:
         pass
 
 
+#: prctl(2) option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+#: In a pool worker, the process that started it; None elsewhere.
+_parent: int | None = None
+
+
+def _worker_setup(megabytes: int) -> None:
+    """A pool worker's bounds, and its death with the process that started it.
+
+    Killed with SIGKILL, that process can clean nothing up; its workers would
+    finish their tasks (writing sidecars, in ``import-csv``) after its writer
+    lock is gone. On Linux the kernel kills them with it; elsewhere (or if it
+    died before this ran) they stop at their next task, when the pool's pipe is gone.
+    """
+    global _parent
+    _parent = os.getppid()
+    _limit_memory(megabytes)
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def orphaned() -> bool:
+    """In a pool worker: has the process that started it died? What the worker would write
+    then, no one awaits and no writer lock guards (the kernel may not have killed it yet)."""
+    return _parent is not None and os.getppid() != _parent
+
+
 def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None,
                 timeout: float = TIMEOUT, memory_mb: int = MEMORY_MB,
                 waiting: Callable[[], None] | None = None) -> Iterator[tuple[T, R | ExtractError]]:
@@ -72,7 +103,7 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = 
 
     pending: deque = deque()
     source = iter(items)
-    with ProcessPool(max_workers=workers, initializer=_limit_memory, initargs=(memory_mb,)) as pool:
+    with ProcessPool(max_workers=workers, initializer=_worker_setup, initargs=(memory_mb,)) as pool:
         def submit() -> None:
             for item in source:
                 pending.append((item, pool.schedule(fn, args=(item,), timeout=timeout)))

@@ -13,6 +13,8 @@ whose id is taken by different content is reported, never overwritten.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import gzip
 import hashlib
 import io
 import json
@@ -46,6 +48,9 @@ _MAX_MANIFEST_BYTES = 64 << 20
 MAX_FILE_MB = int(os.environ.get("TRIPKB_MAX_BUNDLE_FILE_MB", "1024"))
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MEMBER_SUFFIXES = DOCUMENT_SUFFIXES + (".yaml",)
+#: How much of what follows the last member is read to see that it is the end-of-archive
+#: marker (zero blocks, padded to tarfile's record size), not damage that ended the listing.
+_TRAILER_READ = 1 << 20
 
 
 def is_bundle(path: Path) -> bool:
@@ -160,14 +165,35 @@ def import_bundle(kb: KnowledgeBase, path: Path) -> BundleImport:
     with tar:
         try:
             members = _checked_members(tar, path)
+            _check_end(tar, path)
             manifest = _manifest(tar, members, path)
             held, by_sha = _held(kb)
             for doc in manifest["documents"]:
-                _import_document(kb, tar, members, manifest["files"], doc, (held, by_sha), result, path)
-        except (tarfile.TarError, EOFError, zlib.error) as exc:
+                try:
+                    _import_document(kb, tar, members, manifest["files"], doc, (held, by_sha), result, path)
+                except OSError as exc:  # one member's name, not the bundle: the others are still imported
+                    if exc.errno != errno.ENAMETOOLONG:
+                        raise
+                    result.problems.append(Problem(f"{path}: {doc.get('sidecar') or doc.get('file')}",
+                                                   "its name is too long for this file system (not imported)"))
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise BundleError(str(path), f"the archive is damaged ({exc}); {len(result.added)} documents "
                                          f"were imported before the damage") from None
     return result
+
+
+def _check_end(tar: tarfile.TarFile, path: Path) -> None:
+    """Refuse an archive whose listing stopped at damage rather than at its end.
+
+    ``tarfile`` ends the member list quietly at an unreadable header after the
+    first one, so a damaged bundle would otherwise look like one without its
+    manifest. A whole archive ends in zero blocks.
+    """
+    tar.fileobj.seek(tar.offset)  # type: ignore[union-attr]
+    rest = tar.fileobj.read(_TRAILER_READ)  # type: ignore[union-attr]
+    if not rest or rest.strip(b"\0"):
+        raise BundleError(str(path), f"the archive is damaged (no readable member header at byte "
+                                     f"{tar.offset} of the unpacked archive); nothing was imported")
 
 
 def _checked_members(tar: tarfile.TarFile, path: Path) -> dict[str, tarfile.TarInfo]:
@@ -218,6 +244,8 @@ def _manifest(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], path: P
         manifest = json.loads(tar.extractfile(member).read().decode("utf-8"))  # type: ignore[union-attr]
     except (UnicodeDecodeError, ValueError) as exc:
         raise bad(f"{MANIFEST} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise bad(f"{MANIFEST} nests lists or mappings too deeply to be a manifest") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise bad(f"{MANIFEST} does not describe a tripkb bundle")
     if manifest.get("version") != VERSION:

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -83,6 +84,16 @@ def csv_columns(items: Sequence[Selected]) -> list[str]:
     return columns
 
 
+#: A cell a spreadsheet would run as a formula starts with one of these (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` with a single quote before it when a spreadsheet would take it for a formula
+    (``=cmd|' /C calc'!A0``, ``@SUM(…)``): the quote makes it text, and shows that it was changed."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -100,11 +111,11 @@ def write_csv(items: Sequence[Selected], out: BinaryIO, bom: bool = False) -> No
     text = io.TextIOWrapper(out, encoding="utf-8-sig" if bom else "utf-8", newline="", write_through=True)
     columns = csv_columns(items)
     writer = csv.writer(text)
-    writer.writerow(columns)
+    writer.writerow(map(spreadsheet_safe, columns))
     for item in items:
         trip = item.record.get("trip") or {}
         row = {**item.record, "trip_start": trip.get("start"), "trip_end": trip.get("end")}
-        writer.writerow(_cell(row.get(c)) for c in columns)
+        writer.writerow(spreadsheet_safe(_cell(row.get(c))) for c in columns)
     text.detach()
 
 
@@ -140,16 +151,26 @@ def dc_elements(record: dict[str, Any]) -> list[tuple[str, str]]:
     return list(dict.fromkeys((name, str(value)) for name, value in pairs if value))  # IFLA as keyword and event: once
 
 
+#: What XML 1.0 cannot hold at all, not even as a character reference: most C0 controls,
+#: lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with each character XML cannot hold replaced by U+FFFD, so the file stays well-formed."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def dc_record(record: dict[str, Any]) -> ET.Element:
     """One ``oai_dc:dc`` element."""
     dc = ET.Element(f"{{{OAI_DC}}}dc", {f"{{{XSI}}}schemaLocation": OAI_DC_SCHEMA})
     for name, value in dc_elements(record):
-        ET.SubElement(dc, f"{{{DC}}}{name}").text = value
+        ET.SubElement(dc, f"{{{DC}}}{name}").text = xml_text(value)
     return dc
 
 
 def oai_identifier(doc_id: str) -> str:
-    return "oai:tripkb:" + quote(doc_id, safe="-_.!~*'()")
+    return "oai:tripkb:" + quote(doc_id, safe="-_.!~*'()", errors="surrogateescape")
 
 
 def _utc(timestamp: float | dt.datetime) -> dt.datetime:

@@ -19,6 +19,7 @@ import math
 import os
 import shutil
 from collections import deque
+from contextlib import ExitStack
 from functools import partial
 from dataclasses import dataclass, field
 
@@ -204,8 +205,9 @@ def refresh(kb: KnowledgeBase, progress: Progress | None = None) -> SyncReport |
     """
     if status(kb.index_dir):
         return sync(kb, progress)
-    try:
-        with writer_lock(kb, wait=0):
-            return sync_locked(kb, progress)
-    except KBIndexError:
-        return None
+    with ExitStack() as held:
+        try:
+            held.enter_context(writer_lock(kb, wait=0))
+        except KBIndexError:  # busy: only this; a sync that fails (a full disk) is an error, not stale results
+            return None
+        return sync_locked(kb, progress)

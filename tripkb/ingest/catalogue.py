@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import heapq
+import itertools
 import os
 import re
 import unicodedata
@@ -51,7 +52,7 @@ from ..meta.validate import validated
 from ..meta.vocab import Vocabulary
 from ..reporting import Problem, Progress
 from ..text.normalise import display_form
-from ..workers import bounded_map, default_workers
+from ..workers import bounded_map, default_workers, orphaned
 
 #: Column headings (NFKC, without spaces) → field. When several columns give one
 #: field, the first one listed here that has a value wins (報告名稱 before 計畫名稱).
@@ -70,7 +71,7 @@ FIELDS = tuple(k for k in KEYS if k not in ("file", "sha256", "extracted")) + ("
 ENCODINGS = {"utf-8": "utf-8-sig", "big5": "cp950"}  # cp950 is Big5 as Windows writes it
 #: (line where the row starts, its number among the non-blank rows, its cells)
 _Row = tuple[int, int, list[str]]
-_COUNT = re.compile(r"(\d+)\s*[人頁页]?")
+_COUNT = re.compile(r"(\d{1,18})\s*[人頁页]?")  # more digits than a count has: refused, not given to int()
 #: Rows a worker takes through each step of the import at a time (see :func:`_import_chunk`).
 BATCH = 100
 _DELIMITERS = (",", "\t", ";")
@@ -344,6 +345,8 @@ def _check_rows(chunk: _Chunk, rows: list[_Row], path: Path, layout: _Layout, vo
 def _write_sidecar(corpus: Path, scratch: Path, name: str | None, doc_id: str, text: str) -> tuple[Path, os.stat_result]:
     """Write a sidecar under its planned name, or a free one if that was taken meanwhile;
     returns where, and its stat as written."""
+    if orphaned():
+        os._exit(1)
     target = corpus / name if name else free_name(corpus, doc_id, ".yaml", doc_id)
     if os.path.lexists(target):
         try:
@@ -367,33 +370,37 @@ def _encoding(path: Path, encoding: str) -> str:
     if encoding != "auto" and encoding not in ENCODINGS:
         raise UsageError(f"--encoding {encoding!r}: expected auto, utf-8 or big5")
     tried = [encoding] if encoding != "auto" else ["utf-8", "big5"]
+    failures = []
     for name in tried:
-        failure = _first_bad_byte(path, ENCODINGS[name])
+        failure = _first_bad_byte(path, _SCAN_CODECS[name])
         if failure is None:
             return name
-    offset, byte = failure
-    raise CatalogueError(f"{path}: not {' or '.join(tried)} text (byte {byte:#04x} "
-                         f"at offset {offset}); try --encoding")
+        offset, byte, line = failure
+        failures.append(f"{name} text (byte {byte:#04x} at offset {offset}, line {line})")
+    raise CatalogueError(f"{path}: not {' or '.join(failures)}; try --encoding")
 
 
-def _first_bad_byte(path: Path, codec: str) -> tuple[int, int] | None:
-    """(offset, value) of the first byte that is not text in ``codec``; None if all is."""
+#: The codec each encoding is checked with: plain UTF-8 (a byte-order mark is valid UTF-8),
+#: so that the offset of a bad byte is counted from the file's first byte.
+_SCAN_CODECS = {"utf-8": "utf-8", "big5": "cp950"}
+
+
+def _first_bad_byte(path: Path, codec: str) -> tuple[int, int, int] | None:
+    """(offset, value, line) of the first byte that is not text in ``codec``; None if all is."""
     decoder = codecs.getincrementaldecoder(codec)()
-    offset = 0
+    offset = lines = 0
     try:
         with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
+            for block in itertools.chain(iter(lambda: fh.read(1 << 20), b""), [None]):
                 pending = decoder.getstate()[0]  # the bytes of a character cut by the last block
                 try:
-                    decoder.decode(block)
+                    decoder.decode(block or b"", final=block is None)
                 except UnicodeDecodeError as exc:
-                    return offset - len(pending) + exc.start, exc.object[exc.start]
-                offset += len(block)
-            pending = decoder.getstate()[0]
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError as exc:
-                return offset - len(pending) + exc.start, exc.object[exc.start]
+                    at = offset - len(pending) + exc.start
+                    return at, exc.object[exc.start], lines + (block or b"").count(b"\n", 0, max(0, at - offset)) + 1
+                if block:
+                    offset += len(block)
+                    lines += block.count(b"\n")
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot read: {exc.strerror or exc}") from None
     return None
@@ -408,19 +415,37 @@ def _open(path: Path, encoding: str):
 
 
 def _rows(fh, path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line where the row starts, cells) for each row of the open file; a quoted cell may span lines."""
+    """(line where the row starts, cells) for each row of the open file; a quoted cell may span lines.
+
+    Read strictly: a quote left open would otherwise swallow the rows after it
+    into one cell, silently. A CatalogueError names the row where it opens.
+    A cell may be as long as the file (an abstract runs past the csv module's
+    default limit of 131,072 characters).
+    """
     first = fh.readline(1 << 16)
     fh.seek(0)
     delimiter = max(_DELIMITERS, key=lambda d: sum(_heading(c) in COLUMNS or _heading(c) in FIELDS
                                                    for c in first.split(d)))
-    reader = csv.reader(fh, delimiter=delimiter)
+    csv.field_size_limit(max(csv.field_size_limit(), os.fstat(fh.fileno()).st_size))
+    reader = csv.reader(fh, delimiter=delimiter, strict=True)
     line = 1
     try:
         for cells in reader:
             yield line, cells
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise CatalogueError(f"{path}:{line}: not readable as CSV ({exc})") from None
+        raise CatalogueError(f"{path}:{line}: {_quote_problem(str(exc), reader.line_num)}; "
+                             "nothing was imported") from None
+
+
+def _quote_problem(error: str, at: int) -> str:
+    """The csv module's complaint about the row, in words that say what to mend."""
+    if "end of data" in error:
+        return "a quote opened in this row is never closed (the file ends inside it)"
+    if "expected after" in error:
+        return (f"a quote in this row ends a cell on line {at}, but text follows it there "
+                "(a quote missing, or one too many?)")
+    return f"this row cannot be read as CSV ({error})"
 
 
 def _numbered(rows: Iterator[tuple[int, list[str]]]) -> Iterator[_Row]:

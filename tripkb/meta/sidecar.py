@@ -8,8 +8,10 @@ names the file, the key and what was expected.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
+import sys
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +35,12 @@ TEXT_KEYS = ("id", "title", "institution", "category", "region", "abstract", "la
 MAX_SIDECAR_KB = int(os.environ.get("TRIPKB_MAX_SIDECAR_KB", "1024"))
 _LIST_SPLIT = re.compile(r"\s*[、,，;；]\s*")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: The largest number a sidecar may hold: what every JSON reader and OpenSearch's ``long`` take.
+MAX_NUMBER = 2**63 - 1
+#: The largest count of pages or participants (the index holds them in 32 bits).
+MAX_COUNT = 2**31 - 1
+#: How deeply lists and mappings may nest in a sidecar.
+MAX_DEPTH = 64
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -86,29 +94,53 @@ def load_sidecar(path: Path, follow: bool = False) -> tuple[dict[str, Any], dict
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise MetadataError(str(path), "not UTF-8 text") from None
-    try:
-        _refuse_aliases(text, path)
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise MetadataError(str(path), f"not valid YAML: {problem}",
-                            line=mark.line + 1 if mark else None) from None
+    return parse_sidecar(text, str(path)), _key_lines(text)
+
+
+def parse_sidecar(text: str, where: str) -> dict[str, Any]:
+    """The mapping a sidecar's text holds, or a :class:`MetadataError` naming ``where``.
+
+    YAML can write what no record holds and some readers choke on (a number of
+    5,000 digits, an alias bomb); those are refused here, one line naming the file.
+    """
+    data = load_yaml(text, where, _Loader)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise MetadataError(str(path), f"expected a mapping of keys to values, found {_kind(data)}")
-    return data, _key_lines(text)
+        raise MetadataError(where, f"expected a mapping of keys to values, found {_kind(data)}")
+    return data
 
 
-def _refuse_aliases(text: str, path: Path) -> None:
+def load_yaml(text: str, where: str, loader: type) -> Any:
+    """``text`` read by a safe ``loader``; anything it cannot read is a :class:`MetadataError`
+    naming ``where``, never a crash: besides YAML's own errors, its constructors raise
+    ValueError, KeyError or IndexError on a tagged value they cannot make (``!!int abc``,
+    ``!!bool maybe``, an integer of more than 4,300 digits). Anchors and aliases are refused
+    before anything is built: nine levels of ten aliases make a billion values."""
+    try:
+        _refuse_aliases(text, where, loader)
+        return yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise MetadataError(where, f"not valid YAML: {problem}", line=mark.line + 1 if mark else None) from None
+    except RecursionError:
+        raise MetadataError(where, "not valid YAML: lists or mappings nested too deeply") from None
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        limit = sys.get_int_max_str_digits()
+        problem = f"a number of more than {limit} digits" if f"({limit} digits)" in str(exc) \
+            else f"a tagged value that cannot be read ({type(exc).__name__}: {exc})"
+        raise MetadataError(where, f"not valid YAML: {problem}") from None
+
+
+def _refuse_aliases(text: str, where: str, loader: type) -> None:
     """Refuse a YAML anchor (&name) or alias (*name) from the parser's events, before anything
     is built; only a text with '&' or '*' in it can hold one, so most sidecars skip the pass."""
     if "&" not in text and "*" not in text:
         return
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise MetadataError(str(path), "holds a YAML anchor or alias (&name, *name), which a sidecar may "
+            raise MetadataError(where, "holds a YAML anchor or alias (&name, *name), which a sidecar may "
                                            "not use: write each value out", line=event.start_mark.line + 1)
 
 
@@ -123,8 +155,32 @@ def _key_lines(text: str) -> dict[str, int]:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", int: "a number",
-            float: "a number", bool: "true/false"}.get(type(value), type(value).__name__)
+    return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number",
+            bool: "true/false", set: "a set (!!set)", bytes: "binary data (!!binary)"}.get(
+        type(value), type(value).__name__)
+
+
+def _unfit(value: Any) -> str | None:
+    """What in ``value`` no record may hold, named, or None: every value of a sidecar,
+    known key or not, ends up in JSON output, the index and exports, so only what JSON
+    holds is taken (plus the dates :mod:`tripkb.dates` gives)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"lists or mappings nested more than {MAX_DEPTH} deep"
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"{'-' if item < 0 else ''}.{'nan' if math.isnan(item) else 'inf'}"
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_NUMBER:
+            return f"a number larger than {MAX_NUMBER}"
+        if isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, dict):
+            stack.extend((k, depth + 1) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif not isinstance(item, (str, int, float, type(None), dt.date)):
+            return _kind(item)
+    return None
 
 
 def normalise(data: dict[str, Any], where: str, lines: dict[str, int] | None = None,
@@ -148,19 +204,26 @@ def check_schema(data: dict[str, Any], where: str, lines: dict[str, int] | None 
     lines = lines or {}
     out: dict[str, Any] = {}
     errors: list[MetadataError] = []
+    unfit = {key: why for key, value in data.items()
+             if (type(key) is not str or type(value) is not str) and (why := _unfit([key, value]))}
     for key in KEYS:
         value = data.get(key)
         if value is None or value == "":
             continue
         try:
-            out[key] = _CHECKS[key](value, _failure(where, key, lines.get(key)))
+            fail = _failure(where, key, lines.get(key))
+            if key in unfit:
+                raise fail(f"expected {_EXPECTED.get(key, 'text')}, found {unfit[key]}, which no record can hold")
+            out[key] = _CHECKS[key](value, fail)
         except MetadataError as exc:
             errors.append(exc)
-    warnings = [f"{where}: {key}: unknown key (kept)" for key in data if key not in KEYS]
+    errors += [MetadataError(where, f"found {why}, which no record can hold", key=str(key), line=lines.get(str(key)))
+               for key, why in unfit.items() if key not in KEYS]
+    warnings = [f"{where}: {key}: unknown key (kept)" for key in data if key not in KEYS and key not in unfit]
     if derived:
         derive(out)
     ordered = {k: out[k] for k in KEYS if k in out}
-    ordered.update((k, v) for k, v in data.items() if k not in KEYS)
+    ordered.update((k, v) for k, v in data.items() if k not in KEYS and k not in unfit)
     return ordered, warnings, errors
 
 
@@ -210,6 +273,8 @@ def _trip(value: Any, fail: Fail) -> dict[str, dt.date]:
 def _whole(value: Any, fail: Fail) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise fail(f"expected a whole number, found {value!r}")
+    if value > MAX_COUNT:
+        raise fail(f"expected a whole number, found {value} (more than {MAX_COUNT})")
     return value
 
 
@@ -271,6 +336,12 @@ def _date(value: Any, fail: Fail) -> dt.date | None:
     except DateError as exc:
         raise fail(str(exc)) from None
 
+
+#: What a key holds, for the message about a value no record can hold.
+_EXPECTED = {"authors": "a list of names", "events": "a list of names", "countries": "a list of names",
+             "keywords": "a list of names", "trip": "{start: DATE, end: DATE}", "year": "a year",
+             "participants": "a whole number", "pages": "a whole number", "ocr": "{engine: NAME, pages: [...]}",
+             "extracted": "a mapping of field names to fingerprints"}
 
 _CHECKS: dict[str, Callable[[Any, Fail], Any]] = {
     **{key: _text for key in TEXT_KEYS}, "id": _id, **{key: _names for key in LIST_KEYS},

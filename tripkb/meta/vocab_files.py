@@ -16,6 +16,7 @@ import yaml
 
 from tripkb.errors import MetadataError
 from tripkb.fsutil import read_regular
+from tripkb.meta.sidecar import load_yaml
 
 #: libyaml's safe loader where PyYAML has it: parses seven times faster than the pure-Python one.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -144,13 +145,7 @@ def kb_file(path: Path) -> Any:
 
 
 def _load(text: str, label: str) -> Any:
-    try:
-        return yaml.load(text, Loader=SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise MetadataError(label, f"not valid YAML: {problem}",
-                            line=mark.line + 1 if mark else None) from None
+    return load_yaml(text, label, SAFE_LOADER)
 
 
 class _Reader:

@@ -22,7 +22,7 @@ from ..index.analysis import gram_tokens, runs, word_tokens
 from ..index.schema import GRAM_SUFFIX, PAGE_BREAK, TEXT_FIELDS, StoredDoc
 from ..kb import KnowledgeBase
 from ..meta.sidecar import TYPES
-from ..text.normalise import _CJK, display_form, is_cjk_char, match_form, query_form
+from ..text.normalise import _CJK, is_cjk_char, match_form, query_form
 
 MAX_QUERY_CHARS = 1000
 FIELD_ALIASES = {"author": "authors", "keyword": "keywords", "text": "body", "org": "events",
@@ -32,6 +32,15 @@ FACET_FIELDS = ("id", "type", "institution", "events", "countries", "region", "c
 QUERY_FIELDS = tuple(TEXT_FIELDS) + ("org", "country", "id", "type", "institution", "region",
                                      "category", "language", "year")
 _LATIN = rf"[^\W_{_CJK}]"
+#: The years a filter may name: those of a calendar date (the index could hold no others).
+YEARS = (1, 9999)
+
+
+def check_year(year: int, asked: str) -> int:
+    """``year`` if a date can have it, else a :class:`QueryError` quoting how it was ``asked`` for."""
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise QueryError(f"{asked}: expected a year from {YEARS[0]} to {YEARS[1]}, such as 2007")
+    return year
 
 
 @dataclass
@@ -46,6 +55,12 @@ class Filters:
     category: str | None = None
     since: int | None = None
     until: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                check_year(value, f"--{name} {value}")
 
     def query(self, kb_root=None):
         from whoosh import query as Q
@@ -159,7 +174,7 @@ def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
     try:
         raw = _parser().parse(syntax)
     except Exception as exc:  # Whoosh raises assorted errors on odd syntax
-        raise QueryError(f"cannot understand the query {text!r}: {exc}") from None
+        raise QueryError(f"cannot understand the query {text!r}: {_syntax_problem(text, exc)}") from None
     literals: list[str] = []
     words: list[str] = []
     built = _index_query(raw, Q, literals, words, False, _Context(segment or _jieba_words, literal, known))
@@ -210,6 +225,18 @@ def _parser():
     parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=[^\s+])", minusexpr=r"(?<![^\s(])-(?=[^\s-])"))
     parser.replace_plugin(FieldsPlugin(expr=r"(?P<text>[A-Za-z_]+):"))
     return parser
+
+
+def _syntax_problem(text: str, exc: Exception) -> str:
+    """What is wrong with a query Whoosh could not parse, in words: its own errors say so,
+    the rest (an IndexError on ``NOT NOT``) say nothing a user can act on."""
+    from whoosh.qparser import QueryParserError
+
+    if re.search(r"\bNOT\s+NOT\b", text):
+        return "NOT twice in a row (write NOT once, before the word to leave out)"
+    if isinstance(exc, QueryParserError):
+        return str(exc)
+    return "check its quotes, brackets and the operators AND, OR and NOT"
 
 
 def _index_query(q, Q, literals: list[str], words: list[str], negated: bool, ctx):
@@ -399,7 +426,7 @@ def _years(Q, q):
     if not all(e.isdigit() or e == "" for e in ends) or ends == ["", ""]:
         shown = getattr(q, "text", None) or f"[{q.start} TO {q.end}]"
         raise QueryError(f"year: needs a year such as year:2007 or year:2007..2009, not {shown!r}")
-    low, high = (int(e) if e else None for e in ends)
+    low, high = (check_year(int(e), f"year:{e}") if e else None for e in ends)
     return Q.NumericRange("year", low, high)
 
 
@@ -550,14 +577,14 @@ def _with_known_items(searcher, query, text: str):
     if len(key) < 2 or not grams or len(grams) > 64:
         return query
     found = set()
-    for field in ("title", "authors"):
-        phrase = Q.Phrase(field + GRAM_SUFFIX, grams) if len(grams) > 1 else Q.Term(field + GRAM_SUFFIX, grams[0])
+    for name in ("title", "authors"):
+        phrase = Q.Phrase(name + GRAM_SUFFIX, grams) if len(grams) > 1 else Q.Term(name + GRAM_SUFFIX, grams[0])
         candidates = list(searcher.docs_for_query(phrase))
         if len(candidates) > MAX_KNOWN_CANDIDATES:
             continue
         for docnum in candidates:
             record = searcher.stored_fields(docnum)["data"]["record"]
-            values = [record.get("title", "")] if field == "title" else record.get("authors", [])
+            values = [record.get("title", "")] if name == "title" else record.get("authors", [])
             if any(_name_key(v) == key for v in values):
                 found.add(docnum)
     if not found:

@@ -71,11 +71,13 @@ class StatsResult:
 
     def to_csv(self) -> str:
         """One line per non-zero cell, like the JSON rows (an empty cell is 未註明)."""
+        from .export import spreadsheet_safe
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([*self.by, self.count])
         for key, n in self.rows:
-            writer.writerow([*("" if v is None else v for v in key), n])
+            writer.writerow([*("" if v is None else spreadsheet_safe(str(v)) for v in key), n])
         return buffer.getvalue()
 
 
