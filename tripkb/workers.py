@@ -133,7 +133,7 @@ def outcome(future: Future[R], timeout: float, memory_mb: int) -> R | ExtractErr
     except ExtractError as exc:
         return exc
     except FutureTimeout:
-        return ExtractError(f"took longer than {timeout:.0f} s to read (stopped; "
+        return ExtractError(f"took longer than {timeout:g} s to read (stopped; "
                             "set TRIPKB_EXTRACT_TIMEOUT to allow more)")
     except MemoryError:
         return ExtractError(f"needs more than {memory_mb} MB of memory to read (stopped; "

@@ -71,7 +71,7 @@ class StatsResult:
 
     def to_csv(self) -> str:
         """One line per non-zero cell, like the JSON rows (an empty cell is 未註明)."""
-        from .export import spreadsheet_safe
+        from ..export.records import spreadsheet_safe
 
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
