@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import os
 import sys
 from pathlib import Path
@@ -555,7 +556,11 @@ def export(
         from .export.records import write_format
 
         sys.stdout.flush()
-        where, unwritten = write_format(items, format_, output, sys.stdout.buffer, bom)
+        # To a terminal, records pass through the same escaping as everything else shown there.
+        shown = io.BytesIO() if output is None and sys.stdout.isatty() else sys.stdout.buffer
+        where, unwritten = write_format(items, format_, output, shown, bom)
+        if shown is not sys.stdout.buffer:
+            render.terminal_text(shown.getvalue())
         for problem in unwritten:
             render.error(str(problem))
         problems += unwritten

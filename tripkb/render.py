@@ -55,6 +55,12 @@ def print_json(data: Any) -> None:
     sys.stdout.write(_UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
+def terminal_text(data: bytes) -> None:
+    """An export's bytes shown on a terminal: line breaks kept, every other control escaped."""
+    sys.stdout.write(safe(data.decode("utf-8", "backslashreplace"), lines=True))
+    sys.stdout.flush()
+
+
 def plain_lines(lines: list[str]) -> None:
     """Text on stdout as given (no markup, no wrapping, controls escaped), one item a line."""
     sys.stdout.write("".join(safe(line) + "\n" for line in lines))
