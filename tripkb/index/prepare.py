@@ -52,6 +52,9 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
     file back, while the file keeps that stamp. ``vocab`` is the KB's vocabulary, if
     the caller has loaded it.
     """
+    if not _utf8(entry.key):  # Whoosh keys are UTF-8: such a name would stop every command
+        return Prepared(entry, None, [Problem(f"corpus/{entry.key}", "the file name is not valid UTF-8 "
+                                                                      "(not indexed: rename the file)")], [])
     problems: list[Problem] = []
     record: dict[str, Any] = {}
     warnings: list[str] = []
@@ -109,3 +112,12 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
                              f"corpus/{rel_file}" if rel_file else None, pages, vocab or Vocabulary.load(kb.root), paged,
                              body)
     return Prepared(entry, fields, problems, warnings)
+
+
+def _utf8(name: str) -> bool:
+    """Whether a file name decoded by the OS is valid UTF-8 (undecodable bytes become surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
