@@ -226,24 +226,40 @@ def show(
     ctx: typer.Context,
     doc_id: str = typer.Argument(..., metavar="ID", help="The document's id, e.g. C09601649."),
     as_json: bool = typer.Option(False, "--json", help="Print the record and first page as JSON."),
+    section: Optional[str] = typer.Option(
+        None, "--section", metavar="NAME",
+        help="Print this section's text instead (目的, 過程, 心得, 建議, 摘要, 附錄 …; 建議 includes 心得及建議)."),
 ) -> None:
-    """Print a document's record and the text of its first page.
+    """Print a document's record, its outline (sections with pages) and the text of its first page.
 
-    Example:
+    Examples:
 
-        tripkb show C09601649
+        tripkb show EX0960001
+
+        tripkb show EX0960001 --section 建議
     """
     from . import render
+    from .query.outline import outline, read_section
     from .query.search import get
 
     with render.progress_bar("Indexing") as progress:
         doc = get(_kb(ctx), doc_id, progress)
+    if section is not None:
+        texts = read_section(doc, section)
+        if as_json:
+            render.print_json({"id": doc.record.get("id"), "sections": [t.to_json() for t in texts]})
+        else:
+            render.section_texts(texts)
+        return
     pages = doc.pages()
     first = pages[0] if pages else ""
+    sections = outline(doc)
     if as_json:
-        render.print_json({"record": doc.record, "file": doc.file, "first_page": first if doc.file else None})
+        render.print_json({"record": doc.record, "file": doc.file, "first_page": first if doc.file else None,
+                           "sections": [s.to_json() for s in sections]})
     else:
         render.record(doc, first)
+        render.outline(sections)
 
 
 @app.command()

@@ -139,6 +139,34 @@ def record(doc, first_page: str) -> None:
         out.print(Text(first_page or "(no text on this page)"))
 
 
+def outline(sections) -> None:
+    """A document's sections with their pages, after its record."""
+    if not sections:
+        return
+    out.print()
+    out.print(Text("Sections", style="bold underline"))
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(style="green", no_wrap=True)
+    table.add_column(overflow="fold")
+    for s in sections:
+        pages = f"p. {s.start_page}" if s.start_page == s.end_page else f"p. {s.start_page}–{s.end_page}"
+        table.add_row(s.name, pages, s.heading)
+    out.print(table)
+
+
+def section_texts(texts) -> None:
+    """The text of the sections asked for, each under its heading, with page numbers."""
+    for n, item in enumerate(texts):
+        if n:
+            out.print()
+        s = item.section
+        out.print(Text(s.heading, style="bold underline") + Text(f"  ({s.name})", style="cyan"))
+        for page, text in item.parts:
+            out.print(Text(f"p. {page}", style="green"))
+            out.print(Text(text.strip()))
+
+
 def doctor(components, formats: dict[str, bool]) -> None:
     out.print(Text("Formats: ", style="bold") + Text(" · ").join(
         Text(f"{name} ", style="") + Text("yes" if ok else "no", style="green" if ok else "red")

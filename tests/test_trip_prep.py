@@ -1,0 +1,69 @@
+"""Preparing a trip: sections in the index, `show --section`, `search --section`, `similar`, end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import REPO, make_pdf, run_cli
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The shipped sample KB, indexed once for the module."""
+    root = tmp_path_factory.mktemp("sample")
+    shutil.copytree(REPO / "corpus", root / "corpus")
+    result = run_cli("--kb", str(root), "reindex")
+    assert result.returncode == 0, result.stderr
+    return str(root)
+
+
+def test_show_prints_the_outline(sample):
+    result = run_cli("--kb", sample, "show", "EX0960001")
+    assert result.returncode == 0, result.stderr
+    lines = [line.split() for line in result.stdout.split("Sections", 1)[1].splitlines() if line.strip()]
+    assert lines == [["摘要", "p.", "2", "摘要"], ["目的", "p.", "3", "壹、目的"], ["過程", "p.", "3–4", "貳、過程"],
+                     ["心得及建議", "p.", "5", "參、心得及建議"], ["附錄", "p.", "5", "肆、附錄"]]
+
+
+def test_show_json_has_the_sections(sample):
+    data = json.loads(run_cli("--kb", sample, "show", "EX0940001", "--json").stdout)
+    assert [(s["name"], s["start_page"], s["end_page"]) for s in data["sections"]] == [
+        ("摘要", 2, 2), ("目的", 3, 3), ("過程", 3, 4), ("心得", 4, 4), ("建議", 4, 4)]
+
+
+def test_show_section_prints_that_section_only(sample):
+    result = run_cli("--kb", sample, "show", "EX0960001", "--section", "建議")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("參、心得及建議")
+    assert "建立出國報告分享機制" in result.stdout and "p. 5" in result.stdout
+    assert "肆、附錄" not in result.stdout and "德班國際會議中心" not in result.stdout
+
+
+def test_show_section_json_and_english_names(sample):
+    data = json.loads(run_cli("--kb", sample, "show", "EX0940001", "--section", "Recommendations", "--json").stdout)
+    [section] = data["sections"]
+    assert section["name"] == "建議" and [p["page"] for p in section["pages"]] == [4]
+    assert "巡迴書箱" in section["pages"][0]["text"] and "三、心得" not in section["pages"][0]["text"]
+
+
+def test_show_section_missing_is_one_error_line(sample):
+    result = run_cli("--kb", sample, "show", "EX0960003", "--section", "建議")
+    assert result.returncode != 0
+    assert result.stderr.strip() == "Error: EX0960003 has no 建議 section (it has no recognised sections)"
+    result = run_cli("--kb", sample, "show", "EX0960001", "--section", "菜單")
+    assert result.returncode != 0 and result.stderr.startswith("Error: no section is called '菜單'")
+    assert "Traceback" not in result.stderr
+
+
+def test_sections_of_a_new_document_are_indexed(tmp_path):
+    make_pdf(tmp_path / "in" / "r.pdf", ["出國報告\n赴日本考察報告\n服務機關：國立臺中圖書館",
+                                         "第一章 考察目的\n了解日本公共圖書館。\n第二章 考察過程\n參觀東京都立中央圖書館。",
+                                         "第三章 心得與建議\n一、建議辦理說故事志工培訓。"])
+    root = str(tmp_path / "kb")
+    assert run_cli("--kb", root, "ingest", str(tmp_path / "in")).returncode == 0
+    data = json.loads(run_cli("--kb", root, "show", "r", "--json").stdout)
+    assert [(s["name"], s["heading"], s["start_page"]) for s in data["sections"]] == [
+        ("目的", "第一章考察目的", 2), ("過程", "第二章考察過程", 2), ("心得及建議", "第三章心得與建議", 3)]
