@@ -67,3 +67,38 @@ def test_sections_of_a_new_document_are_indexed(tmp_path):
     data = json.loads(run_cli("--kb", root, "show", "r", "--json").stdout)
     assert [(s["name"], s["heading"], s["start_page"]) for s in data["sections"]] == [
         ("目的", "第一章考察目的", 2), ("過程", "第二章考察過程", 2), ("心得及建議", "第三章心得與建議", 3)]
+
+
+def _search(kb: str, *args: str) -> dict:
+    result = run_cli("--kb", kb, "search", *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_search_in_recommendations_on_the_sample(sample):
+    everywhere = _search(sample, "古籍", "-n", "20")
+    data = _search(sample, "古籍", "--section", "建議")
+    assert everywhere["total"] == 5
+    assert data["total"] == 4
+    assert {h["id"]: h["pages"] for h in data["hits"]} == {"EX0980001": [4], "EX0980003": [5], "EX1080001": [4],
+                                                          "EX0950001": [4]}
+    assert all("古籍" in h["snippet"] for h in data["hits"])
+    assert _search(sample, "古籍 section:建議")["hits"] == data["hits"]
+
+
+def test_search_by_section_takes_page_and_snippet_from_that_section(tmp_path):
+    make_pdf(tmp_path / "in" / "a.pdf", ["出國報告\n甲報告", "一、目的\n了解數位保存的作法。\n二、過程\n參觀圖書館。",
+                                         "三、建議\n建議本館訂定數位保存政策。"])
+    make_pdf(tmp_path / "in" / "b.pdf", ["出國報告\n乙報告", "一、目的\n交流。\n二、過程\n討論數位保存與網頁典藏。",
+                                         "三、建議\n建議持續派員出席。"])
+    make_pdf(tmp_path / "in" / "c.pdf", ["會議紀錄\n討論數位保存，並建議擴大辦理。"])
+    kb = str(tmp_path / "kb")
+    assert run_cli("--kb", kb, "ingest", str(tmp_path / "in")).returncode == 0
+    assert _search(kb, "數位保存")["total"] == 3
+    data = _search(kb, "數位保存", "--section", "建議")
+    assert data["total"] == 1
+    [hit] = data["hits"]
+    assert hit["id"] == "a" and hit["pages"] == [3] and "訂定數位保存政策" in hit["snippet"]
+    assert [h["id"] for h in _search(kb, "數位保存", "--section", "過程")["hits"]] == ["b"]
+    result = run_cli("--kb", kb, "search", "數位保存", "--section", "菜單")
+    assert result.returncode != 0 and result.stderr.startswith("Error: no section is called '菜單'")

@@ -189,6 +189,10 @@ def search(
     no_refresh: bool = typer.Option(False, "--no-refresh",
                                     help="Search the index as it is, without first looking for changes in corpus/ "
                                          "(for scripts running many lookups after an ingest)."),
+    section: Optional[str] = typer.Option(
+        None, "--section", metavar="NAME",
+        help="Only documents whose section NAME (建議, 目的, 過程, 心得 …) holds the query; pages and snippet "
+             "from it. Also section:NAME in the query."),
 ) -> None:
     """Full-text search in Traditional or Simplified Chinese and English.
 
@@ -203,12 +207,14 @@ def search(
         tripkb search '"annual conference" OR 年會' --json
 
         tripkb search 年會 海報展 -IFLA
+
+        tripkb search 數位保存 --section 建議
     """
     from . import render
     from .query.search import Filters, search as run
 
     filters = Filters(type=type_, institution=institution, org=org, country=country,
-                      region=region, category=category, since=since, until=until)
+                      region=region, category=category, since=since, until=until, section=section)
     query = " ".join(query)
     with render.progress_bar("Indexing") as progress:
         result = run(_kb(ctx), query, filters, limit, progress, fresh=not no_refresh)

@@ -80,3 +80,23 @@ def section_bounds(doc: StoredDoc, wanted: str) -> list[tuple[int, int]]:
 def page_of(doc: StoredDoc, offset: int) -> int:
     """The page number (from 1) of an offset in the stored text."""
     return bisect.bisect_right(doc.starts, offset)
+
+
+def section_hit(hit, stored: StoredDoc, wanted: str, literal_re, word_re):
+    """``hit`` with its pages and snippet taken from the sections ``wanted`` means; None if they do not hold the query."""
+    from ..index.schema import PAGE_BREAK
+    from ..text.normalise import match_form
+    from .search import _snippet, find_spans
+
+    text = stored.text
+    folded = match_form(text)
+    for lo, hi in section_bounds(stored, wanted):
+        spans = [(lo + s, lo + e) for s, e in find_spans(folded[lo:hi], literal_re, word_re)]
+        if not spans:
+            continue
+        page = page_of(stored, spans[0][0]) - 1
+        page_end = stored.starts[page + 1] - len(PAGE_BREAK) if page + 1 < len(stored.starts) else len(text)
+        hit.snippet, hit.snippet_spans = _snippet(text, spans, lo=max(lo, stored.starts[page]), hi=min(hi, page_end))
+        hit.pages = sorted({page_of(stored, s) for s, _ in spans}) if hit.pages or stored.paged else []
+        return hit
+    return None
