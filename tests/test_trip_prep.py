@@ -102,3 +102,63 @@ def test_search_by_section_takes_page_and_snippet_from_that_section(tmp_path):
     assert [h["id"] for h in _search(kb, "數位保存", "--section", "過程")["hits"]] == ["b"]
     result = run_cli("--kb", kb, "search", "數位保存", "--section", "菜單")
     assert result.returncode != 0 and result.stderr.startswith("Error: no section is called '菜單'")
+
+
+RARE_BOOKS = "古籍數位化與善本影像的開放授權，手稿編目與古籍聯合目錄，數位典藏的長期保存。"
+TEENS = "青少年空間的規劃，創客空間與三維列印，青少年參與設計，遊戲與影音工作坊。"
+
+
+def _report(folder, name: str, title: str, org: str, country: str, body: str, keywords: list[str]) -> None:
+    make_pdf(folder / f"{name}.pdf", [f"出國報告\n{title}", f"一、目的\n{body}\n二、過程\n{body}", f"三、心得及建議\n{body}"])
+    (folder / f"{name}.yaml").write_text(
+        f"id: {name}\ntype: report\ntitle: {title}\nevents: [{org}]\ncountries: [{country}]\nyear: 2010\n"
+        f"keywords: [{', '.join(keywords)}]\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def known(tmp_path_factory):
+    """Reports whose likeness is known: A and B share the conference and the subject, C only the
+    subject, D only the conference (and a catalogue record with no text), E only common words."""
+    folder = tmp_path_factory.mktemp("in")
+    _report(folder, "A", "參加IFLA年會報告（米蘭）", "IFLA", "義大利", RARE_BOOKS, ["古籍", "數位典藏"])
+    _report(folder, "B", "參加IFLA年會報告（哥特堡）", "IFLA", "瑞典", RARE_BOOKS, ["古籍"])
+    _report(folder, "C", "參加美國醫學圖書館學會年會報告", "MLA", "美國", RARE_BOOKS, ["善本"])
+    _report(folder, "D", "參加IFLA年會報告（新加坡）", "IFLA", "新加坡", TEENS, ["青少年"])
+    _report(folder, "E", "參加ALA年會報告", "ALA", "美國", TEENS, ["創客空間"])
+    (folder / "R.yaml").write_text("id: R\ntype: report\ntitle: 參加IFLA年會報告（波士頓）\nevents: [IFLA]\n"
+                                   "countries: [美國]\nyear: 2001\n", encoding="utf-8")
+    kb = str(tmp_path_factory.mktemp("known") / "kb")
+    assert run_cli("--kb", kb, "ingest", str(folder)).returncode == 0
+    return kb
+
+
+def test_similar_ranks_known_likeness(known):
+    result = run_cli("--kb", known, "similar", "A", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["id"] == "A"
+    ranked = [s["id"] for s in data["similar"]]
+    assert ranked == ["B", "C", "D", "R", "E"]  # subject and conference, subject, conference, then words alone
+    reasons = {s["id"]: s["reason"] for s in data["similar"]}
+    assert reasons["B"].startswith("same organisation: IFLA; shared keywords: 古籍; shared terms: ")
+    assert "古籍" in reasons["B"] and "古籍" in reasons["C"] and "organisation" not in reasons["C"]
+    assert reasons["R"] == "same organisation: IFLA"
+
+
+def test_similar_limit_and_listing(known):
+    data = json.loads(run_cli("--kb", known, "similar", "E", "--limit", "1", "--json").stdout)
+    assert [s["id"] for s in data["similar"]] == ["D"]
+    result = run_cli("--kb", known, "similar", "A", "-n", "2")
+    assert result.returncode == 0 and "Reports like 參加IFLA年會報告（米蘭）" in result.stdout
+    assert "same organisation: IFLA" in result.stdout and "[C]" in result.stdout
+
+
+def test_similar_unknown_id_is_one_error_line(known):
+    result = run_cli("--kb", known, "similar", "NOPE")
+    assert result.returncode != 0 and result.stderr.strip().startswith("Error: no document with id 'NOPE'")
+
+
+def test_similar_on_the_sample_gives_reasons(sample):
+    data = json.loads(run_cli("--kb", sample, "similar", "EX0980003", "--limit", "3", "--json").stdout)
+    assert len(data["similar"]) == 3 and all(s["reason"] for s in data["similar"])
+    assert data["similar"][0]["reason"].startswith("same organisation: IFLA")

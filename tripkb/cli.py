@@ -270,6 +270,36 @@ def show(
 
 @app.command()
 @_friendly
+def similar(
+    ctx: typer.Context,
+    doc_id: str = typer.Argument(..., metavar="ID", help="The report to find others like, e.g. EX0980003."),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, help="Show at most N reports."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts)."),
+) -> None:
+    """The reports most like this one, by their text and metadata, each with the reason it was chosen.
+
+    Text similarity is Whoosh's more-like-this (the report's key terms); the same
+    organisation, country, keywords and institution add to it.
+
+    Examples:
+
+        tripkb similar EX0980003
+
+        tripkb similar EX0980003 --limit 3 --json
+    """
+    from . import render
+    from .query.similar import similar as run
+
+    with render.progress_bar("Indexing") as progress:
+        result = run(_kb(ctx), doc_id, limit, progress)
+    if as_json:
+        render.print_json(result.to_json())
+    else:
+        render.similar_result(result)
+
+
+@app.command()
+@_friendly
 def stats(
     ctx: typer.Context,
     by: Optional[list[str]] = typer.Option(None, "--by", metavar="FIELD",

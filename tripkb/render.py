@@ -167,6 +167,21 @@ def section_texts(texts) -> None:
             out.print(Text(text.strip()))
 
 
+def similar_result(result) -> None:
+    """Reports like one, best first, each with why it was chosen."""
+    if not result.similar:
+        out.print(Text(f"No reports like {result.id} were found."))
+        return
+    out.print(Text("Reports like ") + Text(result.title, style="bold") + Text(f"  [{result.id}]", style="dim"))
+    for n, item in enumerate(result.similar, 1):
+        out.print()
+        out.print(Text(f"{n:>2}. ", style="bold") + Text(item.title, style="bold") + Text(f"  [{item.id}]", style="dim"))
+        facts = [item.institution, str(item.year) if item.year else None]
+        if any(facts):
+            out.print(Text("    " + " · ".join(f for f in facts if f), style="cyan"))
+        out.print(Text("    " + "; ".join(item.reasons), style="green"))
+
+
 def doctor(components, formats: dict[str, bool]) -> None:
     out.print(Text("Formats: ", style="bold") + Text(" · ").join(
         Text(f"{name} ", style="") + Text("yes" if ok else "no", style="green" if ok else "red")
