@@ -162,3 +162,63 @@ def test_similar_on_the_sample_gives_reasons(sample):
     data = json.loads(run_cli("--kb", sample, "similar", "EX0980003", "--limit", "3", "--json").stdout)
     assert len(data["similar"]) == 3 and all(s["reason"] for s in data["similar"])
     assert data["similar"][0]["reason"].startswith("same organisation: IFLA")
+
+
+IFLA_REPORTS = ["EX1020001", "EX1010001", "EX0980003", "EX0970001", "EX0960001", "EX0950001", "EX0900001"]
+
+
+def test_brief_on_the_sample_shows_every_ifla_report(sample):
+    result = run_cli("--kb", sample, "brief", "--org", "IFLA")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("7 reports and records; sections read from 7 (text in 7)")
+    for doc in IFLA_REPORTS:  # each in the timeline and among the recommendations
+        assert out.count(f"[{doc}") >= 2, doc
+    assert "建議本館訂定數位保存政策" in out and "[EX0980003 p. 5]" in out
+    assert "國家圖書館: " in out and "周美惠 (1)" in out
+    assert "斯德哥爾摩市立圖書館 (1)" in out and "哈佛大學燕京圖書館 (1)" in out
+
+
+def test_brief_json_on_the_sample(sample):
+    data = json.loads(run_cli("--kb", sample, "brief", "--org", "IFLA", "--json").stdout)
+    assert [t["id"] for t in data["trips"]] == IFLA_REPORTS  # newest first
+    assert data["documents"] == 7 and data["with_sections"] == 7
+    assert {r["id"] for r in data["recommendations"]} == set(IFLA_REPORTS)
+    years = [r["year"] for r in data["recommendations"]]
+    assert years == sorted(years, reverse=True)
+    assert data["travellers"]["國家圖書館"][0] == {"name": "陳冠宇", "trips": 1}
+    assert {"institution": "魁北克國家圖書館", "reports": 1} in data["visited"]
+    assert data["terms"] and "IFLA" in data["terms"]
+
+
+def test_brief_markdown_file(sample, tmp_path):
+    target = tmp_path / "brief.md"
+    result = run_cli("--kb", sample, "brief", "--org", "IFLA", "--country", "義大利", "--markdown", str(target))
+    assert result.returncode == 0, result.stderr
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("# Trip brief: org=IFLA country=義大利\n\n1 reports and records; sections read from 1")
+    assert "| 2009 | 國家圖書館 | 周美惠 | 義大利 | 參加2009年國際圖書館協會聯盟年會（義大利米蘭）報告 (EX0980003) |" in text
+    assert "- 數位檔案的長期保存需要制度化的格式遷移規劃,建議本館訂定數位保存政策。 (EX0980003, p. 5)" in text
+
+
+def test_brief_counts_records_and_reports_without_sections(tmp_path):
+    folder = tmp_path / "in"
+    make_pdf(folder / "A.pdf", ["出國報告\n參加IFLA年會報告", "一、目的\n交流。\n二、過程\n參觀赫爾辛基市立圖書館，了解服務。",
+                                "三、建議\n（一）建議辦理館員研習。\n（二）建議持續出席。"])
+    (folder / "A.yaml").write_text("id: A\ntitle: 參加IFLA年會報告\nevents: [IFLA]\nyear: 2012\ninstitution: 國家圖書館\n"
+                                   "authors: [王小明]\n", encoding="utf-8")
+    make_pdf(folder / "B.pdf", ["IFLA海報\n• 數位典藏成果\n• 建議合作"])
+    (folder / "B.yaml").write_text("id: B\ntitle: IFLA海報\nevents: [IFLA]\nyear: 2010\n", encoding="utf-8")
+    (folder / "R.yaml").write_text("id: R\ntype: report\ntitle: 參加IFLA年會報告（波士頓）\nevents: [IFLA]\nyear: 2001\n"
+                                   "institution: 國圖\nauthors: [王小明, 林靜宜]\n", encoding="utf-8")
+    kb = str(tmp_path / "kb")
+    assert run_cli("--kb", kb, "ingest", str(folder)).returncode == 0
+    data = json.loads(run_cli("--kb", kb, "brief", "--org", "IFLA", "--json").stdout)
+    assert [t["id"] for t in data["trips"]] == ["A", "B", "R"]
+    assert (data["documents"], data["with_text"], data["with_sections"]) == (3, 2, 1)
+    assert data["travellers"] == {"國家圖書館": [{"name": "王小明", "trips": 2}, {"name": "林靜宜", "trips": 1}]}
+    assert [(r["id"], r["page"], r["text"]) for r in data["recommendations"]] == [
+        ("A", 3, "建議辦理館員研習。"), ("A", 3, "建議持續出席。")]
+    assert data["visited"] == [{"institution": "赫爾辛基市立圖書館", "reports": 1}]
+    empty = run_cli("--kb", kb, "brief", "--org", "ALA")
+    assert empty.returncode == 0 and empty.stdout.strip() == "No reports match."

@@ -300,6 +300,50 @@ def similar(
 
 @app.command()
 @_friendly
+def brief(
+    ctx: typer.Context,
+    query: Optional[str] = typer.Argument(None, metavar="[QUERY]", help="Only the reports this query finds."),
+    type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None, country: CountryOpt = None,
+    region: RegionOpt = None, category: CategoryOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    city: Optional[str] = typer.Option(None, "--city", help="Only reports that name this city, e.g. 米蘭."),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", metavar="FILE",
+                                            help="Write the brief as Markdown to FILE (to share)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts)."),
+) -> None:
+    """One page to read before a trip: the trips before it, who went, what they visited and recommended.
+
+    Trips newest first; travellers by institution (people to ask); the institutions the
+    reports' 過程 sections name; each report's 建議 points with id and page; the most
+    characteristic terms. Catalogue records count in the trips and travellers.
+
+    Examples:
+
+        tripkb brief --org IFLA
+
+        tripkb brief 古籍 --country 義大利 --markdown brief.md
+
+        tripkb brief --org ALA --since 2010 --json
+    """
+    from . import render
+    from .fsutil import write_text_atomic
+    from .query.brief import brief as run, markdown as as_markdown
+    from .query.search import Filters
+
+    filters = Filters(type=type_, institution=institution, org=org, country=country,
+                      region=region, category=category, since=since, until=until)
+    with render.progress_bar("Indexing") as progress:
+        result = run(_kb(ctx), query, filters, city, progress)
+    if markdown is not None:
+        write_text_atomic(markdown, as_markdown(result))
+        render.export_summary(len(result.trips), "reports in the brief", str(markdown))
+    elif as_json:
+        render.print_json(result.to_json())
+    else:
+        render.brief(result)
+
+
+@app.command()
+@_friendly
 def stats(
     ctx: typer.Context,
     by: Optional[list[str]] = typer.Option(None, "--by", metavar="FIELD",

@@ -182,6 +182,40 @@ def similar_result(result) -> None:
         out.print(Text("    " + "; ".join(item.reasons), style="green"))
 
 
+def brief(result) -> None:
+    """The trip brief on one screen."""
+    if not result.trips:
+        out.print(Text("No reports match."))
+        return
+    out.print(Text(f"{len(result.trips)} reports and records", style="bold")
+              + Text(f"; sections read from {result.with_sections} (text in {result.with_text})"))
+    out.print()
+    out.print(Text("Trips, newest first", style="bold underline"))
+    table = _table()
+    for name in ("year", "institution", "travellers", "destination", "report"):
+        table.add_column(name, overflow="fold")
+    for t in result.trips:
+        table.add_row(str(t.year or ""), t.institution or "", "、".join(t.travellers), "、".join(t.destination),
+                      Text(t.title) + Text(f" [{t.id}]", style="dim"))
+    out.print(table)
+    out.print()
+    out.print(Text("Who went (people to ask)", style="bold underline"))
+    for inst, people in result.travellers.items():
+        out.print(Text(f"  {inst}: ", style="cyan") + Text("、".join(f"{n} ({c})" for n, c in people)))
+    out.print()
+    out.print(Text("Institutions visited", style="bold underline"))
+    out.print(Text("  " + ("、".join(f"{n} ({c})" for n, c in result.visited) or "(none named)")))
+    out.print()
+    out.print(Text("Recommendations, newest first", style="bold underline"))
+    for r in result.recommendations:
+        out.print(Text(f"  • {r.text} ") + Text(f"[{r.id} p. {r.page}]", style="dim"))
+    if not result.recommendations:
+        out.print(Text("  (no 建議 sections among these reports)"))
+    out.print()
+    out.print(Text("Characteristic terms", style="bold underline"))
+    out.print(Text("  " + ("、".join(result.terms) or "(none)")))
+
+
 def doctor(components, formats: dict[str, bool]) -> None:
     out.print(Text("Formats: ", style="bold") + Text(" · ").join(
         Text(f"{name} ", style="") + Text("yes" if ok else "no", style="green" if ok else "red")

@@ -48,13 +48,18 @@ def names_meant(wanted: str) -> list[str]:
 def read_section(doc: StoredDoc, wanted: str) -> list[SectionText]:
     """The text of every section of ``doc`` that ``wanted`` means, or NotFoundError saying what there is."""
     names_meant(wanted)
-    sections = outline(doc)
-    chosen = [s for s in sections if section_wanted(s.name, wanted)]
-    doc_id = doc.record.get("id", "")
+    chosen = sections_meant(doc, wanted)
     if not chosen:
+        sections = outline(doc)
         there = "、".join(s.name for s in sections) if sections else "no recognised sections"
-        raise NotFoundError(f"{doc_id} has no {wanted} section (it has {there})")
-    pages = doc.pages()
+        raise NotFoundError(f"{doc.record.get('id', '')} has no {wanted} section (it has {there})")
+    return chosen
+
+
+def sections_meant(doc: StoredDoc, wanted: str) -> list[SectionText]:
+    """The text of every section of ``doc`` that ``wanted`` means; none when it has none."""
+    chosen = [s for s in outline(doc) if section_wanted(s.name, wanted)]
+    pages = doc.pages() if chosen else []
     return [SectionText(s, section_text(pages, s)) for s in chosen]
 
 
