@@ -46,6 +46,12 @@ _NUMBERED = (
 #: A table of contents line: leader dots, or a title ending in a page number.
 _TOC_LINE = re.compile(r"(\.{3,}|…|‧{2,}|·{3,}|－{3,}|-{4,})|\S\s+\d{1,3}$")
 _TOC_TITLES = {"目次", "目錄", "目录", "contents", "tableofcontents"}
+#: What a line longer than a bare title must start with to be a heading: a number, or a title and a colon.
+_MAYBE_HEADING = re.compile(f"[{_UPPER_DIGITS}{_CN_DIGITS}第0-9０-９]|[^:：.]{{1,12}}(?:[:：]|\\.\\s)")
+_SPACES = re.compile(r"\s+")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+#: No title of a heading is longer (with a qualifier and the spaces a PDF may put between characters).
+_LONGEST_TITLE = 48
 _SENTENCE = re.compile(r"[，。；,;]")
 _MAX_TITLE = 20
 
@@ -88,6 +94,8 @@ class _Heading:
 
 def canonical(title: str) -> str | None:
     """The canonical section name a heading's title stands for (None if none)."""
+    if len(title) > _LONGEST_TITLE:
+        return None
     folded = _fold(title)
     if folded in _TITLE_TO_NAME:
         return _TITLE_TO_NAME[folded]
@@ -136,16 +144,14 @@ def section_text(pages: list[str], section: Section) -> list[tuple[int, str]]:
 def _fold(title: str) -> str:
     """The title compared: NFKC, no spaces between CJK, trailing colon dropped, English lower-cased."""
     title = unicodedata.normalize("NFKC", title).strip().rstrip(":：").strip()
-    if re.search(r"[\u3400-\u9fff]", title):
-        title = re.sub(r"\s+", "", title)
-    return re.sub(r"\s+", " ", title).lower()
+    return _SPACES.sub("" if _HAN.search(title) else " ", title).lower()
 
 
 def _candidates(pages: list[str]):
     """Every line that looks like a heading, outside tables of contents."""
     for page_no, text in enumerate(pages):
         lines = text.split("\n")
-        if any(_fold(line).replace(" ", "") in _TOC_TITLES for line in lines[:5]):
+        if any(len(line) < 30 and _fold(line).replace(" ", "") in _TOC_TITLES for line in lines[:5]):
             continue
         offset = 0
         for line in lines:
@@ -157,8 +163,11 @@ def _candidates(pages: list[str]):
 
 def _heading(line: str, page: int, offset: int) -> _Heading | None:
     """The heading a line is, if it is one."""
-    text = unicodedata.normalize("NFKC", line).strip()
-    if not text or len(text) > 80 or _TOC_LINE.search(text):
+    text = line.strip()
+    if not text or len(text) > 80 or (len(text) > 30 and not _MAYBE_HEADING.match(text)):
+        return None  # most lines: body text, told apart cheaply
+    text = unicodedata.normalize("NFKC", text)
+    if _TOC_LINE.search(text):
         return None
     for style, pattern in _NUMBERED:
         match = pattern.match(text)
