@@ -171,7 +171,7 @@ def test_brief_on_the_sample_shows_every_ifla_report(sample):
     result = run_cli("--kb", sample, "brief", "--org", "IFLA")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("7 reports and records; sections read from 7 (text in 7)")
+    assert out.startswith("7 documents; sections read from 7, text in 7\n")
     for doc in IFLA_REPORTS:  # each in the timeline and among the recommendations
         assert out.count(f"[{doc}") >= 2, doc
     assert "建議本館訂定數位保存政策" in out and "[EX0980003 p. 5]" in out
@@ -196,7 +196,7 @@ def test_brief_markdown_file(sample, tmp_path):
     result = run_cli("--kb", sample, "brief", "--org", "IFLA", "--country", "義大利", "--markdown", str(target))
     assert result.returncode == 0, result.stderr
     text = target.read_text(encoding="utf-8")
-    assert text.startswith("# Trip brief: org=IFLA country=義大利\n\n1 reports and records; sections read from 1")
+    assert text.startswith("# Trip brief: org=IFLA country=義大利\n\n1 document; sections read from 1, text in 1.\n")
     assert "| 2009 | 國家圖書館 | 周美惠 | 義大利 | 參加2009年國際圖書館協會聯盟年會（義大利米蘭）報告 (EX0980003) |" in text
     assert "- 數位檔案的長期保存需要制度化的格式遷移規劃,建議本館訂定數位保存政策。 (EX0980003, p. 5)" in text
 

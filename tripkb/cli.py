@@ -335,7 +335,7 @@ def brief(
         result = run(_kb(ctx), query, filters, city, progress)
     if markdown is not None:
         write_text_atomic(markdown, as_markdown(result))
-        render.export_summary(len(result.trips), "reports in the brief", str(markdown))
+        render.export_summary(len(result.trips), "trip brief, Markdown", str(markdown))
     elif as_json:
         render.print_json(result.to_json())
     else:

@@ -187,8 +187,7 @@ def brief(result) -> None:
     if not result.trips:
         out.print(Text("No reports match."))
         return
-    out.print(Text(f"{len(result.trips)} reports and records", style="bold")
-              + Text(f"; sections read from {result.with_sections} (text in {result.with_text})"))
+    out.print(Text(result.summary(), style="bold"))
     out.print()
     out.print(Text("Trips, newest first", style="bold underline"))
     table = _table()

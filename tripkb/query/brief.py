@@ -65,6 +65,11 @@ class Brief:
     with_sections: int = 0
     with_text: int = 0
 
+    def summary(self) -> str:
+        """How many documents, and how many of them gave text and sections (catalogue records give neither)."""
+        noun = "document" if len(self.trips) == 1 else "documents"
+        return f"{len(self.trips)} {noun}; sections read from {self.with_sections}, text in {self.with_text}"
+
     def to_json(self) -> dict[str, Any]:
         return {"query": self.query, "filters": self.filters, "documents": len(self.trips),
                 "with_text": self.with_text, "with_sections": self.with_sections,
@@ -183,8 +188,7 @@ def markdown(result: Brief) -> str:
     """The brief as Markdown, to share with colleagues."""
     asked = " ".join([result.query or ""] + [f"{k}={v}" for k, v in result.filters.items()]).strip()
     lines = [f"# Trip brief{': ' + asked if asked else ''}", "",
-             f"{len(result.trips)} reports and records; sections read from {result.with_sections} "
-             f"(text in {result.with_text}).", "", "## Trips, newest first", "",
+             f"{result.summary()}.", "", "## Trips, newest first", "",
              "| year | institution | travellers | destination | report |", "|---|---|---|---|---|"]
     for t in result.trips:
         lines.append(f"| {t.year or ''} | {_md(t.institution or '')} | {_md('、'.join(t.travellers))} | "
