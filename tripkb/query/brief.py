@@ -84,8 +84,6 @@ class Brief:
 def brief(kb: KnowledgeBase, query: str | None = None, filters=None, city: str | None = None,
           progress=None) -> Brief:
     """The brief of the reports ``query`` and ``filters`` select; ``city`` must be named in them."""
-    from dataclasses import asdict as plain
-
     from ..meta.vocab import Vocabulary
     from .selection import select
     from .search import Filters
@@ -96,7 +94,7 @@ def brief(kb: KnowledgeBase, query: str | None = None, filters=None, city: str |
     selection = select(kb, query, filters, progress)
     vocab = Vocabulary.load(kb.root)
     items = sorted(selection.items, key=lambda i: (-(i.record.get("year") or 0), i.id))
-    result = Brief(query=query, filters={k: v for k, v in plain(filters).items() if v is not None})
+    result = Brief(query=query, filters={k: v for k, v in asdict(filters).items() if v is not None})
     people: dict[str, Counter] = defaultdict(Counter)
     visited: Counter = Counter()
     texts = []

@@ -115,7 +115,7 @@ def section_wanted(name: str, wanted: str) -> bool:
 
 def find_sections(pages: list[str]) -> list[Section]:
     """The sections of a document whose pages are ``pages`` (display-form text), in order."""
-    candidates = [h for h in _candidates(pages)]
+    candidates = list(_candidates(pages))
     style = _main_style(candidates)
     headings = _outline(candidates, style)
     sections = []
