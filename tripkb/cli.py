@@ -190,6 +190,10 @@ def search(
     no_refresh: bool = typer.Option(False, "--no-refresh",
                                     help="Search the index as it is, without first looking for changes in corpus/ "
                                          "(for scripts running many lookups after an ingest)."),
+    section: Optional[str] = typer.Option(
+        None, "--section", metavar="NAME",
+        help="Only documents whose section NAME (建議, 目的, 過程, 心得 …) holds the query; pages and snippet "
+             "from it. Also section:NAME in the query."),
 ) -> None:
     """Full-text search in Traditional or Simplified Chinese and English.
 
@@ -204,12 +208,14 @@ def search(
         tripkb search '"annual conference" OR 年會' --json
 
         tripkb search 年會 海報展 -IFLA
+
+        tripkb search 數位保存 --section 建議
     """
     from . import render
     from .query.search import Filters, search as run
 
     filters = Filters(type=type_, institution=institution, org=org, country=country,
-                      region=region, category=category, since=since, until=until)
+                      region=region, category=category, since=since, until=until, section=section)
     query = " ".join(query)
     with render.progress_bar("Indexing") as progress:
         result = run(_kb(ctx), query, filters, limit, progress, fresh=not no_refresh)
@@ -227,24 +233,114 @@ def show(
     ctx: typer.Context,
     doc_id: str = typer.Argument(..., metavar="ID", help="The document's id, e.g. C09601649."),
     as_json: bool = typer.Option(False, "--json", help="Print the record and first page as JSON."),
+    section: Optional[str] = typer.Option(
+        None, "--section", metavar="NAME",
+        help="Print this section's text instead (目的, 過程, 心得, 建議, 摘要, 附錄 …; 建議 includes 心得及建議)."),
 ) -> None:
-    """Print a document's record and the text of its first page.
+    """Print a document's record, its outline (sections with pages) and the text of its first page.
 
-    Example:
+    Examples:
 
-        tripkb show C09601649
+        tripkb show EX0960001
+
+        tripkb show EX0960001 --section 建議
     """
     from . import render
+    from .query.outline import outline, read_section
     from .query.search import get
 
     with render.progress_bar("Indexing") as progress:
         doc = get(_kb(ctx), doc_id, progress)
+    if section is not None:
+        texts = read_section(doc, section)
+        if as_json:
+            render.print_json({"id": doc.record.get("id"), "sections": [t.to_json() for t in texts]})
+        else:
+            render.section_texts(texts)
+        return
     pages = doc.pages()
     first = pages[0] if pages else ""
+    sections = outline(doc)
     if as_json:
-        render.print_json({"record": doc.record, "file": doc.file, "first_page": first if doc.file else None})
+        render.print_json({"record": doc.record, "file": doc.file, "first_page": first if doc.file else None,
+                           "sections": [s.to_json() for s in sections]})
     else:
         render.record(doc, first)
+        render.outline(sections)
+
+
+@app.command()
+@_friendly
+def similar(
+    ctx: typer.Context,
+    doc_id: str = typer.Argument(..., metavar="ID", help="The report to find others like, e.g. EX0980003."),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, help="Show at most N reports."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts)."),
+) -> None:
+    """The reports most like this one, by their text and metadata, each with the reason it was chosen.
+
+    Text similarity is Whoosh's more-like-this (the report's key terms); the same
+    organisation, country, keywords and institution add to it.
+
+    Examples:
+
+        tripkb similar EX0980003
+
+        tripkb similar EX0980003 --limit 3 --json
+    """
+    from . import render
+    from .query.similar import similar as run
+
+    with render.progress_bar("Indexing") as progress:
+        result = run(_kb(ctx), doc_id, limit, progress)
+    if as_json:
+        render.print_json(result.to_json())
+    else:
+        render.similar_result(result)
+
+
+@app.command()
+@_friendly
+def brief(
+    ctx: typer.Context,
+    query: Optional[str] = typer.Argument(None, metavar="[QUERY]", help="Only the reports this query finds."),
+    type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None, country: CountryOpt = None,
+    region: RegionOpt = None, category: CategoryOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    city: Optional[str] = typer.Option(None, "--city", help="Only reports that name this city, e.g. 米蘭."),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", metavar="FILE",
+                                            help="Write the brief as Markdown to FILE (to share)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts)."),
+) -> None:
+    """One page to read before a trip: the trips before it, who went, what they visited and recommended.
+
+    Trips newest first; travellers by institution (people to ask); the institutions the
+    reports' 過程 sections name; each report's 建議 points with id and page; the most
+    characteristic terms. Catalogue records count in the trips and travellers.
+
+    Examples:
+
+        tripkb brief --org IFLA
+
+        tripkb brief 古籍 --country 義大利 --markdown brief.md
+
+        tripkb brief --org ALA --since 2010 --json
+    """
+    from . import render
+    from .fsutil import write_text_atomic
+    from .query.brief import brief as run, markdown as as_markdown
+    from .query.search import Filters
+
+    filters = Filters(type=type_, institution=institution, org=org, country=country,
+                      region=region, category=category, since=since, until=until)
+    with render.progress_bar("Indexing") as progress:
+        result = run(_kb(ctx), query, filters, city, progress)
+    if markdown is not None:
+        write_text_atomic(markdown, as_markdown(result))
+        render.export_summary(len(result.trips), "trip brief, Markdown", str(markdown))
+    elif as_json:
+        render.print_json(result.to_json())
+    else:
+        render.brief(result)
 
 
 @app.command()

@@ -179,6 +179,82 @@ def record(doc, first_page: str) -> None:
         out.print(Text(safe(first_page, lines=True) if first_page else "(no text on this page)"))
 
 
+def outline(sections) -> None:
+    """A document's sections with their pages, after its record."""
+    if not sections:
+        return
+    out.print()
+    out.print(Text("Sections", style="bold underline"))
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(style="green", no_wrap=True)
+    table.add_column(overflow="fold")
+    for s in sections:
+        pages = f"p. {s.start_page}" if s.start_page == s.end_page else f"p. {s.start_page}–{s.end_page}"
+        table.add_row(s.name, pages, s.heading)
+    out.print(table)
+
+
+def section_texts(texts) -> None:
+    """The text of the sections asked for, each under its heading, with page numbers."""
+    for n, item in enumerate(texts):
+        if n:
+            out.print()
+        s = item.section
+        out.print(Text(s.heading, style="bold underline") + Text(f"  ({s.name})", style="cyan"))
+        for page, text in item.parts:
+            out.print(Text(f"p. {page}", style="green"))
+            out.print(Text(text.strip()))
+
+
+def similar_result(result) -> None:
+    """Reports like one, best first, each with why it was chosen."""
+    if not result.similar:
+        out.print(Text(f"No reports like {result.id} were found."))
+        return
+    out.print(Text("Reports like ") + Text(result.title, style="bold") + Text(f"  [{result.id}]", style="dim"))
+    for n, item in enumerate(result.similar, 1):
+        out.print()
+        out.print(Text(f"{n:>2}. ", style="bold") + Text(item.title, style="bold") + Text(f"  [{item.id}]", style="dim"))
+        facts = [item.institution, str(item.year) if item.year else None]
+        if any(facts):
+            out.print(Text("    " + " · ".join(f for f in facts if f), style="cyan"))
+        out.print(Text("    " + "; ".join(item.reasons), style="green"))
+
+
+def brief(result) -> None:
+    """The trip brief on one screen."""
+    if not result.trips:
+        out.print(Text("No reports match."))
+        return
+    out.print(Text(result.summary(), style="bold"))
+    out.print()
+    out.print(Text("Trips, newest first", style="bold underline"))
+    table = _table()
+    for name in ("year", "institution", "travellers", "destination", "report"):
+        table.add_column(name, overflow="fold")
+    for t in result.trips:
+        table.add_row(str(t.year or ""), t.institution or "", "、".join(t.travellers), "、".join(t.destination),
+                      Text(t.title) + Text(f" [{t.id}]", style="dim"))
+    out.print(table)
+    out.print()
+    out.print(Text("Who went (people to ask)", style="bold underline"))
+    for inst, people in result.travellers.items():
+        out.print(Text(f"  {inst}: ", style="cyan") + Text("、".join(f"{n} ({c})" for n, c in people)))
+    out.print()
+    out.print(Text("Institutions visited", style="bold underline"))
+    out.print(Text("  " + ("、".join(f"{n} ({c})" for n, c in result.visited) or "(none named)")))
+    out.print()
+    out.print(Text("Recommendations, newest first", style="bold underline"))
+    for r in result.recommendations:
+        out.print(Text(f"  • {r.text} ") + Text(f"[{r.id} p. {r.page}]", style="dim"))
+    if not result.recommendations:
+        out.print(Text("  (no 建議 sections among these reports)"))
+    out.print()
+    out.print(Text("Characteristic terms", style="bold underline"))
+    out.print(Text("  " + ("、".join(result.terms) or "(none)")))
+
+
 def doctor(components, formats: dict[str, bool]) -> None:
     out.print(Text("Formats: ", style="bold") + Text(" · ").join(
         Text(f"{name} ", style="") + Text("yes" if ok else "no", style="green" if ok else "red")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from ..fsutil import read_regular
 from ..text.normalise import match_form
 from .whoosh_internals import accept_old_pickles, aligned_columns
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7  # 7: recognised report sections stored and indexed
 VERSION_FILE = "tripkb.json"
 INDEX_NAME = "tripkb"
 
@@ -53,6 +53,7 @@ def schema():
         "language": fields.ID,
         "events": fields.KEYWORD(commas=True, lowercase=True),
         "countries": fields.KEYWORD(commas=True),
+        "sections": fields.KEYWORD(commas=True),
         "year": fields.NUMERIC(int, bits=16, signed=False, sortable=True),
         "participants": fields.NUMERIC(int, bits=32, signed=False, sortable=True),
         "data": fields.STORED,
@@ -193,6 +194,8 @@ class StoredDoc:
     starts: list[int]
     _text: bytes
     paged: bool = True
+    #: The recognised sections (text/sections.py), as JSON; none when the outline was not recognised.
+    sections: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -206,7 +209,7 @@ class StoredDoc:
     @classmethod
     def from_stored(cls, data: dict[str, Any]) -> "StoredDoc":
         return cls(record=data["record"], file=data["file"], starts=data["starts"], _text=data["text"],
-                   paged=data.get("paged", True))
+                   paged=data.get("paged", True), sections=data.get("sections", []))
 
 
 def text_values(record: dict[str, Any], text: str) -> dict[str, str]:
@@ -235,6 +238,15 @@ def body_fields(pages: list[str]) -> dict[str, Any]:
     return _analysed("body", match_form(PAGE_BREAK.join(pages)))
 
 
+def _sections(pages: list[str], paged: bool) -> list:
+    """The document's recognised sections; a text without pages (Word) has no page spans to give."""
+    if not paged or not pages:
+        return []
+    from ..text.sections import find_sections
+
+    return find_sections(pages)
+
+
 def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | None,
                     pages: list[str], vocab=None, paged: bool = True,
                     body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -256,12 +268,16 @@ def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | No
     for page in pages:
         starts.append(pos)
         pos += len(page) + len(PAGE_BREAK)
+    sections = _sections(pages, paged)
     doc: dict[str, Any] = {
         "key": key,
         "stamp": stamp,
         "data": {"record": record, "file": file, "starts": starts, "paged": paged,
-                 "text": zlib.compress(text.encode("utf-8"), 6) if text else b""},
+                 "text": zlib.compress(text.encode("utf-8"), 6) if text else b"",
+                 "sections": [section.to_json() for section in sections]},
     }
+    if sections:
+        doc["sections"] = ",".join(dict.fromkeys(section.name for section in sections))
     for name, folded in text_values(record, text).items():
         if name == "body" and body and body["body"] == folded:
             doc.update(body)

@@ -55,6 +55,8 @@ class Filters:
     category: str | None = None
     since: int | None = None
     until: int | None = None
+    #: Only documents whose section of this name (建議, 目的 …) holds the query; see query/outline.py.
+    section: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):
@@ -87,6 +89,10 @@ class Filters:
             if self.since is not None and self.until is not None and self.since > self.until:
                 raise UsageError(f"--since {self.since} is after --until {self.until}")
             parts.append(Q.NumericRange("year", self.since, self.until))
+        if self.section:
+            from .outline import names_meant
+
+            parts.append(Q.Or([Q.Term("sections", name) for name in names_meant(self.section)]))
         return Q.And(parts) if parts else None
 
 
@@ -491,7 +497,22 @@ def _one_line(text: str, start: int, end: int) -> tuple[str, list[int]]:
     return "".join(out).rstrip(), moved
 
 
-def _hit(hit, stored: StoredDoc, literal_re, word_re) -> Hit:
+def _section_clause(text: str, filters: Filters | None) -> tuple[str, Filters | None]:
+    """The query without its ``section:NAME`` clause, which becomes the filters' section."""
+    from dataclasses import replace
+
+    from .outline import split_section_clause
+
+    text, section = split_section_clause(text)
+    return (text, replace(filters or Filters(), section=section)) if section else (text, filters)
+
+
+def _hit(hit, stored: StoredDoc, literal_re, word_re, section: str | None = None) -> Hit | None:
+    """The hit with its pages and snippet; with ``section``, from that section only (None: not in it)."""
+    if section:
+        from .outline import section_hit
+
+        return section_hit(_hit(hit, stored, literal_re, word_re), stored, section, literal_re, word_re)
     record = stored.record
     text = stored.text
     spans = find_spans(match_form(text), literal_re, word_re) if text else []
@@ -527,6 +548,8 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
 
     if limit < 1:
         raise UsageError("--limit must be at least 1")
+    text, filters = _section_clause(text, filters)
+    section = filters.section if filters else None
     parse(text, segment=lambda folded: [])  # syntax errors before any index work
     filter_q = (filters or Filters()).query(kb.root)
     synced = refresh(kb, progress) if fresh or status(kb.index_dir) else None
@@ -550,12 +573,16 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
                 total = _count(searcher, query, filter_q)
                 notes += [note] if total else []
         literal_re, word_re = parsed.patterns()
-        results = searcher.search(query, limit=limit, filter=filter_q) if total else []
+        results = searcher.search(query, limit=None if section else limit, filter=filter_q) if total else []
         hits = []
         for h in results:
-            hit = _hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re)
+            hit = _hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re, section)
+            if hit is None:
+                continue
             hit.words_only = [label for label, docs in literal.word_only.items() if h.docnum in docs]
             hits.append(hit)
+        if section:  # only documents whose section holds the query count
+            total, hits = len(hits), hits[:limit]
     return SearchResult(query=text, total=total, hits=hits, problems=synced.problems if synced else [],
                         notes=notes, suggestions=suggestions)
 
