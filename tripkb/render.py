@@ -191,7 +191,7 @@ def outline(sections) -> None:
     table.add_column(overflow="fold")
     for s in sections:
         pages = f"p. {s.start_page}" if s.start_page == s.end_page else f"p. {s.start_page}–{s.end_page}"
-        table.add_row(s.name, pages, s.heading)
+        table.add_row(s.name, pages, Text(safe(s.heading)))
     out.print(table)
 
 
@@ -201,25 +201,27 @@ def section_texts(texts) -> None:
         if n:
             out.print()
         s = item.section
-        out.print(Text(s.heading, style="bold underline") + Text(f"  ({s.name})", style="cyan"))
+        out.print(Text(safe(s.heading), style="bold underline") + Text(f"  ({s.name})", style="cyan"))
         for page, text in item.parts:
             out.print(Text(f"p. {page}", style="green"))
-            out.print(Text(text.strip()))
+            out.print(Text(safe(text.strip(), lines=True)))
 
 
 def similar_result(result) -> None:
     """Reports like one, best first, each with why it was chosen."""
     if not result.similar:
-        out.print(Text(f"No reports like {result.id} were found."))
+        out.print(Text(f"No reports like {safe(result.id)} were found."))
         return
-    out.print(Text("Reports like ") + Text(result.title, style="bold") + Text(f"  [{result.id}]", style="dim"))
+    out.print(Text("Reports like ") + Text(safe(result.title), style="bold")
+              + Text(f"  [{safe(result.id)}]", style="dim"))
     for n, item in enumerate(result.similar, 1):
         out.print()
-        out.print(Text(f"{n:>2}. ", style="bold") + Text(item.title, style="bold") + Text(f"  [{item.id}]", style="dim"))
+        out.print(Text(f"{n:>2}. ", style="bold") + Text(safe(item.title), style="bold")
+                  + Text(f"  [{safe(item.id)}]", style="dim"))
         facts = [item.institution, str(item.year) if item.year else None]
         if any(facts):
-            out.print(Text("    " + " · ".join(f for f in facts if f), style="cyan"))
-        out.print(Text("    " + "; ".join(item.reasons), style="green"))
+            out.print(Text("    " + " · ".join(safe(f) for f in facts if f), style="cyan"))
+        out.print(Text("    " + "; ".join(map(safe, item.reasons)), style="green"))
 
 
 def brief(result) -> None:
@@ -234,25 +236,25 @@ def brief(result) -> None:
     for name in ("year", "institution", "travellers", "destination", "report"):
         table.add_column(name, overflow="fold")
     for t in result.trips:
-        table.add_row(str(t.year or ""), t.institution or "", "、".join(t.travellers), "、".join(t.destination),
-                      Text(t.title) + Text(f" [{t.id}]", style="dim"))
+        table.add_row(str(t.year or ""), Text(safe(t.institution or "")), Text(safe("、".join(t.travellers))),
+                      Text(safe("、".join(t.destination))), Text(safe(t.title)) + Text(f" [{safe(t.id)}]", style="dim"))
     out.print(table)
     out.print()
     out.print(Text("Who went (people to ask)", style="bold underline"))
     for inst, people in result.travellers.items():
-        out.print(Text(f"  {inst}: ", style="cyan") + Text("、".join(f"{n} ({c})" for n, c in people)))
+        out.print(Text(f"  {safe(inst)}: ", style="cyan") + Text(safe("、".join(f"{n} ({c})" for n, c in people))))
     out.print()
     out.print(Text("Institutions visited", style="bold underline"))
-    out.print(Text("  " + ("、".join(f"{n} ({c})" for n, c in result.visited) or "(none named)")))
+    out.print(Text("  " + (safe("、".join(f"{n} ({c})" for n, c in result.visited)) or "(none named)")))
     out.print()
     out.print(Text("Recommendations, newest first", style="bold underline"))
     for r in result.recommendations:
-        out.print(Text(f"  • {r.text} ") + Text(f"[{r.id} p. {r.page}]", style="dim"))
+        out.print(Text(f"  • {safe(r.text)} ") + Text(f"[{safe(r.id)} p. {r.page}]", style="dim"))
     if not result.recommendations:
         out.print(Text("  (no 建議 sections among these reports)"))
     out.print()
     out.print(Text("Characteristic terms", style="bold underline"))
-    out.print(Text("  " + ("、".join(result.terms) or "(none)")))
+    out.print(Text("  " + (safe("、".join(result.terms)) or "(none)")))
 
 
 def doctor(components, formats: dict[str, bool]) -> None:
