@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,15 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from .output import print_json  # noqa: F401  (the commands call render.print_json)
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 HIGHLIGHT = "bold black on yellow"
-
-
-def print_json(data: Any) -> None:
-    """JSON on stdout, UTF-8 as is (no \\u escapes), for scripts."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def plain_lines(lines: list[str]) -> None:

@@ -1,0 +1,53 @@
+"""A lookup is a whole process: what it imports and how it exits (issue 20). No time is asserted."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from conftest import REPO, run_cli, tripkb_env
+from tripkb.query.search import search
+
+
+def _imports(*args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """``python -X importtime -m tripkb ARGS``: the run and the modules it imported."""
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "tripkb", *args], capture_output=True,
+                         text=True, env=tripkb_env(PYTHONPATH=str(REPO)), timeout=300)
+    modules = set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)$", run.stderr, re.M))
+    return run, modules
+
+
+def test_json_lookup_loads_no_rich_and_none_of_what_whoosh_never_uses(sample_kb):
+    run_cli("--kb", str(sample_kb.root), "search", "圖書館", "--json")  # builds the index
+    run, modules = _imports("--kb", str(sample_kb.root), "search", "圖書館", "--json")
+    assert run.returncode == 0, run.stderr
+    assert "whoosh.reading" in modules and "tripkb.query.search" in modules
+    assert not {m for m in modules if m == "rich" or m.startswith("rich.")}
+    assert not modules & {"asyncio", "urllib.request", "http.client", "ssl", "cached_property"}
+
+
+def test_json_lookup_prints_what_the_library_finds(sample_kb):
+    """The whole answer reaches a pipe, though the process skips the interpreter's teardown."""
+    expected = search(sample_kb, "圖書館", limit=50).to_json()
+    run = run_cli("--kb", str(sample_kb.root), "search", "圖書館", "--limit", "50", "--json")
+    assert run.returncode == 0 and run.stderr == ""
+    assert json.loads(run.stdout) == expected
+
+
+def test_exit_codes_are_kept(sample_kb, tmp_path):
+    missing = run_cli("--kb", str(tmp_path / "none"), "search", "x", "--json")
+    assert missing.returncode == 2 and missing.stderr.startswith("Error: ") and missing.stdout == ""
+    bad = run_cli("--kb", str(sample_kb.root), "search", "x", "--limit", "0")
+    assert bad.returncode == 2 and "--limit" in bad.stderr
+
+
+def test_a_sidecar_edited_by_hand_is_searched_as_it_now_reads(sample_kb):
+    run_cli("--kb", str(sample_kb.root), "search", "圖書館", "--json")
+    sidecar = sample_kb.corpus / "EX0960003.yaml"
+    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace(
+        "title:", "title: 獨一無二的標題詞彙", 1), encoding="utf-8")
+    run = run_cli("--kb", str(sample_kb.root), "search", "獨一無二的標題詞彙", "--json")
+    assert run.returncode == 0, run.stderr
+    assert [hit["id"] for hit in json.loads(run.stdout)["hits"]] == ["EX0960003"]
