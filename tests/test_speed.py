@@ -51,3 +51,19 @@ def test_a_sidecar_edited_by_hand_is_searched_as_it_now_reads(sample_kb):
     run = run_cli("--kb", str(sample_kb.root), "search", "獨一無二的標題詞彙", "--json")
     assert run.returncode == 0, run.stderr
     assert [hit["id"] for hit in json.loads(run.stdout)["hits"]] == ["EX0960003"]
+
+
+def test_the_shipped_vocabulary_is_read_from_its_json_copy_only_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    from tripkb.meta import vocab_files
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    label, parsed = vocab_files.shipped("categories.yaml")
+    [copy] = (tmp_path / "cache" / "tripkb" / "vocab").glob("categories-*.json")
+    saved = json.loads(copy.read_text(encoding="utf-8"))
+    assert saved["data"] == parsed
+    saved["data"] = {"categories": ["從副本讀出"]}
+    copy.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+    assert vocab_files.shipped("categories.yaml")[1] == {"categories": ["從副本讀出"]}
+    saved["stamp"][2] += 1  # as if the shipped file had changed since
+    copy.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+    assert vocab_files.shipped("categories.yaml")[1] == parsed
