@@ -109,8 +109,9 @@ def _storage(index_dir: Path):
     return FileStorage(str(index_dir), supports_mmap=False)
 
 
-def open_index(index_dir: Path):
-    reason = status(index_dir)
+def open_index(index_dir: Path, checked: bool = False):
+    """The index; ``checked`` when the caller has just had :func:`status` say it is usable."""
+    reason = None if checked else status(index_dir)
     if reason:
         raise KBIndexError(f"cannot open the index in {index_dir}: {reason}; run 'tripkb reindex'")
     return _storage(index_dir).open_index(INDEX_NAME)
