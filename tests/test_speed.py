@@ -20,12 +20,13 @@ def _imports(*args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
 
 
 def test_json_lookup_loads_no_rich_and_none_of_what_whoosh_never_uses(sample_kb):
-    run_cli("--kb", str(sample_kb.root), "search", "圖書館", "--json")  # builds the index
+    for _ in range(2):  # the first builds the index, the second keeps a copy of its stamps
+        run_cli("--kb", str(sample_kb.root), "search", "圖書館", "--json")
     run, modules = _imports("--kb", str(sample_kb.root), "search", "圖書館", "--json")
     assert run.returncode == 0, run.stderr
     assert "whoosh.reading" in modules and "tripkb.query.search" in modules
     assert not {m for m in modules if m == "rich" or m.startswith("rich.")}
-    assert not modules & {"asyncio", "urllib.request", "http.client", "ssl", "cached_property"}
+    assert not modules & {"asyncio", "urllib.request", "http.client", "ssl", "cached_property", "filelock"}
 
 
 def test_json_lookup_prints_what_the_library_finds(sample_kb):
@@ -67,3 +68,21 @@ def test_the_shipped_vocabulary_is_read_from_its_json_copy_only_while_the_file_i
     saved["stamp"][2] += 1  # as if the shipped file had changed since
     copy.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
     assert vocab_files.shipped("categories.yaml")[1] == parsed
+
+
+def test_help_loads_neither_markdown_nor_pygments():
+    """typer's formatter imports them for markdown help and pretty tracebacks, unused here."""
+    run, modules = _imports("--help")
+    assert run.returncode == 0 and "search" in run.stdout
+    assert "typer.rich_utils" in modules
+    assert not {m for m in modules if m.split(".")[0] in ("markdown_it", "pygments")}
+    assert not modules & {"rich.markdown", "rich.traceback", "rich.syntax"}
+
+
+def test_a_stand_in_class_is_the_real_one_when_used():
+    from tripkb.stand_ins import deferred
+
+    Markdown = deferred("rich.markdown", "Markdown")
+    made = Markdown("# title")
+    assert type(made).__module__ == "rich.markdown" and made.markup == "# title"
+    assert Markdown.elements is sys.modules["rich.markdown"].Markdown.elements

@@ -671,8 +671,15 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Print one JSON ob
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     from .index.whoosh_internals import lighter_imports
+    from .stand_ins import deferred, module, stand_in_while_importing
 
     lighter_imports()
+    # typer's help formatter imports these for markdown help and pretty tracebacks, which
+    # tripkb's help does not use: with them, markdown-it and pygments (the stand-ins import
+    # the real classes if they are ever used).
+    stand_in_while_importing("typer.rich_utils",
+                             module("rich.markdown", Markdown=deferred("rich.markdown", "Markdown")),
+                             module("rich.traceback", Traceback=deferred("rich.traceback", "Traceback")))
     try:
         app(prog_name="tripkb")
     except SystemExit as exc:

@@ -53,10 +53,9 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.abc
-import importlib.machinery
 import sys
-import types
+
+from ..stand_ins import module, stand_in_while_importing
 
 #: Where classes pickled in an index's schema lived when the index was written, and where they
 #: are now. Indexes written before the modules moved into subpackages name
@@ -109,56 +108,8 @@ def _urlretrieve(*args, **kwargs):
     return urlretrieve(*args, **kwargs)
 
 
-def _stand_in(name: str, **attributes) -> types.ModuleType:
-    module = types.ModuleType(name)
-    module.__dict__.update(attributes)
-    return module
-
-
-#: What Whoosh's modules import at their top and never need for reading or writing an index:
-#: urllib.request (ssl, http, email) and asyncio, a fifth of a lookup's imports.
-_STAND_INS = {
-    "whoosh.compat": {"urllib.request": _stand_in("urllib.request", urlretrieve=_urlretrieve)},
-    "whoosh.reading": {"cached_property": _stand_in("cached_property",
-                                                    cached_property=functools.cached_property)},
-}
-
-
-class _StandInLoader(importlib.abc.Loader):
-    """Runs a module's code with the stand-ins in ``sys.modules``, then takes them out again,
-    so that anything else importing those modules later gets the real ones."""
-
-    def __init__(self, loader, stand_ins: dict[str, types.ModuleType]):
-        self.loader, self.stand_ins = loader, stand_ins
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module) -> None:
-        placed = [name for name in self.stand_ins if name not in sys.modules]
-        sys.modules.update({name: self.stand_ins[name] for name in placed})
-        try:
-            self.loader.exec_module(module)
-        finally:
-            for name in placed:
-                if sys.modules.get(name) is self.stand_ins[name]:
-                    del sys.modules[name]
-
-
-class _StandInFinder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path, target=None):
-        if fullname not in _STAND_INS:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _StandInLoader(spec.loader, _STAND_INS[fullname])
-        return spec
-
-
 def lighter_imports() -> None:
-    """Import Whoosh without the modules it imports and never uses (see :data:`_STAND_INS`).
-
-    Installed by the command line before any command runs: every lookup is a new process.
-    """
-    if not any(isinstance(finder, _StandInFinder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _StandInFinder())
+    """Import Whoosh without what it imports and never uses for an index: urllib.request
+    (ssl, http, email) and asyncio, a fifth of a lookup's imports (:mod:`tripkb.stand_ins`)."""
+    stand_in_while_importing("whoosh.compat", module("urllib.request", urlretrieve=_urlretrieve))
+    stand_in_while_importing("whoosh.reading", module("cached_property", cached_property=functools.cached_property))
