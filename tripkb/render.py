@@ -155,6 +155,8 @@ def ingest_summary(report) -> None:
                      f"{synced.removed} removed in corpus/)")
     if report.problems:
         parts.append(f"{len(report.problems)} failed")
+    if report.segments > 1:
+        parts.append(f"index in {report.segments} segments")
     out.print("Ingest: " + ", ".join(parts) + ".")
     for path in report.added:
         out.print(f"  + {path}")
