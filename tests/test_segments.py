@@ -97,9 +97,52 @@ def test_a_rebuilt_index_is_one_segment_with_every_record(tmp_path, monkeypatch)
         (kb.corpus / f"C{n:05d}.yaml").write_text(f"id: C{n:05d}\ntype: report\ntitle: 第{n}屆年會報告\n",
                                                    encoding="utf-8")
     assert sync.sync(kb).added == 40
-    assert len(segment_sizes(open_index(kb.index_dir))) > 1  # an update commits as it goes
-    assert sync.sync(kb, rebuild=True).added == 40
+    assert segment_sizes(open_index(kb.index_dir)) == [40]  # it committed as it went, then merged its own
+    (kb.corpus / "C00040.yaml").write_text("id: C00040\ntype: report\ntitle: 第40屆年會報告\n", encoding="utf-8")
+    assert sync.sync(kb).added == 1
+    assert segment_sizes(open_index(kb.index_dir)) == [1, 40]  # each update adds its segment
+    assert sync.sync(kb, rebuild=True).added == 41
     ix = open_index(kb.index_dir)
-    assert segment_sizes(ix) == [40]
+    assert segment_sizes(ix) == [41]
     with ix.searcher() as s:
-        assert sorted(live_values(s.reader(), "id")) == [f"C{n:05d}" for n in range(40)]
+        assert sorted(live_values(s.reader(), "id")) == [f"C{n:05d}" for n in range(41)]
+
+
+def test_each_ingest_leaves_one_new_segment_however_often_it_committed(tmp_path, monkeypatch):
+    """A run that commits on the way (every two records here; every minute on a slow machine)
+    still adds one segment: the count follows the runs, not the machine's speed."""
+    from tripkb.index import batch_writer
+    from tripkb.index.schema import open_index
+    from tripkb.ingest.documents import ingest
+    from tripkb.kb import KnowledgeBase
+
+    monkeypatch.setattr(batch_writer, "COMMIT_EVERY", 2)
+    kb = KnowledgeBase.locate(tmp_path / "kb", create=True)
+    counts = []
+    for run in range(3):
+        src = tmp_path / f"src{run}"
+        src.mkdir()
+        for n in range(run * 10, run * 10 + 7):
+            (src / f"C{n:05d}.yaml").write_text(f"id: C{n:05d}\ntype: report\ntitle: 第{n}屆年會報告\n",
+                                                encoding="utf-8")
+        report = ingest(kb, [src])
+        assert len(report.added) == 7 and not report.problems
+        counts.append(report.segments)
+    ix = open_index(kb.index_dir)
+    assert counts == [1, 2, 3] and segment_sizes(ix) == [7, 7, 7]
+    with ix.searcher() as s:
+        assert len(list(live_values(s.reader(), "id"))) == 21
+
+
+def test_the_ingest_summary_names_the_segments_when_there_are_several(tmp_path):
+    from conftest import run_cli
+
+    kb = tmp_path / "kb"
+    for run in range(2):
+        src = tmp_path / f"src{run}"
+        src.mkdir()
+        (src / f"C0000{run}.yaml").write_text(f"id: C0000{run}\ntype: report\ntitle: 第{run}屆年會報告\n",
+                                              encoding="utf-8")
+        result = run_cli("--kb", str(kb), "ingest", str(src))
+        assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Ingest: 1 added, 0 unchanged, index in 2 segments.")

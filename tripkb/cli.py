@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,6 +15,7 @@ import typer
 import typer.core
 
 from .errors import TripkbError, UsageError
+from .output import print_json
 
 app = typer.Typer(
     pretty_exceptions_enable=False,
@@ -52,32 +55,55 @@ OCR_HELP = ("OCR every PDF page (--ocr) or none (--no-ocr). Default: OCR pages w
             "when Tesseract is installed.")
 
 
+def _error(message: str) -> None:
+    from . import render  # only on an error: a --json lookup that succeeds loads no rich
+
+    render.error(message)
+
+
+@contextlib.contextmanager
+def _progress_bar(label: str) -> Iterator:
+    """``render.progress_bar``, entered (and rich loaded) only once there is more than one item
+    to show: a lookup on an index that is up to date loads no rich."""
+    with contextlib.ExitStack() as stack:
+        bar = None
+
+        def update(done: int, total: int, item: str) -> None:
+            nonlocal bar
+            if bar is None and total > 1:
+                from . import render
+
+                bar = stack.enter_context(render.progress_bar(label))
+            if bar is not None:
+                bar(done, total, item)
+
+        yield update
+
+
 def _friendly(fn):
     """Typed library errors become one 'Error: …' line on stderr and their exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from . import render
-
         try:
             return fn(*args, **kwargs)
         except TripkbError as exc:
-            render.error(str(exc))
+            _error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            render.error("interrupted")
+            _error("interrupted")
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort):
             raise
         except OSError as exc:  # disk full, permissions…: the OS's own words, with the file
             where = f"{exc.filename}: " if exc.filename else ""
-            render.error(f"{where}{exc.strerror or exc}")
+            _error(f"{where}{exc.strerror or exc}")
             raise typer.Exit(1) from None
         except Exception as exc:
             if os.environ.get("TRIPKB_DEBUG"):
                 raise
-            render.error(f"unexpected internal error ({type(exc).__name__}: {exc}); "
-                         "please report it, with the output of the same command run with TRIPKB_DEBUG=1")
+            _error(f"unexpected internal error ({type(exc).__name__}: {exc}); "
+                   "please report it, with the output of the same command run with TRIPKB_DEBUG=1")
             raise typer.Exit(1) from None
 
     return wrapper
@@ -211,18 +237,20 @@ def search(
 
         tripkb search 數位保存 --section 建議
     """
-    from . import render
     from .query.search import Filters, search as run
 
     filters = Filters(type=type_, institution=institution, org=org, country=country,
                       region=region, category=category, since=since, until=until, section=section)
     query = " ".join(query)
-    with render.progress_bar("Indexing") as progress:
+    with _progress_bar("Indexing") as progress:
         result = run(_kb(ctx), query, filters, limit, progress, fresh=not no_refresh)
-    for problem in result.problems:
-        render.warning(str(problem))
+    if result.problems or not as_json:
+        from . import render
+
+        for problem in result.problems:
+            render.warning(str(problem))
     if as_json:
-        render.print_json(result.to_json())
+        print_json(result.to_json())
     else:
         render.search_result(result, query)
 
@@ -254,7 +282,7 @@ def show(
     if section is not None:
         texts = read_section(doc, section)
         if as_json:
-            render.print_json({"id": doc.record.get("id"), "sections": [t.to_json() for t in texts]})
+            print_json({"id": doc.record.get("id"), "sections": [t.to_json() for t in texts]})
         else:
             render.section_texts(texts)
         return
@@ -262,7 +290,7 @@ def show(
     first = pages[0] if pages else ""
     sections = outline(doc)
     if as_json:
-        render.print_json({"record": doc.record, "file": doc.file, "first_page": first if doc.file else None,
+        print_json({"record": doc.record, "file": doc.file, "first_page": first if doc.file else None,
                            "sections": [s.to_json() for s in sections]})
     else:
         render.record(doc, first)
@@ -294,7 +322,7 @@ def similar(
     with render.progress_bar("Indexing") as progress:
         result = run(_kb(ctx), doc_id, limit, progress)
     if as_json:
-        render.print_json(result.to_json())
+        print_json(result.to_json())
     else:
         render.similar_result(result)
 
@@ -338,7 +366,7 @@ def brief(
         write_text_atomic(markdown, as_markdown(result))
         render.export_summary(len(result.trips), "trip brief, Markdown", str(markdown))
     elif as_json:
-        render.print_json(result.to_json())
+        print_json(result.to_json())
     else:
         render.brief(result)
 
@@ -396,7 +424,7 @@ def stats(
     for problem in result.problems:
         render.warning(str(problem))
     if as_json:
-        render.print_json(result.to_json())
+        print_json(result.to_json())
     elif as_csv:
         render.print_csv(result.to_csv())
     elif chart:
@@ -544,7 +572,7 @@ def import_csv(
     for problem in report.synced.problems if report.synced else []:
         render.error(str(problem))
     if as_json:
-        render.print_json(report.to_json())
+        print_json(report.to_json())
     else:
         render.import_summary(report)
     if report.problems or (report.synced and report.synced.problems):
@@ -736,11 +764,50 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Print one JSON ob
 
     components = check()
     if as_json:
-        render.print_json({"formats": formats(components), "components": [c.to_json() for c in components]})
+        print_json({"formats": formats(components), "components": [c.to_json() for c in components]})
     else:
         render.doctor(components, formats(components))
 
 
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
-    app(prog_name="tripkb")
+    from .index.whoosh_internals import lighter_imports
+    from .stand_ins import deferred, module, stand_in_while_importing
+
+    lighter_imports()
+    # typer's help formatter imports these for markdown help and pretty tracebacks, which
+    # tripkb's help does not use: with them, markdown-it and pygments (the stand-ins import
+    # the real classes if they are ever used).
+    stand_in_while_importing("typer.rich_utils",
+                             module("rich.markdown", Markdown=deferred("rich.markdown", "Markdown")),
+                             module("rich.traceback", Traceback=deferred("rich.traceback", "Traceback")))
+    try:
+        app(prog_name="tripkb")
+    except SystemExit as exc:
+        _exit(exc.code)
+    _exit(0)
+
+
+def _exit(code: object) -> None:
+    """Exit without the interpreter's teardown, which frees every object one by one: a
+    tenth of a second or more after a lookup has printed its answer.
+
+    Only when nothing can be lost: no other thread or child process is running, the
+    atexit handlers have run and standard output and error are flushed; otherwise
+    (or for an exit code that is not a number) Python exits as usual.
+    """
+    import atexit
+    import threading
+
+    children = "multiprocessing" in sys.modules and sys.modules["multiprocessing"].active_children()
+    if not isinstance(code, (int, type(None))) or threading.active_count() > 1 or children:
+        raise SystemExit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: Python's own exit reports it
+        raise SystemExit(code) from None
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)

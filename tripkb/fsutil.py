@@ -49,6 +49,15 @@ def open_atomic(target: Path, durable: bool = True) -> Iterator[BinaryIO]:
         raise
 
 
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/tripkb`` (else ``~/.cache/tripkb``), made if missing: what tripkb
+    derives once and keeps for the user's later runs, outside any KB."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "tripkb"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def write_text_atomic(target: Path, text: str, durable: bool = True) -> None:
     """Write via a temporary file and a rename; ``durable=False`` skips the fsync, for
     bulk writers that make thousands of files and call :func:`os.sync` once at the end."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
@@ -28,8 +28,6 @@ HIGHLIGHT = "bold black on yellow"
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _UNSAFE = re.compile(f"[{_CONTROLS}]")
 _UNSAFE_LINE = re.compile(f"[{_CONTROLS}\n]")
-#: In JSON text the C0 controls are escaped already; the rest may appear raw in strings.
-_UNSAFE_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 def _escape(match: re.Match) -> str:
@@ -47,12 +45,6 @@ def safe(text: Any, lines: bool = False) -> str:
     """
     text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
     return (_UNSAFE if lines else _UNSAFE_LINE).sub(_escape, text)
-
-
-def print_json(data: Any) -> None:
-    """JSON on stdout, UTF-8 as is (no \\u escapes) but for characters a terminal would act on, for scripts."""
-    text = json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False)
-    sys.stdout.write(_UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def terminal_text(data: bytes) -> None:
@@ -277,6 +269,8 @@ def ingest_summary(report) -> None:
                      f"{synced.removed} removed in corpus/)")
     if report.problems:
         parts.append(f"{len(report.problems)} failed")
+    if report.segments > 1:
+        parts.append(f"index in {report.segments} segments")
     out.print("Ingest: " + ", ".join(parts) + ".")
     for path in report.added:
         out.print(Text(f"  + {safe(path)}"))

@@ -16,17 +16,16 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
 from math import log
 from operator import add
-from pathlib import Path
 
 from whoosh.analysis import Token, Tokenizer
 
+from ..fsutil import user_cache_dir
 from ..text.normalise import _CJK
 
 _IDEO = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
@@ -76,13 +75,6 @@ def gram_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int,
             yield run[-1], pos - 1, at[-1], at[-1] + 1
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = Path(base) / "tripkb"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @lru_cache(maxsize=1)
 def segmenter():
     """The jieba tokenizer, loaded once: its dictionary costs ~0.6 s."""
@@ -90,7 +82,7 @@ def segmenter():
 
     jieba.setLogLevel(logging.WARNING)
     tk = jieba.Tokenizer()
-    tk.tmp_dir = str(_cache_dir())  # jieba's default shared temp dir leaks files
+    tk.tmp_dir = str(user_cache_dir())  # jieba's default shared temp dir leaks files
     with resources.as_file(resources.files("tripkb") / "data" / "userdict.txt") as path:
         tk.load_userdict(str(path))
     return tk

@@ -8,6 +8,7 @@ import math
 import os
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,10 @@ class BatchWriter:
     from ``corpus/``) and the memory Whoosh holds; any error cancels the
     uncommitted batch and is reported in words. Each commit makes a segment,
     and every segment repeats the terms it shares with the others, so batches
-    are large and segments are merged by :func:`tiered_merge`.
+    are large and segments are merged by :func:`tiered_merge`. The last commit
+    merges every segment the writer made on the way into its own (:func:`_compact`):
+    a writer leaves one new segment however long it ran, so the number of segments
+    follows the sizes of the runs, never the speed of the machine.
     """
 
     def __init__(self, ix, batch: float | None = None, seconds: float | None = None, limitmb: int = 64):
@@ -36,6 +40,9 @@ class BatchWriter:
         self.count = 0
         self.w = None
         self.opened = 0.0
+        #: The ids of the segments there were before this writer's first commit, and its commits.
+        self.before: set[str] | None = None
+        self.commits = 0
 
     @property
     def one_segment(self) -> bool:
@@ -54,6 +61,8 @@ class BatchWriter:
                 raise KBIndexError("another process is writing to this index; "
                                    "try again when it has finished") from None
             self.opened = time.monotonic()
+            if self.before is None:
+                self.before = {segment.segment_id() for segment in self.w.segments}
         return self.w
 
     def add(self, fields: dict[str, Any]) -> None:
@@ -88,11 +97,20 @@ class BatchWriter:
         if not self.one_segment:
             self.commit()
 
-    def commit(self) -> None:
+    def commit(self, last: bool = False) -> None:
+        if last and self.w is None and self.commits > 1 and not self.one_segment:
+            own = [seg for seg in self._writer().segments if seg.segment_id() not in self.before]
+            if len(own) < 2:  # nothing left to add or merge: no new generation for nothing
+                w, self.w = self.w, None
+                w.cancel()
         if self.w is not None:
             w, self.w = self.w, None
+            policy = _one_segment if self.one_segment else tiered_merge
+            if last and self.before is not None and not self.one_segment:
+                policy = partial(_compact, before=self.before)
             try:
-                w.commit(mergetype=_one_segment if self.one_segment else tiered_merge)
+                w.commit(mergetype=policy)
+                self.commits += 1
             except OSError as exc:
                 try:
                     w.cancel()
@@ -106,7 +124,7 @@ class BatchWriter:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is None:
-            self.commit()
+            self.commit(last=True)
         elif self.w is not None:
             w, self.w = self.w, None
             try:
@@ -121,6 +139,20 @@ def _one_segment(writer, segments: list) -> list:
     from whoosh.writing import OPTIMIZE
 
     return OPTIMIZE(writer, segments) if writer.adopted else segments
+
+
+def _compact(writer, segments: list, before: set[str]) -> list:
+    """Merge policy of a writer's last commit: its own earlier segments merged into the one
+    it is writing, then the tiered merge over the rest."""
+    from whoosh.reading import SegmentReader
+
+    older = [seg for seg in segments if seg.segment_id() in before]
+    for seg in segments:
+        if seg.segment_id() not in before:
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+    return tiered_merge(writer, older)
 
 
 def tiered_merge(writer, segments: list, fan: int = 8) -> list:

@@ -92,18 +92,24 @@ def known_stamps(ix, index_dir: Path) -> dict[str, str]:
     faster than the column of a large index. A copy from any
     other generation of the index is ignored and replaced.
     """
-    generation = ix.latest_generation()
-    copy = index_dir / STAMPS_COPY
-    try:
-        saved = json.loads(read_regular(copy))
-        if saved.get("generation") == generation and isinstance(saved.get("stamps"), dict):
-            return saved["stamps"]
-    except (OSError, ValueError):
-        pass
+    saved = saved_stamps(ix, index_dir)
+    if saved is not None:
+        return saved
     stamps = indexed_stamps(ix)
     try:
-        write_text_atomic(copy, json.dumps({"generation": generation, "stamps": stamps}, ensure_ascii=False),
-                          durable=False)
+        write_text_atomic(index_dir / STAMPS_COPY, json.dumps(
+            {"generation": ix.latest_generation(), "stamps": stamps}, ensure_ascii=False), durable=False)
     except OSError:  # a read-only KB: the column is read each time
         pass
     return stamps
+
+
+def saved_stamps(ix, index_dir: Path) -> dict[str, str] | None:
+    """The copy :func:`known_stamps` keeps, if it was made from the index's current generation."""
+    try:
+        saved = json.loads(read_regular(index_dir / STAMPS_COPY))
+        if saved.get("generation") == ix.latest_generation() and isinstance(saved.get("stamps"), dict):
+            return saved["stamps"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None

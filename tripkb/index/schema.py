@@ -110,11 +110,20 @@ def _storage(index_dir: Path):
     return FileStorage(str(index_dir), supports_mmap=False)
 
 
-def open_index(index_dir: Path):
-    reason = status(index_dir)
+def open_index(index_dir: Path, checked: bool = False):
+    """The index; ``checked`` when the caller has just had :func:`status` say it is usable."""
+    reason = None if checked else status(index_dir)
     if reason:
         raise KBIndexError(f"cannot open the index in {index_dir}: {reason}; run 'tripkb reindex'")
     return _storage(index_dir).open_index(INDEX_NAME)
+
+
+def segment_count(index_dir: Path) -> int:
+    """The segments the index is in: each repeats the terms it shares with the others, so
+    fewer make a smaller index and a faster search."""
+    from whoosh.index import TOC
+
+    return len(TOC.read(_storage(index_dir), INDEX_NAME).segments)
 
 
 def create_index(index_dir: Path):

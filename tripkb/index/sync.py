@@ -34,7 +34,8 @@ from ..workers import bounded_map, workers_for
 from .analysis import preload
 from .batch_writer import BatchWriter
 from .bulk import index_in_bulk
-from .corpus import Entry, layout_entries, corpus_entries, corpus_layout, known_stamps, stamp
+from .corpus import (Entry, Layout, corpus_entries, corpus_layout, known_stamps, layout_entries, saved_stamps,
+                     stamp)
 from .prepare import Prepared, prepare
 from .schema import create_index, open_index, status
 
@@ -75,13 +76,10 @@ def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bo
             return sync_locked(kb, progress, rebuild, workers, own)
     if rebuild or status(kb.index_dir):
         return _rebuild(kb, progress, workers, ocr)
-    ix = open_index(kb.index_dir)
+    ix = open_index(kb.index_dir, checked=True)
     indexed = known_stamps(ix, kb.index_dir)
     layout = corpus_layout(kb)
-    base = os.path.join(kb.corpus, "")
-    todo = layout_entries(kb, [(key, sidecar, document) for key, sidecar, document in layout
-                               if indexed.get(key) != stamp(key, sidecar and base + sidecar,
-                                                            document and base + document)])
+    todo = layout_entries(kb, _changed(kb, layout, indexed))
     current = {key for key, _, _ in layout}
     gone = [k for k in indexed if k not in current]
     report = SyncReport(unchanged=len(layout) - len(todo))
@@ -93,6 +91,36 @@ def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bo
             report.removed += 1
         _index_entries(kb, writer, todo, indexed, report, progress, workers, ocr)
     return report
+
+
+def _changed(kb: KnowledgeBase, layout: Layout, indexed: dict[str, str]) -> Layout:
+    """The part of ``layout`` whose files are not as the index last saw them."""
+    base = os.path.join(kb.corpus, "")
+    return [(key, sidecar, document) for key, sidecar, document in layout
+            if indexed.get(key) != stamp(key, sidecar and base + sidecar, document and base + document)]
+
+
+def _in_step(kb: KnowledgeBase) -> SyncReport | None:
+    """A report of nothing to do when the index holds ``corpus/`` exactly as it is now, else None.
+
+    Looked at without the writer lock and without writing anything, so that a lookup
+    on an index that is up to date takes no lock: a sync changes the index by whole
+    commits, each a generation the comparison sees entirely or not at all. Only the
+    copy of the stamps is trusted here; without a current one, the locked way makes it.
+    """
+    from whoosh.index import IndexError as WhooshIndexError
+
+    try:
+        ix = open_index(kb.index_dir, checked=True)
+        indexed = saved_stamps(ix, kb.index_dir)
+    except (OSError, KBIndexError, WhooshIndexError):  # being rebuilt this very moment
+        return None
+    if indexed is None:
+        return None
+    layout = corpus_layout(kb)
+    if len(layout) != len(indexed) or _changed(kb, layout, indexed):
+        return None
+    return SyncReport(unchanged=len(layout))
 
 
 def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, ocr: Ocr) -> SyncReport:
@@ -205,6 +233,9 @@ def refresh(kb: KnowledgeBase, progress: Progress | None = None) -> SyncReport |
     """
     if status(kb.index_dir):
         return sync(kb, progress)
+    unchanged = _in_step(kb)
+    if unchanged is not None:
+        return unchanged
     with ExitStack() as held:
         try:
             held.enter_context(writer_lock(kb, wait=0))

@@ -36,6 +36,11 @@ Whoosh-Reloaded 2.7.5
   * :mod:`query.literal`: ``DocSet`` and ``Ranked`` are ``Query`` subclasses that
     build matchers themselves (``ListMatcher``) and read a searcher's
     ``subsearchers`` (tests/test_search.py).
+  * :func:`lighter_imports`: while ``whoosh.compat`` and ``whoosh.reading`` are first
+    imported, stands in for ``urllib.request`` (whose ``urlretrieve`` Whoosh only
+    re-exports) and for the ``cached_property`` package (which imports asyncio;
+    Whoosh uses its decorator once, on ``SegmentReader.deleted_docs_set``)
+    (tests/test_speed.py).
 
 jieba 0.42.1
   * :func:`index.analysis._route_table` reads a tokenizer's ``FREQ`` and ``total``
@@ -46,8 +51,11 @@ jieba 0.42.1
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
+
+from ..stand_ins import module, stand_in_while_importing
 
 #: Where classes pickled in an index's schema lived when the index was written, and where they
 #: are now. Indexes written before the modules moved into subpackages name
@@ -91,3 +99,17 @@ def aligned_columns() -> None:
     from whoosh.reading import MultiReader
 
     MultiReader.column_reader = _column_reader
+
+
+def _urlretrieve(*args, **kwargs):
+    """``urllib.request.urlretrieve``, imported when called (Whoosh never calls it)."""
+    from urllib.request import urlretrieve
+
+    return urlretrieve(*args, **kwargs)
+
+
+def lighter_imports() -> None:
+    """Import Whoosh without what it imports and never uses for an index: urllib.request
+    (ssl, http, email) and asyncio, a fifth of a lookup's imports (:mod:`tripkb.stand_ins`)."""
+    stand_in_while_importing("whoosh.compat", module("urllib.request", urlretrieve=_urlretrieve))
+    stand_in_while_importing("whoosh.reading", module("cached_property", cached_property=functools.cached_property))

@@ -33,7 +33,7 @@ from ..index.analysis import preload
 from ..index.batch_writer import BatchWriter
 from ..index.corpus import Entry
 from ..index.prepare import prepare
-from ..index.schema import body_fields, live_values, open_index
+from ..index.schema import body_fields, live_values, open_index, segment_count
 from ..index.sync import LOOKAHEAD, SyncReport, sync_locked
 from ..kb import DOCUMENT_SUFFIXES, STAGING, KnowledgeBase
 from ..lock import writer_lock
@@ -55,6 +55,8 @@ class IngestReport:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     synced: SyncReport | None = None
+    #: The segments the index is left in (see :class:`tripkb.index.batch_writer.BatchWriter`).
+    segments: int = 0
 
 
 def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
@@ -116,6 +118,7 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
             placed = sync_locked(kb, progress, workers=workers, ocr=engine)
             report.problems.extend(placed.problems)
             report.warnings.extend(placed.warnings)
+        report.segments = segment_count(kb.index_dir)
     return report
 
 

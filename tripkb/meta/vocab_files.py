@@ -132,7 +132,44 @@ def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
 def shipped(name: str) -> tuple[str, Any]:
     """A shipped data file's label for messages and its parsed content."""
     source = resources.files("tripkb") / "data" / name
-    return f"tripkb/data/{name}", _load(source.read_text(encoding="utf-8"), f"tripkb/data/{name}")
+    label = f"tripkb/data/{name}"
+    if not isinstance(source, Path):  # inside a zip: no stamp to trust a copy by
+        return label, _load(source.read_text(encoding="utf-8"), label)
+    return label, _parsed_via_copy(source, label)
+
+
+def _parsed_via_copy(source: Path, label: str) -> Any:
+    """The YAML's content, from a JSON copy in the user's cache while the file is unchanged.
+
+    Every lookup needs the vocabulary, and libyaml parses the shipped files many
+    times slower than json reads the same content. A file whose content JSON cannot
+    hold as YAML gave it (dates, keys that are not texts) is not copied.
+    """
+    import json
+    import zlib
+
+    from tripkb.fsutil import user_cache_dir, write_text_atomic
+
+    info = source.stat()
+    stamp = [str(source), info.st_size, info.st_mtime_ns]
+    copy = None
+    try:
+        copy = user_cache_dir() / "vocab" / f"{source.stem}-{zlib.crc32(str(source).encode()):08x}.json"
+        saved = json.loads(copy.read_text(encoding="utf-8"))
+        if saved["stamp"] == stamp:
+            return saved["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    data = _load(source.read_text(encoding="utf-8"), label)
+    if copy is not None:
+        try:
+            text = json.dumps({"stamp": stamp, "data": data}, ensure_ascii=False)
+            if json.loads(text)["data"] == data:
+                copy.parent.mkdir(exist_ok=True)
+                write_text_atomic(copy, text, durable=False)
+        except (OSError, TypeError, ValueError):  # a read-only cache: parsed again next time
+            pass
+    return data
 
 
 def kb_file(path: Path) -> Any:

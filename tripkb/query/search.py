@@ -327,14 +327,20 @@ def _index_query(q, Q, literals: list[str], words: list[str], negated: bool, ctx
 
 #: Punctuation that is part of a Latin term (C++, C#, .NET, U.S., R&D, 3.0): such a term is
 #: matched against the text as written, as the index drops punctuation.
-_PUNCTUATED = re.compile(rf"{_LATIN}[+#]|[+#&]{_LATIN}|{_LATIN}[&.]{_LATIN}|(?<!\S)\.{_LATIN}")
+_PUNCTUATION = "+#&."
+
+
+@lru_cache(maxsize=1)
+def _punctuated_re() -> re.Pattern:
+    """Compiled on first use: its character classes take longer to compile than most lookups."""
+    return re.compile(rf"{_LATIN}[+#]|[+#&]{_LATIN}|{_LATIN}[&.]{_LATIN}|(?<!\S)\.{_LATIN}")
 
 
 def _punctuated(folded: str) -> re.Pattern | None:
     """The pattern a punctuated Latin term must match in the match-form text, else None.
     A final full stop may be the end of a sentence: U.S. also matches 'the U.S'."""
     term = folded.strip()
-    if not _PUNCTUATED.search(term):
+    if not any(mark in term for mark in _PUNCTUATION) or not _punctuated_re().search(term):
         return None
     core = term.rstrip(".") or term
     body = r"\s+".join(re.escape(part) for part in core.split())
