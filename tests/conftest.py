@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -107,3 +108,18 @@ def empty_path(tmp_path: Path) -> str:
     folder = tmp_path / "bin-without-tools"
     folder.mkdir(exist_ok=True)
     return str(folder)
+
+
+@contextlib.contextmanager
+def small_disk(tmp_path: Path, size: str):
+    """A real file system of ``size`` (tmpfs, e.g. ``900k``) mounted in ``tmp_path``, to fill up;
+    the test is skipped where it cannot be made (not root, no mount)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("needs root and tmpfs to make a small disk")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)

@@ -1,8 +1,6 @@
 """SIGKILL at any moment, a second writer, a full disk: the KB opens, searches and verifies."""
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +12,7 @@ import pytest
 from tripkb.index.integrity import verify
 from tripkb.kb import KnowledgeBase
 
-from conftest import tripkb_env
+from conftest import small_disk, tripkb_env
 from reports import ALA_2008, IFLA_2007
 
 N_DOCS = 24
@@ -125,12 +123,7 @@ def test_searches_work_during_an_ingest(tmp_path, many):
 
 
 def test_full_disk_keeps_the_corpus_intact(tmp_path, many):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=900k", "tmpfs", str(mount)], capture_output=True).returncode:
-        pytest.skip("needs root and tmpfs to make a small disk")
-    try:
+    with small_disk(tmp_path, "900k") as mount:
         kb = mount / "kb"
         code, out, err = run("--kb", str(kb), "ingest", str(many))
         assert code == 1
@@ -139,5 +132,3 @@ def test_full_disk_keeps_the_corpus_intact(tmp_path, many):
         base = KnowledgeBase(kb)
         for problem in verify(base).problems:  # what is in corpus/ is whole; only the index may lag
             assert "SHA-256" not in problem.reason and "missing" not in problem.reason
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)

@@ -9,8 +9,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, tripkb_env
+from conftest import run_cli, small_disk, tripkb_env
 
 ESC_TITLE = "年會\x1b]52;c;aGVsbG8=\x07 [bold]x[/bold] \x1b[2J"
 HOSTILE = {
@@ -280,12 +278,7 @@ def test_a_damaged_archive_says_so_not_that_it_lacks_a_manifest(tmp_path):
 
 
 def test_a_full_disk_during_a_searchs_refresh_is_an_error_not_stale_results(tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True).returncode:
-        pytest.skip("needs root and tmpfs to make a small disk")
-    try:
+    with small_disk(tmp_path, "2m") as mount:
         kb = mount / "kb"
         for i in range(3):
             write_sidecar(kb / "corpus", f"D{i}", {"id": f"D{i}", "title": f"年會 舊 {i}"})
@@ -301,8 +294,6 @@ def test_a_full_disk_during_a_searchs_refresh_is_an_error_not_stale_results(tmp_
         assert done.returncode == 1
         assert done.stdout == ""
         assert "No space left on device" in done.stderr and "Traceback" not in done.stderr
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
 
 
 def test_import_csv_killed_leaves_no_worker_writing_after_its_lock_is_released(tmp_path):
