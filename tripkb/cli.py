@@ -240,6 +240,8 @@ def search(
         tripkb search 年會 海報展 -IFLA
 
         tripkb search 數位保存 --section 建議
+
+        tripkb search 數位典藏 --sector library --since 2005
     """
     from .query.search import Filters, search as run
 
@@ -403,7 +405,8 @@ def stats(
     One --by gives a ranked table with shares; two give a cross-tab with totals on
     both margins (the first field down, the second across). A document with two
     countries or two events counts under each. Institutions count under their
-    current name unless --historical is given.
+    current name (a renamed agency under its new one) unless --historical is given;
+    --sector library counts only libraries, library schools and archives.
 
     Examples:
 
@@ -412,6 +415,8 @@ def stats(
         tripkb stats --query 圖書館 --by year --by region --since 2000
 
         tripkb stats --by year --by org --count participants --chart
+
+        tripkb stats --sector library --by institution --by year
     """
     from . import render
     from .errors import UsageError
@@ -643,6 +648,8 @@ def export(
         tripkb export --format ris --org ALA -o ala.ris
 
         tripkb export --format csl-json -q 數位典藏 -o references.json
+
+        tripkb export --format marc --sector library --since 2009 -o libraries.mrc
 
         tripkb export --bundle ncl-2009.tar.gz --institution 國家圖書館 --since 2009 --until 2009
     """
