@@ -22,6 +22,7 @@ from ..index.analysis import gram_tokens, runs, word_tokens
 from ..index.schema import GRAM_SUFFIX, PAGE_BREAK, TEXT_FIELDS, StoredDoc
 from ..kb import KnowledgeBase
 from ..meta.sidecar import TYPES
+from ..meta.vocab_files import SECTORS
 from ..text.normalise import _CJK, is_cjk_char, match_form, query_form
 
 MAX_QUERY_CHARS = 1000
@@ -55,6 +56,8 @@ class Filters:
     category: str | None = None
     since: int | None = None
     until: int | None = None
+    #: library: institutions in the library sector (meta/vocab.py Vocabulary.sector), other: the rest.
+    sector: str | None = None
     #: Only documents whose section of this name (建議, 目的 …) holds the query; see query/outline.py.
     section: str | None = None
 
@@ -63,6 +66,8 @@ class Filters:
             value = getattr(self, name)
             if value is not None:
                 check_year(value, f"--{name} {value}")
+        if self.sector is not None and self.sector not in SECTORS:
+            raise UsageError(f"--sector must be one of {', '.join(SECTORS)}; not {self.sector!r}")
 
     def query(self, kb_root=None):
         from whoosh import query as Q
@@ -85,6 +90,8 @@ class Filters:
             parts.append(Q.Term("region", self.region.strip()))
         if self.category:
             parts.append(Q.Term("category", self.category.strip()))
+        if self.sector:
+            parts.append(Q.Term("sector", self.sector))
         if self.since is not None or self.until is not None:
             if self.since is not None and self.until is not None and self.since > self.until:
                 raise UsageError(f"--since {self.since} is after --until {self.until}")
