@@ -15,6 +15,7 @@ from functools import lru_cache
 from itertools import product
 from typing import Any
 
+from ..index.schema import holds_word
 from ..meta.fold_names import fold_key
 from ..text.normalise import is_cjk_char, match_form
 from .literal import LITERAL, Plus
@@ -26,8 +27,8 @@ KNOWN = 100 * LITERAL
 METADATA = 50.0
 #: A short name that begins more institutions' names than this is too general (國立, 圖書).
 MAX_PREFIXED = 3
-#: The id terms read for a word are those under each upper/lower-case variant of its first
-#: this many characters (at most 2 ** 4 short runs of the term list, never the whole list).
+#: An id typed in another case is looked for under the case variants of its first this many
+#: characters that begin some id, never in the whole id list.
 CASE_PREFIX = 4
 #: A query word gives at most this many other spellings of the country names it holds.
 MAX_VARIANTS = 4
@@ -73,16 +74,25 @@ class Known:
 
     def ids(self, text: str, prefix: bool = False) -> list[str]:
         """The ids that are ``text`` (with ``prefix``, that begin with it) in any case: any id
-        shape, XiaoBiaoSong for xiaobiaosong as well as C09601649 for c09601649."""
+        shape, XiaoBiaoSong for xiaobiaosong as well as C09601649 for c09601649. A word the
+        text holds (annual) is only looked up in its own, upper and lower case."""
         wanted = text.strip()
         folded = wanted.casefold()
-        if not folded:
-            return []
         reader = self.searcher.reader()
+        found = [i for i in dict.fromkeys((wanted, wanted.upper(), wanted.lower())) if ("id", i) in reader]
+        if not prefix and (found or wanted.upper() == wanted.lower() or holds_word(reader, folded)):
+            return found  # a word of the text typed in another case means that word
+        if not folded:
+            return found
+        # Each seek in the term list costs a fraction of a millisecond: walk the case variants
+        # of the first characters that begin some id, then read the ids under those left.
+        heads = [""]
+        for ch in wanted[:CASE_PREFIX]:
+            heads = [head + c for head in heads for c in dict.fromkeys((ch.lower(), ch.upper()))
+                     if next(reader.expand_prefix("id", head + c), None) is not None]
         to_text = reader.schema["id"].from_bytes
-        heads = {"".join(chars) for chars in product(*({c.lower(), c.upper()} for c in wanted[:CASE_PREFIX]))}
-        found = (to_text(term) for head in sorted(heads) for term in reader.expand_prefix("id", head))
-        return sorted({value for value in found
+        values = (to_text(term) for head in heads for term in reader.expand_prefix("id", head))
+        return sorted({value for value in values
                        if (value.casefold().startswith(folded) if prefix else value.casefold() == folded)})
 
     def __call__(self, text: str) -> list[Any]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import QueryError, UsageError
 from ..index.analysis import gram_tokens, runs, word_tokens
-from ..index.schema import GRAM_SUFFIX, PAGE_BREAK, TEXT_FIELDS, StoredDoc
+from ..index.schema import GRAM_SUFFIX, PAGE_BREAK, TEXT_FIELDS, StoredDoc, holds_word
 from ..kb import KnowledgeBase
 from ..meta.sidecar import TYPES
 from ..text.normalise import _CJK, is_cjk_char, match_form, query_form
@@ -407,9 +407,6 @@ def lexicon_segmenter(reader, longest: int = 16) -> Callable[[str], list[str] | 
     per process). A character no indexed word covers makes the word
     unmatchable as words; its literal text is still searched as bigrams.
     """
-    def known(term: str) -> bool:
-        return any((f, term) in reader for f in TEXT_FIELDS)
-
     def segment(folded: str) -> list[str] | None:
         tokens: list[str] = []
         for kind, run, _ in runs(folded):
@@ -419,7 +416,7 @@ def lexicon_segmenter(reader, longest: int = 16) -> Callable[[str], list[str] | 
             i = 0
             while i < len(run):
                 for n in range(min(longest, len(run) - i), 0, -1):
-                    if known(run[i:i + n]):
+                    if holds_word(reader, run[i:i + n]):
                         tokens.append(run[i:i + n])
                         i += n
                         break
