@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
-from itertools import product
 from typing import Any
 
 from ..index.schema import holds_word
