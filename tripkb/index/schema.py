@@ -38,6 +38,11 @@ LIST_FIELDS = ("events", "countries")
 NUMBER_FIELDS = ("year", "participants")
 
 
+def holds_word(reader, term: str) -> bool:
+    """Whether a text field of the index holds ``term`` (match form) as a word."""
+    return any((name, term) in reader for name in TEXT_FIELDS)
+
+
 def schema():
     from whoosh import fields
 

@@ -137,6 +137,11 @@ class Vocabulary:
         found = self.country(name)
         return found.region if found else None
 
+    def country_name_pairs(self) -> list[tuple[str, str]]:
+        """Each country's Taiwan and mainland names (義大利, 意大利), for the countries that have both:
+        two spellings of one name, unlike an alias, which may name a place in the country."""
+        return [(c.name, c.zh_hans) for c in self._countries.values() if c.zh_hans]
+
     def countries_from_text(self, text: str) -> list[str]:
         """Canonical names of the countries a 派赴國家 field lists, in order.
 
