@@ -182,9 +182,9 @@ def _placed(pages: list[str], given: list[dict[str, Any]]):
         page = mark["page"] - 1
         if not 0 <= page < len(pages):
             continue
-        after = placed[-1][3] if placed and placed[-1][2] == page else 0
-        found = _heading_on(pages[page], page, mark, after)
-        heading, offset = found or (mark.get("heading", mark["name"]), after)
+        after = placed[-1][3] if placed and placed[-1][2] == page else None  # the one before starts there
+        found = _heading_on(pages[page], page, mark, 0 if after is None else after + 1)
+        heading, offset = found or (mark.get("heading", mark["name"]), after or 0)
         placed.append((mark, heading, page, offset, found is not None))
     return placed
 
