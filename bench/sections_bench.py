@@ -6,9 +6,14 @@ Each generated report has a known outline, drawn at random: a numbering style (å
 and English papers. A fifth of the reports have no outline at all: anything found in them is
 counted as invented. The sample's outlines are those tests/test_sections.py checks. Prints
 the share of sections found with the right name and start page, and the sections invented.
+
+With ``--cost-reports N`` it also times recognition on N of bench.py's generated reports
+(gen.py, 10-20 pages; cached in ``--workdir``), in one process, document by document beside
+the work ingest does on each page anyway (extracting the text, building the index fields),
+which is the yardstick: recognition's share of that work is what it adds to ingest.
 Run from the repository root:
 
-    python bench/sections_bench.py [--n 40] [--seed 1]
+    python bench/sections_bench.py [--n 40] [--seed 1] [--cost-reports 60]
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import random
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,11 +140,48 @@ def score(found: list[tuple[str, int]], expected: list[tuple[str, int]]) -> tupl
     return right, len(left)
 
 
+def cost(reports: int, workdir: Path) -> None:
+    """Recognition's time a page beside extraction and field building, on gen.py's reports."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import gen
+
+    from tripkb.index.analysis import preload
+    from tripkb.index.schema import document_fields
+    from tripkb.meta.vocab import Vocabulary
+
+    cache, _ = gen.generate(reports, 1, 10, 20, workdir)
+    vocab = Vocabulary.load()
+    preload()
+    pages = 0
+    spent = {"extract": 0.0, "fields": 0.0, "sections": 0.0}
+    for path in sorted(cache.glob("rep*.pdf"))[:reports]:
+        start = time.perf_counter()
+        text = read(path).pages
+        spent["extract"] += time.perf_counter() - start
+        start = time.perf_counter()
+        document_fields(path.name, "", {"id": path.stem, "title": path.stem}, None, text, vocab)
+        spent["fields"] += time.perf_counter() - start
+        start = time.perf_counter()
+        for _ in range(5):  # short enough to be timed a few times over
+            find_sections(text)
+        spent["sections"] += (time.perf_counter() - start) / 5
+        pages += len(text)
+    per = {k: v / pages * 1000 for k, v in spent.items()}
+    work = per["extract"] + per["fields"]
+    print(f"cost on {reports} generated reports ({pages} pages), ms a page: extraction {per['extract']:.2f}, "
+          f"index fields {per['fields']:.2f} (recognition included), recognition {per['sections']:.3f} "
+          f"= {per['sections'] / work:.1%} of extraction and index fields")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40, help="generated reports (default 40)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cost-reports", type=int, default=0, help="time recognition on this many of gen.py's reports")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out", help="gen.py's cache (default bench/out)")
     args = parser.parse_args()
+    if args.cost_reports:
+        cost(args.cost_reports, args.workdir.resolve())
     from test_sections import SAMPLE
 
     rng = random.Random(args.seed)

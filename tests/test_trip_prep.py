@@ -172,6 +172,8 @@ def test_brief_on_the_sample_shows_every_ifla_report(sample):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("7 documents; sections read from 7, text in 7\n")
+    assert "Institutions visited (named in the 過程 sections of 7 reports)" in out
+    assert "Recommendations, newest first (from the 建議 sections of 7 reports)" in out
     for doc in IFLA_REPORTS:  # each in the timeline and among the recommendations
         assert out.count(f"[{doc}") >= 2, doc
     assert "建議本館訂定數位保存政策" in out and "[EX0980003 p. 5]" in out
@@ -183,6 +185,7 @@ def test_brief_json_on_the_sample(sample):
     data = json.loads(run_cli("--kb", sample, "brief", "--org", "IFLA", "--json").stdout)
     assert [t["id"] for t in data["trips"]] == IFLA_REPORTS  # newest first
     assert data["documents"] == 7 and data["with_sections"] == 7
+    assert data["with_process"] == 7 and data["with_recommendations"] == 7
     assert {r["id"] for r in data["recommendations"]} == set(IFLA_REPORTS)
     years = [r["year"] for r in data["recommendations"]]
     assert years == sorted(years, reverse=True)
@@ -199,6 +202,8 @@ def test_brief_markdown_file(sample, tmp_path):
     assert text.startswith("# Trip brief: org=IFLA country=義大利\n\n1 document; sections read from 1, text in 1.\n")
     assert "| 2009 | 國家圖書館 | 周美惠 | 義大利 | 參加2009年國際圖書館協會聯盟年會（義大利米蘭）報告 (EX0980003) |" in text
     assert "- 數位檔案的長期保存需要制度化的格式遷移規劃,建議本館訂定數位保存政策。 (EX0980003, p. 5)" in text
+    assert "## Institutions visited\n\nNamed in the 過程 sections of 1 report.\n" in text
+    assert "## Recommendations, newest first\n\nFrom the 建議 sections of 1 report.\n" in text
 
 
 def test_brief_counts_records_and_reports_without_sections(tmp_path):
@@ -216,6 +221,7 @@ def test_brief_counts_records_and_reports_without_sections(tmp_path):
     data = json.loads(run_cli("--kb", kb, "brief", "--org", "IFLA", "--json").stdout)
     assert [t["id"] for t in data["trips"]] == ["A", "B", "R"]
     assert (data["documents"], data["with_text"], data["with_sections"]) == (3, 2, 1)
+    assert (data["with_process"], data["with_recommendations"]) == (1, 1)  # A's; B has no outline, R no text
     assert data["travellers"] == {"國家圖書館": [{"name": "王小明", "trips": 2}, {"name": "林靜宜", "trips": 1}]}
     assert [(r["id"], r["page"], r["text"]) for r in data["recommendations"]] == [
         ("A", 3, "建議辦理館員研習。"), ("A", 3, "建議持續出席。")]

@@ -167,7 +167,7 @@ def ingest(
     with render.progress_bar("Ingesting") as progress:
         report = run(_kb(ctx, create=True), paths, progress, extractor=extractor, ocr=_ocr_mode(ocr),
                      cluster=cluster, cluster_workers=dask_workers)
-    for message in report.warnings:
+    for message in report.warnings + (report.synced.warnings if report.synced else []):
         render.warning(message)
     for problem in (report.synced.problems if report.synced else []) + report.problems:
         render.error(str(problem))
@@ -273,6 +273,8 @@ def show(
 ) -> None:
     """Print a document's record, its outline (sections with pages) and the text of its first page.
 
+    The outline is recognised from the text; a 'sections:' list in the sidecar replaces it.
+
     Examples:
 
         tripkb show EX0960001
@@ -280,7 +282,7 @@ def show(
         tripkb show EX0960001 --section 建議
     """
     from . import render
-    from .query.outline import outline, read_section
+    from .query.outline import given, outline, read_section
     from .query.search import get
 
     with render.progress_bar("Indexing") as progress:
@@ -297,10 +299,11 @@ def show(
     sections = outline(doc)
     if as_json:
         print_json({"record": doc.record, "file": doc.file, "first_page": first if doc.file else None,
-                           "sections": [s.to_json() for s in sections]})
+                    "sections": [s.to_json() for s in sections],
+                    "sections_from": "sidecar" if given(doc) else "text"})
     else:
         render.record(doc, first)
-        render.outline(sections)
+        render.outline(sections, given(doc))
 
 
 @app.command()

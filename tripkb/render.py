@@ -159,6 +159,9 @@ def record(doc, first_page: str) -> None:
     for key, value in rec.items():
         if key == "extracted" and isinstance(value, dict):  # which fields, not their fingerprints
             value = ", ".join(value) + " (read from the document)"
+        elif key == "sections" and isinstance(value, list):  # a person's outline, shown in full below
+            value = "、".join(f"{s.get('name')} p. {s.get('page')}" for s in value if isinstance(s, dict)) \
+                or "none (the sidecar says the document has no outline)"
         elif isinstance(value, list):
             value = "、".join(map(str, value))
         elif isinstance(value, dict):
@@ -171,12 +174,12 @@ def record(doc, first_page: str) -> None:
         out.print(Text(safe(first_page, lines=True) if first_page else "(no text on this page)"))
 
 
-def outline(sections) -> None:
-    """A document's sections with their pages, after its record."""
+def outline(sections, given: bool = False) -> None:
+    """A document's sections with their pages, after its record; ``given``: as its sidecar lists them."""
     if not sections:
         return
     out.print()
-    out.print(Text("Sections", style="bold underline"))
+    out.print(Text("Sections", style="bold underline") + Text(" (as the sidecar lists them)" if given else ""))
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column(style="green", no_wrap=True)
@@ -236,10 +239,11 @@ def brief(result) -> None:
     for inst, people in result.travellers.items():
         out.print(Text(f"  {safe(inst)}: ", style="cyan") + Text(safe("、".join(f"{n} ({c})" for n, c in people))))
     out.print()
-    out.print(Text("Institutions visited", style="bold underline"))
+    out.print(Text("Institutions visited", style="bold underline") + Text(f" ({result.visited_from()})", style="dim"))
     out.print(Text("  " + (safe("、".join(f"{n} ({c})" for n, c in result.visited)) or "(none named)")))
     out.print()
-    out.print(Text("Recommendations, newest first", style="bold underline"))
+    out.print(Text("Recommendations, newest first", style="bold underline")
+              + Text(f" ({result.recommendations_from()})", style="dim"))
     for r in result.recommendations:
         out.print(Text(f"  • {safe(r.text)} ") + Text(f"[{safe(r.id)} p. {r.page}]", style="dim"))
     if not result.recommendations:

@@ -108,10 +108,21 @@ def prepare(kb: KnowledgeBase, entry: Entry, extracted: Extracted | None = None,
         record["pages"] = len(pages)
     if document is not None and entry.sidecar is None:
         record["sha256"] = sha256_of(document)  # so ingesting the same bytes again finds it
+    if entry.sidecar is not None and pages and record.get("sections"):
+        warnings += _unused_sections(kb.relative(entry.sidecar), record["sections"], pages, paged)
     fields = document_fields(entry.key, current, to_json(record),
                              f"corpus/{rel_file}" if rel_file else None, pages, vocab or Vocabulary.load(kb.root), paged,
                              body)
     return Prepared(entry, fields, problems, warnings)
+
+
+def _unused_sections(where: str, given: list[dict[str, Any]], pages: list[str], paged: bool) -> list[str]:
+    """Warnings for the sidecar's sections the document cannot hold as given (Word has no pages)."""
+    from ..text.sections import given_problems
+
+    if not paged:
+        return [f"{where}: sections: a Word document has no pages, so its sections are not used"]
+    return [f"{where}: sections: {problem}" for problem in given_problems(pages, given)]
 
 
 def _utf8(name: str) -> bool:

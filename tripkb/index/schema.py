@@ -236,7 +236,8 @@ class StoredDoc:
     starts: list[int]
     _text: bytes
     paged: bool = True
-    #: The recognised sections (text/sections.py), as JSON; none when the outline was not recognised.
+    #: The sections (text/sections.py), as JSON: the sidecar's when it lists them, else those
+    #: recognised; none when the outline was not recognised.
     sections: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -280,13 +281,14 @@ def body_fields(pages: list[str]) -> dict[str, Any]:
     return _analysed("body", match_form(PAGE_BREAK.join(pages)))
 
 
-def _sections(pages: list[str], paged: bool) -> list:
-    """The document's recognised sections; a text without pages (Word) has no page spans to give."""
+def _sections(pages: list[str], paged: bool, given: list[dict[str, Any]] | None) -> list:
+    """The document's sections: those the sidecar lists when it lists any (even none), else those
+    recognised in the text; a text without pages (Word) has no page spans to give."""
     if not paged or not pages:
         return []
-    from ..text.sections import find_sections
+    from ..text.sections import find_sections, given_sections
 
-    return find_sections(pages)
+    return find_sections(pages) if given is None else given_sections(pages, given)
 
 
 def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | None,
@@ -310,7 +312,7 @@ def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | No
     for page in pages:
         starts.append(pos)
         pos += len(page) + len(PAGE_BREAK)
-    sections = _sections(pages, paged)
+    sections = _sections(pages, paged, record.get("sections"))
     doc: dict[str, Any] = {
         "key": key,
         "stamp": stamp,

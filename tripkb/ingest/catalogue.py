@@ -67,7 +67,7 @@ COLUMNS: dict[str, str] = {
     "出國人數": "participants", "頁數": "pages",
 }
 #: What a column may be mapped to with ``--map COL=FIELD``.
-FIELDS = tuple(k for k in KEYS if k not in ("file", "sha256", "extracted")) + ("trip.start", "trip.end")
+FIELDS = tuple(k for k in KEYS if k not in ("file", "sha256", "sections", "extracted")) + ("trip.start", "trip.end")
 ENCODINGS = {"utf-8": "utf-8-sig", "big5": "cp950"}  # cp950 is Big5 as Windows writes it
 #: (line where the row starts, its number among the non-blank rows, its cells)
 _Row = tuple[int, int, list[str]]

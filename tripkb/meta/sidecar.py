@@ -27,7 +27,7 @@ TYPES = ("report", "paper", "poster", "slides", "other")
 KEYS = (
     "id", "type", "title", "authors", "institution", "category", "events", "countries",
     "region", "trip", "report_date", "year", "keywords", "abstract", "participants",
-    "language", "source", "file", "sha256", "pages", "ocr", "extracted",
+    "language", "source", "file", "sha256", "pages", "sections", "ocr", "extracted",
 )
 LIST_KEYS = ("authors", "events", "countries", "keywords")
 TEXT_KEYS = ("id", "title", "institution", "category", "region", "abstract", "language", "source")
@@ -219,6 +219,11 @@ def check_schema(data: dict[str, Any], where: str, lines: dict[str, int] | None 
             errors.append(exc)
     errors += [MetadataError(where, f"found {why}, which no record can hold", key=str(key), line=lines.get(str(key)))
                for key, why in unfit.items() if key not in KEYS]
+    beyond = [s for s in out.get("sections", []) if isinstance(out.get("pages"), int) and s["page"] > out["pages"]]
+    if beyond:
+        errors.append(MetadataError(where, f"{beyond[0]['name']} on page {beyond[0]['page']}, but the document "
+                                           f"has {out['pages']} pages", key="sections", line=lines.get("sections")))
+        del out["sections"]
     warnings = [f"{where}: {key}: unknown key (kept)" for key in data if key not in KEYS and key not in unfit]
     if derived:
         derive(out)
@@ -318,6 +323,38 @@ def _ocr(value: Any, fail: Fail) -> dict[str, Any]:
     return dict(value)
 
 
+def _sections(value: Any, fail: Fail) -> list[dict[str, Any]]:
+    """``[{name: 目的, page: 3}, {name: 建議, page: 9, heading: 伍、未來展望}]``: a person's outline,
+    which replaces the recognised one; ``[]`` says the document has none. Names are those
+    ``show`` prints (an alias such as 建議事項 or Recommendations is taken as its name), pages
+    in order; ``heading``, the start of the heading's line, places a section within its page."""
+    from ..text.sections import ALIASES, canonical
+
+    expected = "expected a list of {name: SECTION, page: PAGE} in page order, e.g. [{name: 目的, page: 3}]"
+    if not isinstance(value, list):
+        raise fail(f"{expected}, found {_kind(value)}")
+    out: list[dict[str, Any]] = []
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, dict) or not {"name", "page"} <= set(item) <= {"name", "page", "heading"}:
+            found = f"the keys {', '.join(map(str, item))}" if isinstance(item, dict) else _kind(item)
+            raise fail(f"item {n}: {expected} (and, if need be, heading: TEXT), found {found}")
+        name = canonical(item["name"]) if isinstance(item["name"], str) else None
+        if name is None:
+            raise fail(f"item {n}: unknown section {item['name']!r} (expected one of {'、'.join(ALIASES)})")
+        page = item["page"]
+        if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= MAX_COUNT:
+            raise fail(f"item {n} ({name}): expected a page number from 1, found {page!r}")
+        if out and page < out[-1]["page"]:
+            raise fail(f"item {n} ({name}): page {page} comes before page {out[-1]['page']} of "
+                       f"{out[-1]['name']}: list the sections in page order")
+        heading = item.get("heading")
+        if heading is not None and (not isinstance(heading, str) or not heading.strip() or len(heading) > 80):
+            found = repr(heading) if isinstance(heading, str) else _kind(heading)
+            raise fail(f"item {n} ({name}): expected the heading as written, at most 80 characters, found {found}")
+        out.append({"name": name, "page": page, **({"heading": heading.strip()} if heading is not None else {})})
+    return out
+
+
 def _date(value: Any, fail: Fail) -> dt.date | None:
     if value is None or value == "":
         return None
@@ -341,13 +378,14 @@ def _date(value: Any, fail: Fail) -> dt.date | None:
 _EXPECTED = {"authors": "a list of names", "events": "a list of names", "countries": "a list of names",
              "keywords": "a list of names", "trip": "{start: DATE, end: DATE}", "year": "a year",
              "participants": "a whole number", "pages": "a whole number", "ocr": "{engine: NAME, pages: [...]}",
-             "extracted": "a mapping of field names to fingerprints"}
+             "extracted": "a mapping of field names to fingerprints",
+             "sections": "a list of {name: SECTION, page: PAGE}"}
 
 _CHECKS: dict[str, Callable[[Any, Fail], Any]] = {
     **{key: _text for key in TEXT_KEYS}, "id": _id, **{key: _names for key in LIST_KEYS},
     "type": _type, "trip": _trip, "report_date": _date, "year": _year,
     "participants": _whole, "pages": _whole, "file": _file, "sha256": _sha256,
-    "ocr": _ocr, "extracted": _extracted,
+    "ocr": _ocr, "extracted": _extracted, "sections": _sections,
 }
 
 

@@ -2,8 +2,9 @@
 
 It answers "what should I know before I go" from the reports a query and filters select:
 catalogue records (no text) count in the timeline and among the travellers; reports whose
-outline was recognised (text/sections.py) give the institutions visited (from 過程) and the
-recommendations (from 建議), and the brief says how many that was.
+outline is known (recognised by text/sections.py, or listed in the sidecar) give the institutions
+visited (from their 過程 sections) and the recommendations (from their 建議 sections), and the
+brief says how many reports gave sections, and how many a 過程 and a 建議 section.
 """
 
 from __future__ import annotations
@@ -64,15 +65,26 @@ class Brief:
     terms: list[str] = field(default_factory=list)
     with_sections: int = 0
     with_text: int = 0
+    #: Reports with a 過程 section (where the institutions visited come from), and with a 建議 one.
+    with_process: int = 0
+    with_recommendations: int = 0
 
     def summary(self) -> str:
         """How many documents, and how many of them gave text and sections (catalogue records give neither)."""
         noun = "document" if len(self.trips) == 1 else "documents"
         return f"{len(self.trips)} {noun}; sections read from {self.with_sections}, text in {self.with_text}"
 
+    def visited_from(self) -> str:
+        """Where the institutions visited come from, said under their heading."""
+        return f"named in the 過程 sections of {_reports(self.with_process)}"
+
+    def recommendations_from(self) -> str:
+        return f"from the 建議 sections of {_reports(self.with_recommendations)}"
+
     def to_json(self) -> dict[str, Any]:
         return {"query": self.query, "filters": self.filters, "documents": len(self.trips),
                 "with_text": self.with_text, "with_sections": self.with_sections,
+                "with_process": self.with_process, "with_recommendations": self.with_recommendations,
                 "trips": [asdict(t) for t in self.trips],
                 "travellers": {inst: [{"name": n, "trips": c} for n, c in people]
                                for inst, people in self.travellers.items()},
@@ -86,6 +98,7 @@ def brief(kb: KnowledgeBase, query: str | None = None, filters=None, city: str |
     """The brief of the reports ``query`` and ``filters`` select; ``city`` must be named in them."""
     from ..meta.vocab import Vocabulary
     from .selection import select
+    from .outline import sections_meant
     from .search import Filters
 
     filters = filters or Filters()
@@ -113,8 +126,11 @@ def brief(kb: KnowledgeBase, query: str | None = None, filters=None, city: str |
             texts.append(stored.text[:MAX_TEXT_PER_REPORT])
         if sections:
             result.with_sections += 1
-            visited.update(set(_places(stored)))
-            result.recommendations += _recommendations(item.id, record.get("year"), stored)
+            process, advice = sections_meant(stored, "過程"), sections_meant(stored, "建議")
+            result.with_process += bool(process)
+            result.with_recommendations += bool(advice)
+            visited.update(set(_places(process)))
+            result.recommendations += _recommendations(item.id, record.get("year"), advice)
     result.travellers = {inst: people[inst].most_common()
                          for inst in sorted(people, key=lambda i: (-sum(people[i].values()), i))}
     result.visited = sorted(visited.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -122,15 +138,13 @@ def brief(kb: KnowledgeBase, query: str | None = None, filters=None, city: str |
     return result
 
 
-def _recommendations(doc_id: str, year: int | None, stored) -> list[Recommendation]:
-    """The numbered or bulleted points of the report's 建議 sections, one line each."""
-    from .outline import sections_meant
-
+def _recommendations(doc_id: str, year: int | None, advice) -> list[Recommendation]:
+    """The numbered or bulleted points of a report's 建議 sections (``advice``), one line each."""
     found = []
-    for part in sections_meant(stored, "建議"):
+    for part in advice:
         current: list[Any] | None = None
         for page, text in part.parts:
-            for line in text.split("\n")[1 if page == part.section.start_page else 0:]:
+            for line in (_below_heading(text) if page == part.section.start_page else text).split("\n"):
                 if _ITEM_START.match(line):
                     current = [page, _ITEM_START.sub("", line, count=1).strip()]
                     found.append(current)
@@ -139,18 +153,26 @@ def _recommendations(doc_id: str, year: int | None, stored) -> list[Recommendati
     return [Recommendation(doc_id, year, page, _cut(text)) for page, text in found]
 
 
+def _below_heading(text: str) -> str:
+    """A section's text on its first page without its heading line (a heading 參訪紀實 names no visit)."""
+    return text.partition("\n")[2]
+
+
+def _reports(n: int) -> str:
+    return f"{n} report" if n == 1 else f"{n} reports"
+
+
 def _cut(text: str) -> str:
     return text if len(text) <= MAX_ITEM else text[:MAX_ITEM - 1] + "…"
 
 
-def _places(stored) -> list[str]:
-    """The institutions the report's 過程 sections name (libraries, universities, museums, archives)."""
-    from .outline import sections_meant
-
+def _places(process) -> list[str]:
+    """The institutions a report's 過程 sections (``process``) name (libraries, universities, museums, archives)."""
     names = []
-    for part in sections_meant(stored, "過程"):
-        for _, text in part.parts:
-            flat = re.sub(r"[（(][^）)]*[）)]", "", text.replace("\n", ""))
+    for part in process:
+        for page, text in part.parts:
+            body = _below_heading(text) if page == part.section.start_page else text
+            flat = re.sub(r"[（(][^）)]*[）)]", "", body.replace("\n", ""))
             for sentence in re.split(r"[，,。；;]", flat):
                 visit = _VISIT.search(sentence)
                 if visit is None:
@@ -194,10 +216,10 @@ def markdown(result: Brief) -> str:
     lines += ["", "## Who went (people to ask)", ""]
     for inst, people in result.travellers.items():
         lines.append(f"- **{_md(inst)}**: " + "、".join(f"{_md(n)} ({c})" for n, c in people))
-    lines += ["", "## Institutions visited", ""]
-    lines += [f"- {_md(name)} ({count} {'report' if count == 1 else 'reports'})" for name, count in result.visited] \
-        or ["(none named in the reports' 過程 sections)"]
-    lines += ["", "## Recommendations, newest first", ""]
+    lines += ["", "## Institutions visited", "", f"{result.visited_from().capitalize()}.", ""]
+    lines += [f"- {_md(name)} ({_reports(count)})" for name, count in result.visited] \
+        or ["(none named)"]
+    lines += ["", "## Recommendations, newest first", "", f"{result.recommendations_from().capitalize()}.", ""]
     lines += [f"- {_md(r.text)} ({r.id}, p. {r.page})" for r in result.recommendations] \
         or ["(no 建議 sections among these reports)"]
     lines += ["", "## Characteristic terms", "", "、".join(_md(t) for t in result.terms) or "(none)", ""]

@@ -32,8 +32,14 @@ class SectionText:
 
 
 def outline(doc: StoredDoc) -> list[Section]:
-    """The document's recognised sections, in order (none when no outline was recognised)."""
+    """The document's sections, in order: as its sidecar lists them, else as recognised (none when
+    no outline was recognised)."""
     return [Section.from_json(data) for data in doc.sections]
+
+
+def given(doc: StoredDoc) -> bool:
+    """Whether the document's sections are the ones its sidecar lists, rather than recognised."""
+    return isinstance(doc.record.get("sections"), list)
 
 
 def names_meant(wanted: str) -> list[str]:
@@ -51,7 +57,8 @@ def read_section(doc: StoredDoc, wanted: str) -> list[SectionText]:
     chosen = sections_meant(doc, wanted)
     if not chosen:
         sections = outline(doc)
-        there = "、".join(s.name for s in sections) if sections else "no recognised sections"
+        there = "、".join(s.name for s in sections) if sections else \
+            "no sections, as its sidecar says" if given(doc) else "no recognised sections"
         raise NotFoundError(f"{doc.record.get('id', '')} has no {wanted} section (it has {there})")
     return chosen
 

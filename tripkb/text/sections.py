@@ -123,7 +123,7 @@ def find_sections(pages: list[str]) -> list[Section]:
         nxt = headings[i + 1] if i + 1 < len(headings) else None
         end = (nxt.page, nxt.offset) if nxt else (len(pages) - 1, len(pages[-1]))
         if head.name is not None:
-            sections.append(Section(head.name, head.heading, head.page + 1, _end_page(pages, head, end) + 1,
+            sections.append(Section(head.name, head.heading, head.page + 1, _end_page(pages, head.page, end) + 1,
                                     (head.page, head.offset), end))
     return sections
 
@@ -139,6 +139,74 @@ def section_text(pages: list[str], section: Section) -> list[tuple[int, str]]:
         if text[lo:hi].strip():
             parts.append((page + 1, text[lo:hi]))
     return parts
+
+
+def given_sections(pages: list[str], given: list[dict[str, Any]]) -> list[Section]:
+    """The sections a person listed in the sidecar ({name, page, heading?} in order), placed in the text.
+
+    Each starts at its heading on its page: the line starting with the ``heading`` given,
+    else a heading naming the section in a form recognised; without one, at the top of the
+    page (or where the section before it on that page starts). One on a page the document
+    does not have is left out (:func:`given_problems` says so). An empty list: no sections.
+    """
+    starts = [(mark["name"], heading, page, offset) for mark, heading, page, offset, _ in _placed(pages, given)]
+    sections = []
+    for i, (name, heading, page, offset) in enumerate(starts):
+        end = (starts[i + 1][2], starts[i + 1][3]) if i + 1 < len(starts) else (len(pages) - 1, len(pages[-1]))
+        sections.append(Section(name, heading, page + 1, _end_page(pages, page, end) + 1, (page, offset), end))
+    return sections
+
+
+def given_problems(pages: list[str], given: list[dict[str, Any]]) -> list[str]:
+    """What of the sidecar's sections the document does not hold as listed: a page past its end,
+    a heading given that is not on its page, a second section on a page without its heading."""
+    problems = [f"{mark['name']} on page {mark['page']}, but the document has {len(pages)} pages (left out)"
+                for mark in given if mark["page"] > len(pages)]
+    before: tuple[str, int] | None = None
+    for mark, _, page, offset, found in _placed(pages, given):
+        if not found and "heading" in mark:
+            where = f"where {before[0]} does" if offset and before else "at the top of the page"
+            problems.append(f"{mark['name']}: no line on page {page + 1} starts with {mark['heading']!r} "
+                            f"(it starts {where})")
+        elif not found and before is not None and before[1] == page:
+            problems.append(f"{mark['name']}: no heading of it found on page {page + 1}, where {before[0]} "
+                            "starts: give it as written (heading: …) to tell where one ends")
+        before = (mark["name"], page)
+    return problems
+
+
+def _placed(pages: list[str], given: list[dict[str, Any]]):
+    """Each listed section on a page the document has: (mark, heading, page index, offset, heading found)."""
+    placed: list[tuple[dict[str, Any], str, int, int, bool]] = []
+    for mark in given:
+        page = mark["page"] - 1
+        if not 0 <= page < len(pages):
+            continue
+        after = placed[-1][3] if placed and placed[-1][2] == page else None  # the one before starts there
+        found = _heading_on(pages[page], page, mark, 0 if after is None else after + 1)
+        heading, offset = found or (mark.get("heading", mark["name"]), after or 0)
+        placed.append((mark, heading, page, offset, found is not None))
+    return placed
+
+
+def _heading_on(text: str, page: int, mark: dict[str, Any], after: int) -> tuple[str, int] | None:
+    """The heading of the section ``mark`` on a page, at or after offset ``after``, and its offset:
+    the line starting with the heading given, else one naming the section in a recognised form."""
+    written = _fold(mark["heading"]).replace(" ", "") if "heading" in mark else None
+    offset = 0
+    for line in text.split("\n"):
+        start = offset + len(line) - len(line.lstrip())
+        offset += len(line) + 1
+        if start < after or not line.strip():
+            continue
+        if written is not None:
+            if _fold(line).replace(" ", "").startswith(written):
+                return line.strip(), start
+            continue
+        head = _heading(line, page, start)
+        if head is not None and head.name is not None and section_wanted(head.name, mark["name"]):
+            return head.heading, start
+    return None
 
 
 def _fold(title: str) -> str:
@@ -219,10 +287,11 @@ def _outline(candidates: list[_Heading], style: str | None) -> list[_Heading]:
     return kept
 
 
-def _end_page(pages: list[str], head: _Heading, end: tuple[int, int]) -> int:
-    """The last page holding the section's text: the next heading's page, unless it opens that page."""
+def _end_page(pages: list[str], first: int, end: tuple[int, int]) -> int:
+    """The last page holding the section's text (it starts on page index ``first``): the next
+    heading's page, unless it opens that page."""
     page, offset = end
-    while page > head.page and not pages[page][:offset].strip():
+    while page > first and not pages[page][:offset].strip():
         page -= 1
         offset = len(pages[page])
     return page
