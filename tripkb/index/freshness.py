@@ -44,14 +44,16 @@ def refresh(kb: KnowledgeBase, progress: Progress | None = None) -> SyncReport |
     Returns None when the index was left as it was because it is busy. A
     missing or outdated index is always built (waiting for the writer if needed).
     """
-    from ..lock import writer_lock
-    from .sync import sync, sync_locked
-
     if status(kb.index_dir):
+        from .sync import sync
+
         return sync(kb, progress)
     unchanged = in_step(kb)
     if unchanged is not None:
         return unchanged
+    from ..lock import writer_lock  # only now: a lookup on an index in step loads no writing code
+    from .sync import sync_locked
+
     with ExitStack() as held:
         try:
             held.enter_context(writer_lock(kb, wait=0))
