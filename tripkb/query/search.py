@@ -179,7 +179,7 @@ def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
         raise QueryError(f"the query {text!r} has no words to search for: '*' stands for the rest of a word, "
                          "as in EX096* or 圖書*")
     try:
-        raw = _parser().parse(syntax)
+        raw = _plain(syntax) or _parser().parse(syntax)
     except Exception as exc:  # Whoosh raises assorted errors on odd syntax
         raise QueryError(f"cannot understand the query {text!r}: {_syntax_problem(text, exc)}") from None
     literals: list[str] = []
@@ -223,6 +223,25 @@ def _notes(syntax: str) -> list[str]:
     for op in dict.fromkeys(m.group() for m in _LOWER_OPERATOR.finditer(f" {syntax} ")):
         notes.append(f"'{op}' was searched as a word: operators are upper-case ({op.upper()})")
     return notes
+
+
+#: A word with nothing the query syntax reads: no quotes, brackets, operators' signs, wildcards,
+#: field colons, boosts or slashes. A query of such words alone, none of them an operator,
+#: is what Whoosh's parser makes of it without loading the parser.
+_PLAIN_WORD = re.compile(r"[^\s\"'()\[\]{}^*?:+\-~\\/<>=!&|]+")
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+
+
+def _plain(syntax: str):
+    """``_parser().parse(syntax)`` for a query of plain words (tests/test_search.py holds them
+    equal), without importing whoosh.qparser; None for any other query."""
+    from whoosh import query as Q
+
+    words = syntax.split()
+    if not words or not all(_PLAIN_WORD.fullmatch(w) and w not in _OPERATORS for w in words):
+        return None
+    terms = [Q.Term("_q", w) for w in words]
+    return terms[0] if len(terms) == 1 else Q.And(terms)
 
 
 @lru_cache(maxsize=1)
