@@ -23,7 +23,7 @@ from ..index.analysis import gram_tokens, runs, word_tokens
 from ..index.schema import GRAM_SUFFIX, PAGE_BREAK, TEXT_FIELDS, StoredDoc
 from ..kb import KnowledgeBase
 from ..meta.sidecar import TYPES
-from ..text.normalise import _CJK, is_cjk_char, match_form, query_form
+from ..text.normalise import _CJK, is_cjk_char, match_form, nfkc, query_form
 
 MAX_QUERY_CHARS = 1000
 FIELD_ALIASES = {"author": "authors", "keyword": "keywords", "text": "body", "org": "events",
@@ -674,8 +674,9 @@ def _with_known_items(searcher, query, text: str):
 
 def _name_key(text: str) -> str:
     """A title or name as compared whole: match form without spaces or punctuation
-    (Taiwan's Digital Archives = taiwansdigitalarchives)."""
-    return re.sub(r"[\W_]+", "", query_form(text))
+    (Taiwan's Digital Archives = taiwansdigitalarchives). The query form without its
+    handling of whitespace, which goes here anyway."""
+    return re.sub(r"[\W_]+", "", match_form(nfkc(text)))
 
 
 def _count(searcher, query, filter_q) -> int:
