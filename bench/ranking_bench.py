@@ -6,9 +6,13 @@ and the mean reciprocal rank of known items (ids and titles).
 Without ``--kb`` it builds a KB in a temporary folder from the shipped sample (``corpus/``)
 plus, when ``../shared/realworld-pdfs`` exists beside the repository, those PDFs ingested.
 
-R-precision: for a query held literally (in match form, as search compares) by R documents,
-the share of the top R hits that hold it. Queries are 3- and 4-character substrings of the
-indexed text, drawn with a fixed seed, most of them crossing a jieba word boundary.
+R-precision: for a query held literally by R documents, the share of the top R hits that hold
+it. A document holds the query when a searchable field holds it in match form (as search
+compares), or the query with a country's name in its other spelling (意大利/義大利), or when
+its metadata carries the value the query names (an id, an organisation, country or institution
+of the vocabulary, or an institution whose name begins with the query; docs/searching.md).
+Queries are 3- and 4-character substrings of the indexed text, drawn with a fixed seed, most of
+them crossing a jieba word boundary.
 """
 
 from __future__ import annotations
@@ -87,6 +91,25 @@ def holders(docs: dict[str, dict], query: str) -> set[str]:
     return {i for i, d in docs.items() if any(literal.search(v) for k, v in d.items() if k != "record")}
 
 
+def carriers(kb):
+    """A function: query → the ids of the documents search counts as holding it without its
+    text, by their metadata, and the query's other spellings of country names."""
+    from tripkb.index.schema import open_index
+    from tripkb.meta.vocab import Vocabulary
+    from tripkb.query.known import Known
+    from tripkb.text.normalise import match_form
+
+    searcher = open_index(kb.index_dir).searcher()
+    known = Known(searcher, Vocabulary.load(kb.root))
+
+    def carried(query: str) -> tuple[set[str], list[str]]:
+        docnums = {d for q in known(query) for d in searcher.docs_for_query(q)}
+        return ({searcher.stored_fields(d)["data"]["record"]["id"] for d in docnums},
+                known.variants(match_form(query)))
+
+    return carried
+
+
 def ids(kb, query: str, limit: int) -> list[str]:
     from tripkb.query.search import search
 
@@ -96,8 +119,10 @@ def ids(kb, query: str, limit: int) -> list[str]:
 def r_precision(kb, docs, queries, verbose: bool) -> list[float]:
     """The R-precision of each query (queries no document holds are skipped)."""
     scores = []
+    carried = carriers(kb)
     for query, _ in queries:
-        held = holders(docs, query)
+        by_metadata, variants = carried(query)
+        held = holders(docs, query).union(by_metadata, *(holders(docs, v) for v in variants))
         if not held:
             continue
         top = ids(kb, query, max(len(docs), 10))[:len(held)]

@@ -35,6 +35,11 @@ GENERATED: dict[str, tuple[dict, list[str]]] = {
                 ["摘要\n本團由警察人員與館員組成，考察日本圖書館的安全管理與何謂控制下交付之實務。",
                  "考試資訊\n相關國家考試代碼為50150-50550，請考生依規定報名。請說明各館之規定。"]
                 + [f"附錄{n}\n圖書館安全管理檢核表第{n}頁。" for n in range(1, 8)]),
+    # an id of no report-id shape, and a title with the mainland name of the country
+    "TsaiBologna2016": ({"title": "赴意大利波隆那兒童書展考察報告", "institution": "國立臺灣圖書館",
+                         "authors": ["蔡佳玲"], "countries": ["義大利"], "year": 2016, "category": "考察"},
+                        ["摘要\n本次赴義大利波隆那參觀兒童書展，了解歐洲童書出版與插畫家交流。",
+                         "心得\n波隆那書展的插畫家牆值得本館兒童室參考。"]),
 }
 
 
@@ -123,6 +128,18 @@ QUERIES: list[tuple[str, str, str, set[str] | list[str]]] = [
     ("known", "日本公共圖書館營運與兒童閱讀服務考察報告", "first", ["EX0940001"]),
     ("known", "中小學圖書館與公共圖書館的閱讀推廣合作", "first", ["EX0960003"]),
     ("known", "公共圖書館數位參考服務之現況調查", "first", ["EX0920002"]),
+    ("known", "TsaiBologna2016", "first", ["TsaiBologna2016"]),
+    ("known", "tsaibologna2016", "first", ["TsaiBologna2016"]),
+    ("known", "TSAIBOLOGNA2016", "first", ["TsaiBologna2016"]),
+    ("known", "tsaiBologna*", "all", {"TsaiBologna2016"}),
+    ("known", "id:TSAIBOLOGNA2016", "all", {"TsaiBologna2016"}),
+    ("known", "A Library in the Subway Taipei Public Librarys SelfService Intelligent Library", "first",
+     ["EX0970003"]),
+    ("known", "a library in the subway taipei public librarys selfservice intelligent library", "first",
+     ["EX0970003"]),
+    ("known", "參加2009年國際圖書館協會聯盟年會（意大利米蘭）報告", "first", ["EX0980003"]),
+    ("known", "參加2009年國際圖書館協會聯盟年會意大利米蘭報告", "first", ["EX0980003"]),
+    ("known", "赴義大利波隆那兒童書展考察報告", "first", ["TsaiBologna2016"]),
     ("known", "王文陸", "first", ["C09601649"]),
     ("known", "楊宣勤", "first", ["C09601160"]),
     ("known", "周美惠", "first", ["EX0980003"]),
@@ -142,8 +159,8 @@ QUERIES: list[tuple[str, str, str, set[str] | list[str]]] = [
     ("metadata", "Quebec", "lacks", {"EX0960001"}),
     ("metadata", "Québec", "has", {"EX0920001", "EX0970001", "EX0980004"}),
     ("metadata", "Quebec", "has", {"EX0920001", "EX0970001", "EX0980004"}),
-    ("metadata", "意大利", "all", {"EX0980003"}),
-    ("metadata", "Italy", "all", {"EX0980003"}),
+    ("metadata", "意大利", "all", {"EX0980003", "TsaiBologna2016"}),
+    ("metadata", "Italy", "all", {"EX0980003", "TsaiBologna2016"}),
     ("metadata", "南非共和國", "all", {"EX0960001"}),
     ("metadata", "South Africa", "has", {"EX0960001"}),
     ("metadata", "Seoul", "has", {"EX0950001"}),
@@ -175,6 +192,11 @@ QUERIES: list[tuple[str, str, str, set[str] | list[str]]] = [
     ("script", '"美國圖書館學會"', "has", {"EX0920001", "EX1040001", "GEN0002"}),
     ("script", "Intelligent Library", "top", {"EX0970003"}),
     ("script", "國 家 圖 書 館", "has", {"EX1010001"}),
+    ("script", "SelfService", "all", {"EX0970003"}),
+    ("script", "意大利米蘭", "all", {"EX0980003"}),
+    ("script", "義大利波隆那", "all", {"TsaiBologna2016"}),
+    ("script", "意大利波隆那", "all", {"TsaiBologna2016"}),
+    ("script", '"義大利波隆那"', "all", {"TsaiBologna2016"}),
     ("script", "年會 海報展", "has", {"EX0970002"}),
     # nothing matches, and no note is needed
     ("none", "量子電腦", "none", set()),

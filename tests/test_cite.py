@@ -141,3 +141,21 @@ def test_cli_unknown_id(kb):
     result = run(kb, "cite", "C00000000")
     assert result.exit_code == 1
     assert result.stderr == f"Error: no document with id 'C00000000' in {kb.root}\n"
+
+
+def test_cli_json_gives_each_reference_with_its_id_in_the_lists_order(kb):
+    """docs/contracts.md §4: {"style", "citations": [{"id", "text"}]}, for one ID or a reference list."""
+    import json
+
+    one = run(kb, "cite", "c09601649", "--json")
+    assert one.exit_code == 0
+    assert json.loads(one.stdout) == {"style": "tw", "citations": [{"id": "C09601649", "text": tw(FOOTNOTE_21)}]}
+    for style in ("tw", "apa"):
+        listed = run(kb, "cite", "--all", "--style", style)
+        data = json.loads(run(kb, "cite", "--all", "--style", style, "--json").stdout)
+        assert data["style"] == style and [set(c) for c in data["citations"]] == [{"id", "text"}] * 4
+        assert [c["text"] for c in data["citations"]] == listed.stdout.splitlines()
+        for citation in data["citations"]:
+            assert citation["text"] == run(kb, "cite", citation["id"], "--style", style).stdout.rstrip("\n")
+    empty = run(kb, "cite", "--all", "-q", "沒有這個詞", "--json")
+    assert (empty.exit_code, json.loads(empty.stdout)) == (0, {"style": "tw", "citations": []})

@@ -230,6 +230,7 @@ def _matches(q, doc) -> bool:
     ("年會", {}), ("图书馆", {}), ('"海報展"', {}), ("IFLA", {}), ("年會 -ALA", {}), ("title:報告", {}),
     ("館", {}), ("德班 OR 安那翰", {}), ("year:2007", {}), ("數位*", {}), ("org:ALA", {}),
     ("報告", {"org": "IFLA"}), ("年會", {"since": 2008}), (None, {"type": "paper"}), (None, {}),
+    (None, {"sector": "library"}), ("年會", {"sector": "other"}),
 ])
 def test_the_cluster_query_finds_what_tripkb_search_finds(kb, query, filters):
     docs = {i.id: opensearch.document(i) for i in select(kb).items}

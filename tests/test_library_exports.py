@@ -179,3 +179,33 @@ def test_cli_writes_ris_and_csl_json(kb):
     assert rispy.loads(result.stdout)[0]["authors"] == ["Chen, Yu-Ting", "李四", "Lai, Ming-Hsien"]
     result = run(kb, "export", "-f", "csl-json", "--org", "IFLA")
     assert [i["id"] for i in json.loads(result.stdout)] == ["ifla"]
+
+
+#: docs/contracts.md §5: the keys a CSL-JSON item may have; the first three always.
+CSL_KEYS = {"id", "type", "title", "author", "issued", "genre", "publisher", "event-title", "number", "archive",
+            "abstract", "keyword", "language", "note"}
+
+
+def test_the_json_exports_have_the_documented_shape(sample):
+    from tripkb.export.records import write_jsonl
+    from tripkb.meta.sidecar import KEYS
+
+    items, sidecars = sample
+    out = io.BytesIO()
+    write_csl_json(items, out)
+    data = json.loads(out.getvalue())
+    assert isinstance(data, list) and len(data) == len(items)
+    for item in data:
+        assert {"id", "type", "title"} <= set(item) <= CSL_KEYS and all(item.values())
+        assert item["type"] in ("report", "paper-conference", "speech", "document")
+        for name in item.get("author", []):
+            assert set(name) in ({"literal"}, {"family", "given"})
+        assert len(item["issued"]["date-parts"][0]) in (1, 3)
+    out = io.BytesIO()
+    write_jsonl(items, out)
+    for line in out.getvalue().decode("utf-8").splitlines():
+        record = json.loads(line)
+        known = [k for k in record if k in KEYS]
+        assert "id" in record and known == [k for k in KEYS if k in record]
+        assert list(record)[:len(known)] == known  # the sidecar's keys first, in their order
+        assert {k: v for k, v in record.items() if k in sidecars[record["id"]]} == sidecars[record["id"]]

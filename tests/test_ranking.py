@@ -27,14 +27,45 @@ def sample_kb(tmp_path_factory):
     sync(kb)
     with open_index(kb.index_dir).searcher() as searcher:
         stored = [StoredDoc.from_stored(f["data"]) for f in searcher.all_stored_fields()]
-    return kb, {s.record["id"]: list(text_values(s.record, s.text).values()) for s in stored}
+    return kb, {s.record["id"]: list(text_values(s.record, s.text).values()) for s in stored}, \
+        {s.record["id"]: s.record for s in stored}
+
+
+def holding(texts, query: str) -> set[str]:
+    """The ids of the documents whose searchable text holds ``query`` as written."""
+    literal = ParsedQuery(None, [match_form(query)], []).patterns()[0]
+    return {doc_id for doc_id, values in texts.items() if any(literal.search(v) for v in values)}
 
 
 @pytest.mark.parametrize("query", CROSSING)
 def test_literal_holders_rank_first(sample_kb, query):
-    kb, texts = sample_kb
-    literal = ParsedQuery(None, [match_form(query)], []).patterns()[0]
-    held = {doc_id for doc_id, values in texts.items() if any(literal.search(v) for v in values)}
+    kb, texts, _ = sample_kb
+    held = holding(texts, query)
     assert len(held) >= 2
     ranked = [h.id for h in search(kb, query, limit=len(texts), fresh=False).hits]
     assert set(ranked[:len(held)]) == held, ranked
+
+
+#: Queries that name a metadata value (an institution it begins, an institution, a country by an
+#: alias the vocabulary knows, an organisation), and which records carry that value.
+CARRIED = [
+    ("臺北市立", lambda record: record.get("institution", "").startswith("臺北市立")),
+    ("國家圖書館", lambda record: record.get("institution") == "國家圖書館"),
+    ("魁北克", lambda record: "加拿大" in record.get("countries", [])),
+    ("美國圖書館學會", lambda record: "ALA" in record.get("events", [])),
+]
+
+
+@pytest.mark.parametrize("query, carries", CARRIED, ids=[q for q, _ in CARRIED])
+def test_metadata_carriers_rank_with_the_literal_holders(sample_kb, query, carries):
+    """A record carrying the value the query names holds the query: it ranks among the literal
+    holders, and documents holding only the query's separate words come after all of them."""
+    kb, texts, records = sample_kb
+    text_only = holding(texts, query)
+    carriers = {doc_id for doc_id, record in records.items() if carries(record)}
+    assert carriers - text_only and text_only  # a record holding the value and no such text
+    held = text_only | carriers
+    hits = search(kb, query, limit=len(texts), fresh=False).hits
+    assert {h.id for h in hits[:len(held)]} == held, [h.id for h in hits]
+    assert all(h.words_only == [] for h in hits[:len(held)])
+    assert all(h.words_only == [query] for h in hits[len(held):])

@@ -58,6 +58,45 @@ def test_a_bare_id_at_the_shell(kb):
     assert json.loads(result.stdout)["hits"][0]["id"] == "C09601649"
 
 
+@pytest.mark.parametrize("typed", ["tsaibologna2016", "TSAIBOLOGNA2016", "TsaiBologna2016", "id:tSAIbologna2016",
+                                   "tsaibol*"])
+def test_an_id_of_any_shape_in_any_case_at_the_shell(kb, typed):
+    result = cli(kb, "search", typed, "--json")
+    assert result.returncode == 0, result.stderr
+    assert [h["id"] for h in json.loads(result.stdout)["hits"]][:1] == ["TsaiBologna2016"]
+
+
+@pytest.mark.parametrize("typed", [
+    "A Library in the Subway Taipei Public Librarys SelfService Intelligent Library",
+    "a library in the subway: taipei public librarys selfservice intelligent library",
+    "ALibraryInTheSubway TaipeiPublicLibrary's SelfServiceIntelligentLibrary",
+])
+def test_a_title_typed_without_its_punctuation_or_with_words_joined_comes_first(kb, typed):
+    result = cli(kb, "search", "--json", "--", typed)
+    assert result.returncode == 0, result.stderr
+    first = json.loads(result.stdout)["hits"][0]
+    assert first["id"] == "EX0970003" and first["words_only"] == []
+
+
+def test_a_joined_word_finds_its_hyphenated_form(kb):
+    result = cli(kb, "search", "SelfService")
+    assert result.returncode == 0, result.stderr
+    assert "EX0970003" in result.stdout and "«Self-Service»" in result.stdout
+
+
+def test_a_country_in_the_mainland_spelling_finds_the_taiwan_one_and_back(kb):
+    listing = cli(kb, "search", "意大利米蘭")
+    assert listing.returncode == 0, listing.stderr
+    assert "EX0980003" in listing.stdout and "«義大利米蘭»" in listing.stdout
+    assert "only the separate words" not in listing.stdout
+    for typed, meant in (("參加2009年國際圖書館協會聯盟年會（意大利米蘭）報告", "EX0980003"),
+                         ("赴義大利波隆那兒童書展考察報告", "TsaiBologna2016")):
+        data = json.loads(cli(kb, "search", typed, "--json").stdout)
+        assert data["hits"][0]["id"] == meant and data["hits"][0]["words_only"] == [], typed
+    assert ids(search(kb, "義大利波隆那")) == ids(search(kb, "意大利波隆那")) == ["TsaiBologna2016"]
+    assert "TsaiBologna2016" not in ids(search(kb, "-意大利 兒童", limit=50))
+
+
 @pytest.mark.parametrize("query, message", [
     ("*", "the query '*' has no words to search for: '*' stands for the rest of a word, as in EX096* or 圖書*"),
     ("title:", "'title:' needs something to search for after it, e.g. title:年會"),

@@ -24,9 +24,10 @@ _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Z0-9]|\x1b[=>]|\r")
 
 
 def test_a_line_holds_the_query_as_written_and_the_options_of_search():
-    line = parse_line('"annual conference" OR 年會 -IFLA --org IFLA --since=2005 -n 3 --country "美國"')
+    line = parse_line('"annual conference" OR 年會 -IFLA --org IFLA --since=2005 -n 3 --country "美國" '
+                      '--sector library')
     assert line.query == '"annual conference" OR 年會 -IFLA'
-    assert line.filters == Filters(org="IFLA", since=2005, country="美國")
+    assert line.filters == Filters(org="IFLA", since=2005, country="美國", sector="library")
     assert line.limit == 3 and line.command is None
     assert parse_line("  ") is None
     assert parse_line(":q").command == ":quit" and parse_line(":help").command == ":help"

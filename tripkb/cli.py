@@ -39,6 +39,9 @@ RegionOpt = Annotated[Optional[str], typer.Option("--region", help="Destination 
 CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="Trip category, e.g. 開會.")]
 SinceOpt = Annotated[Optional[int], typer.Option("--since", metavar="YEAR", help="Only documents from YEAR on.")]
 UntilOpt = Annotated[Optional[int], typer.Option("--until", metavar="YEAR", help="Only documents up to YEAR.")]
+SectorOpt = Annotated[Optional[str], typer.Option(
+    "--sector", metavar="SECTOR", help="library: institutions that are libraries, library schools, library "
+                                       "associations or archives (by the vocabularies, else by name); other: the rest.")]
 
 
 def _kb(ctx: typer.Context, create: bool = False):
@@ -213,6 +216,7 @@ def search(
     limit: int = typer.Option(10, "--limit", "-n", min=1, help="Show at most N documents."),
     type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None, country: CountryOpt = None,
     region: RegionOpt = None, category: CategoryOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    sector: SectorOpt = None,
     no_refresh: bool = typer.Option(False, "--no-refresh",
                                     help="Search the index as it is, without first looking for changes in corpus/ "
                                          "(for scripts running many lookups after an ingest)."),
@@ -236,11 +240,13 @@ def search(
         tripkb search 年會 海報展 -IFLA
 
         tripkb search 數位保存 --section 建議
+
+        tripkb search 數位典藏 --sector library --since 2005
     """
     from .query.search import Filters, search as run
 
     filters = Filters(type=type_, institution=institution, org=org, country=country,
-                      region=region, category=category, since=since, until=until, section=section)
+                      region=region, category=category, since=since, until=until, sector=sector, section=section)
     query = " ".join(query)
     with _progress_bar("Indexing") as progress:
         result = run(_kb(ctx), query, filters, limit, progress, fresh=not no_refresh)
@@ -396,6 +402,7 @@ def brief(
     query: Optional[str] = typer.Argument(None, metavar="[QUERY]", help="Only the reports this query finds."),
     type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None, country: CountryOpt = None,
     region: RegionOpt = None, category: CategoryOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    sector: SectorOpt = None,
     city: Optional[str] = typer.Option(None, "--city", help="Only reports that name this city, e.g. 米蘭."),
     markdown: Optional[Path] = typer.Option(None, "--markdown", metavar="FILE",
                                             help="Write the brief as Markdown to FILE (to share)."),
@@ -421,7 +428,7 @@ def brief(
     from .query.search import Filters
 
     filters = Filters(type=type_, institution=institution, org=org, country=country,
-                      region=region, category=category, since=since, until=until)
+                      region=region, category=category, since=since, until=until, sector=sector)
     with render.progress_bar("Indexing") as progress:
         result = run(_kb(ctx), query, filters, city, progress)
     if markdown is not None:
@@ -453,13 +460,15 @@ def stats(
     chart: bool = typer.Option(False, "--chart", help="Draw a bar chart, or a trend over the years for FIELD × year."),
     type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None, country: CountryOpt = None,
     region: RegionOpt = None, category: CategoryOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+    sector: SectorOpt = None,
 ) -> None:
     """Count documents (or participants) by year, institution, region, org, category, type or country.
 
     One --by gives a ranked table with shares; two give a cross-tab with totals on
     both margins (the first field down, the second across). A document with two
     countries or two events counts under each. Institutions count under their
-    current name unless --historical is given.
+    current name (a renamed agency under its new one) unless --historical is given;
+    --sector library counts only libraries, library schools and archives.
 
     Examples:
 
@@ -468,6 +477,8 @@ def stats(
         tripkb stats --query 圖書館 --by year --by region --since 2000
 
         tripkb stats --by year --by org --count participants --chart
+
+        tripkb stats --sector library --by institution --by year
     """
     from . import render
     from .errors import UsageError
@@ -480,7 +491,7 @@ def stats(
     if chart:
         check_chart(fields)
     filters = Filters(type=type_, institution=institution, org=org, country=country,
-                      region=region, category=category, since=since, until=until)
+                      region=region, category=category, since=since, until=until, sector=sector)
     with render.progress_bar("Indexing") as progress:
         result = run(_kb(ctx), fields, filters, query, count, top, historical, progress)
     for problem in result.problems:
@@ -670,7 +681,7 @@ def export(
     bom: bool = typer.Option(False, "--bom", help="Start the CSV with a UTF-8 byte-order mark (for Excel)."),
     query: QueryOpt = None, type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None,
     country: CountryOpt = None, region: RegionOpt = None, category: CategoryOpt = None,
-    since: SinceOpt = None, until: UntilOpt = None,
+    since: SinceOpt = None, until: UntilOpt = None, sector: SectorOpt = None,
 ) -> None:
     """Export the records of the whole knowledge base, or of a selection, for other systems.
 
@@ -700,6 +711,8 @@ def export(
 
         tripkb export --format csl-json -q 數位典藏 -o references.json
 
+        tripkb export --format marc --sector library --since 2009 -o libraries.mrc
+
         tripkb export --bundle ncl-2009.tar.gz --institution 國家圖書館 --since 2009 --until 2009
     """
     from . import render
@@ -728,7 +741,7 @@ def export(
     if bundle is not None:
         _kb(ctx).check_output(bundle)
     selection = _select(ctx, query, type=type_, institution=institution, org=org, country=country,
-                        region=region, category=category, since=since, until=until)
+                        region=region, category=category, since=since, until=until, sector=sector)
     items, problems = selection.items, list(selection.problems)
     if bundle is not None:
         from .export.bundle import write_bundle
@@ -771,9 +784,10 @@ def cite(
     style: str = typer.Option("tw", "--style", help="tw (as Taiwanese LIS papers cite trip reports), apa, chicago "
                                                           "(author-date), or any CSL style name, e.g. harvard-cite-them-right."),
     all_: bool = typer.Option(False, "--all", help="A reference list of every document (or of the selection)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (for scripts): each reference with its id."),
     query: QueryOpt = None, type_: TypeOpt = None, institution: InstitutionOpt = None, org: OrgOpt = None,
     country: CountryOpt = None, region: RegionOpt = None, category: CategoryOpt = None,
-    since: SinceOpt = None, until: UntilOpt = None,
+    since: SinceOpt = None, until: UntilOpt = None, sector: SectorOpt = None,
 ) -> None:
     """Print a citation of a document, or with --all a reference list.
 
@@ -787,13 +801,16 @@ def cite(
         tripkb cite --all --org ALA --style apa
 
         tripkb cite EX0970003 --style chicago
+
+        tripkb cite --all --sector library --since 2009 --json
     """
     from . import render
-    from .export.cite import check_style, cite as format_citation, reference_list
+    from .export.cite import check_style, citations_json, reference_list
     from .query.selection import by_id
 
     check_style(style)
-    narrowed = any(v is not None for v in (query, type_, institution, org, country, region, category, since, until))
+    narrowed = any(v is not None for v in (query, type_, institution, org, country, region, category, since, until,
+                                           sector))
     if doc_id is None and not all_:
         raise UsageError("give a document ID, or --all for a reference list")
     if doc_id is not None and all_:
@@ -803,13 +820,20 @@ def cite(
     if doc_id is not None:
         with render.progress_bar("Indexing") as progress:
             item = by_id(_kb(ctx), doc_id, progress)
-        render.plain_lines([format_citation(item.record, style)])
+        if as_json:
+            print_json(citations_json([item.record], style))
+        else:
+            render.plain_lines(reference_list([item.record], style))
         return
     selection = _select(ctx, query, type=type_, institution=institution, org=org, country=country,
-                        region=region, category=category, since=since, until=until)
+                        region=region, category=category, since=since, until=until, sector=sector)
     if not selection.items:
         render.warning("no documents match; the reference list is empty")
-    render.plain_lines(reference_list((i.record for i in selection.items), style))
+    records = [i.record for i in selection.items]
+    if as_json:
+        print_json(citations_json(records, style))
+    else:
+        render.plain_lines(reference_list(records, style))
     if selection.problems:
         raise typer.Exit(1)
 

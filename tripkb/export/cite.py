@@ -52,11 +52,22 @@ def cite(record: dict[str, Any], style: str = "tw") -> str:
 
 def reference_list(records: Iterable[dict[str, Any]], style: str = "tw") -> list[str]:
     """References sorted by their text for ``tw``, in the CSL style's own order otherwise."""
+    return [text for _, text in references(records, style)]
+
+
+def references(records: Iterable[dict[str, Any]], style: str = "tw") -> list[tuple[dict[str, Any], str]]:
+    """Each record with its reference, in the order of :func:`reference_list`."""
     if style == "tw":
-        return sorted(tw(r) for r in records)
+        return sorted(((r, tw(r)) for r in records), key=lambda pair: pair[1])
     from .csl import render
 
     return render(records, check_style(style))
+
+
+def citations_json(records: Iterable[dict[str, Any]], style: str = "tw") -> dict[str, Any]:
+    """What ``cite --json`` prints (docs/contracts.md §4): the style and each reference with its id."""
+    return {"style": style, "citations": [{"id": record.get("id"), "text": text}
+                                          for record, text in references(records, style)]}
 
 
 def _year(record: dict[str, Any]) -> int | None:

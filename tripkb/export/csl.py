@@ -74,8 +74,8 @@ def _author_order(record: dict[str, Any]) -> tuple[str, int, str]:
     return inverted_name(authors[0]).casefold(), year, record.get("title", "")
 
 
-def render(records: Iterable[dict[str, Any]], style: str) -> list[str]:
-    """The references of ``records``, in the style's bibliography order."""
+def render(records: Iterable[dict[str, Any]], style: str) -> list[tuple[dict[str, Any], str]]:
+    """Each of ``records`` with its reference, in the style's bibliography order."""
     from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
     from citeproc.source.json import CiteProcJSON
 
@@ -87,4 +87,4 @@ def render(records: Iterable[dict[str, Any]], style: str) -> list[str]:
         bibliography = CitationStylesBibliography(csl_style, CiteProcJSON(items), formatter.plain)
         for item in items:
             bibliography.register(Citation([CitationItem(item["id"])]))
-        return [str(entry) for entry in bibliography.bibliography()]
+        return list(zip(ordered, (str(entry) for entry in bibliography.bibliography()), strict=True))

@@ -22,6 +22,7 @@ from ..errors import QueryError, UsageError
 from ..fsutil import open_atomic, write_text_atomic
 from ..index.analysis import gram_tokens, word_tokens
 from ..index.schema import GRAM_SUFFIX, KEYWORD_FIELDS, LIST_FIELDS, NUMBER_FIELDS, TEXT_FIELDS, text_values
+from ..meta.vocab import Vocabulary
 from ..query.search import Filters, parse
 from ..query.selection import Selected
 
@@ -43,7 +44,7 @@ def token_string(tokens: Iterable[tuple[str, int, int, int]]) -> str:
     return " ".join(SAME_POSITION.join(groups[pos]) for pos in sorted(groups))
 
 
-def document(item: Selected) -> dict[str, Any]:
+def document(item: Selected, vocab: Vocabulary | None = None) -> dict[str, Any]:
     """The source document of one record: pre-analysed text, exact-match fields, and what to display."""
     record = item.record
     doc: dict[str, Any] = {}
@@ -59,6 +60,8 @@ def document(item: Selected) -> dict[str, Any]:
     for name in NUMBER_FIELDS:
         if isinstance(record.get(name), int):
             doc[name] = record[name]
+    if record.get("institution"):  # as the index has it, for --sector in query_dsl
+        doc["sector"] = (vocab or Vocabulary.load()).sector(record["institution"])
     doc["display"] = {"record": record, "file": item.stored.file,
                       "pages": item.stored.pages() if item.stored.file else []}
     return doc
@@ -78,7 +81,7 @@ def mapping() -> dict[str, Any]:
     for name in TEXT_FIELDS:
         properties[name] = dict(text)
         properties[name + GRAM_SUFFIX] = dict(text)
-    for name in KEYWORD_FIELDS + LIST_FIELDS:
+    for name in KEYWORD_FIELDS + LIST_FIELDS + ("sector",):
         properties[name] = {"type": "keyword"}
     for name in NUMBER_FIELDS:
         properties[name] = {"type": "integer"}

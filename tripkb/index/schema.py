@@ -21,7 +21,7 @@ from ..fsutil import read_regular
 from ..text.normalise import match_form
 from .whoosh_internals import accept_old_pickles, aligned_columns
 
-SCHEMA_VERSION = 7  # 7: recognised report sections stored and indexed
+SCHEMA_VERSION = 8  # 8: the institution's sector indexed
 VERSION_FILE = "tripkb.json"
 INDEX_NAME = "tripkb"
 
@@ -31,8 +31,16 @@ TEXT_FIELDS = {"title": 4.0, "keywords": 3.0, "authors": 2.0, "abstract": 2.0, "
 GRAM_SUFFIX = "_g"
 #: Exact-match fields filled from the record: one value, several values, numbers.
 KEYWORD_FIELDS = ("id", "type", "institution", "category", "region", "language")
+#: Fields derived from the vocabularies (canonical names, the sector): the index records
+#: which KB vocabulary it was built with, and is rebuilt when that changes.
+VOCAB_STAMP = "vocab"
 LIST_FIELDS = ("events", "countries")
 NUMBER_FIELDS = ("year", "participants")
+
+
+def holds_word(reader, term: str) -> bool:
+    """Whether a text field of the index holds ``term`` (match form) as a word."""
+    return any((name, term) in reader for name in TEXT_FIELDS)
 
 
 def schema():
@@ -50,6 +58,7 @@ def schema():
         "institution": fields.ID(sortable=True),
         "category": fields.ID(sortable=True),
         "region": fields.ID(sortable=True),
+        "sector": fields.ID,
         "language": fields.ID,
         "events": fields.KEYWORD(commas=True, lowercase=True),
         "countries": fields.KEYWORD(commas=True),
@@ -91,12 +100,35 @@ def status(index_dir: Path) -> str | None:
         if any(entry.is_symlink() for entry in entries):  # Whoosh would read (and clean) through it
             return "the index folder holds a symbolic link"
     try:
-        built = json.loads(read_regular(marker)).get("schema_version")
+        built = json.loads(read_regular(marker))
     except (OSError, ValueError):
-        built = None
-    if built != SCHEMA_VERSION:
-        return f"the index was built with schema version {built}, this tripkb uses {SCHEMA_VERSION}"
+        built = {}
+    if not isinstance(built, dict):
+        built = {}
+    if built.get("schema_version") != SCHEMA_VERSION:
+        return (f"the index was built with schema version {built.get('schema_version')}, "
+                f"this tripkb uses {SCHEMA_VERSION}")
+    if built.get(VOCAB_STAMP) != vocab_stamp(index_dir.parent):
+        return "the knowledge base's vocabulary (vocab/) changed since the index was built"
     return None
+
+
+def vocab_stamp(kb_root: Path) -> str | None:
+    """A checksum of the KB's own vocabulary files (None without any): the canonical names and
+    sectors in the index follow them, so a renaming added there joins rows already indexed."""
+    from ..meta.vocab import KB_VOCAB_DIR, KB_VOCAB_FILES
+
+    crc, found = 0, False
+    for name in KB_VOCAB_FILES:
+        try:
+            content = read_regular(kb_root / KB_VOCAB_DIR / name)
+        except FileNotFoundError:
+            continue
+        except OSError:  # unreadable: loading the vocabulary says so
+            content = b"?"
+        found = True
+        crc = zlib.crc32(name.encode() + b"\0" + content + b"\0", crc)
+    return f"{crc:08x}" if found else None
 
 
 def _storage(index_dir: Path):
@@ -138,8 +170,9 @@ def create_index(index_dir: Path):
     """A new empty index in ``index_dir`` (which must be empty or absent)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     ix = _storage(index_dir).create_index(schema(), indexname=INDEX_NAME)
-    (index_dir / VERSION_FILE).write_text(
-        json.dumps({"schema_version": SCHEMA_VERSION, "tripkb": __version__}) + "\n", encoding="utf-8")
+    (index_dir / VERSION_FILE).write_text(json.dumps(
+        {"schema_version": SCHEMA_VERSION, "tripkb": __version__, VOCAB_STAMP: vocab_stamp(index_dir.parent)}) + "\n",
+        encoding="utf-8")
     return ix
 
 
@@ -305,6 +338,7 @@ def document_fields(key: str, stamp: str, record: dict[str, Any], file: str | No
             doc[name] = str(record[name])
     if record.get("institution"):
         doc["institution"] = vocab.canonical_institution(record["institution"], record.get("year"))
+        doc["sector"] = vocab.sector(record["institution"])
     if record.get("events"):
         doc["events"] = ",".join(vocab.org_code(e) or e for e in record["events"])
     if record.get("countries"):

@@ -15,8 +15,8 @@ from typing import Any
 
 from tripkb.errors import MetadataError
 from tripkb.meta.fold_names import fold_key, fold_text, simplify
-from tripkb.meta.vocab_files import (Country, FormerName, Institution, Org, kb_file, read_categories, read_countries,
-                                     read_institutions, read_orgs, shipped)
+from tripkb.meta.vocab_files import (SECTORS, Country, FormerName, Institution, Org, kb_file, read_categories,
+                                     read_countries, read_institutions, read_orgs, shipped)
 
 KB_VOCAB_DIR = "vocab"
 KB_VOCAB_FILES = ("orgs.yaml", "countries.yaml", "institutions.yaml")
@@ -26,6 +26,9 @@ _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
 # Between the countries of a list: punctuation (after NFKC), then spaces and conjunctions.
 _COUNTRY_LIST_SEP = re.compile(r"[、,;/|()\[\]【】「」『』:]+")
 _COUNTRY_GAP = re.compile(r"[\s及与與和暨跟&+]+")
+# A name in the library sector (圖書館, 圖書館學, 圖書資訊, 檔案, and the mainland's 图书情报 and
+# 图书信息), read in Simplified lower case; Latin names by Library, Libraries, Librarians, Archives.
+_LIBRARY_NAME = re.compile(r"图书馆|图书资讯|图书信息|图书情报|档案|(?<![a-z])librar|(?<![a-z])archives(?![a-z])")
 
 
 class _Names:
@@ -134,6 +137,11 @@ class Vocabulary:
         found = self.country(name)
         return found.region if found else None
 
+    def country_name_pairs(self) -> list[tuple[str, str]]:
+        """Each country's Taiwan and mainland names (義大利, 意大利), for the countries that have both:
+        two spellings of one name, unlike an alias, which may name a place in the country."""
+        return [(c.name, c.zh_hans) for c in self._countries.values() if c.zh_hans]
+
     def countries_from_text(self, text: str) -> list[str]:
         """Canonical names of the countries a 派赴國家 field lists, in order.
 
@@ -213,6 +221,17 @@ class Vocabulary:
                 out[key] = (kind, self._institutions[target].name if kind == "institution" else target)
         return out
 
+    def sector(self, name: str) -> str:
+        """The sector of the institution ``name`` names: as its vocabulary entry declares it,
+        else ``library`` when one of its names (current, English, or ``name`` itself for an
+        institution not known) is a library's, archive's or library school's, else ``other``."""
+        target = self._institution_names.keys.get(fold_key(name))
+        institution = self._institutions[target] if target else None
+        if institution is not None and institution.sector:
+            return institution.sector
+        names = (institution.name, institution.en) if institution else (name,)
+        return SECTORS[0] if any(_LIBRARY_NAME.search(simplify(n).casefold()) for n in names if n) else SECTORS[1]
+
     def institution_names(self) -> tuple[str, ...]:
         """Every name of every known institution, longest first (to find one inside running text)."""
         names = {name for inst in self._institutions.values() for _, spelled in inst.spellings()
@@ -287,7 +306,7 @@ class Vocabulary:
                 former = next(f for f in existing.former if f.name == written)
                 institution = Institution(existing.name, former=(
                     FormerName(written, former.renamed_in, (institution.name, *institution.aliases)),
-                    *institution.former))
+                    *institution.former), sector=institution.sector)
             institution = existing.extended(institution)
         for spelled, names in institution.spellings():
             self._institution_names.add(names, institution.name, label, key)

@@ -81,6 +81,11 @@ class FormerName:
     aliases: tuple[str, ...] = ()
 
 
+#: The sectors an institution can be declared in (``sector:``); the library sector is
+#: libraries, library-school departments and library associations (and archives).
+SECTORS = ("library", "other")
+
+
 @dataclass(frozen=True)
 class Institution:
     """A reporting institution under its current name, with the names it had before."""
@@ -89,6 +94,7 @@ class Institution:
     en: str = ""
     aliases: tuple[str, ...] = ()
     former: tuple[FormerName, ...] = ()
+    sector: str = ""  # one of SECTORS when declared; else the name decides (Vocabulary.sector)
 
     def spellings(self) -> list[tuple[str, tuple[str, ...]]]:
         """Each name it has had, current first, with the other ways of writing it."""
@@ -118,6 +124,7 @@ class Institution:
             en=other.en or self.en,
             aliases=_union(self.aliases, extra + other.aliases),
             former=tuple(sorted(former.values(), key=lambda f: f.renamed_in)),
+            sector=other.sector or self.sector,
         )
 
 
@@ -298,7 +305,10 @@ def read_countries(label: str, data: Any) -> tuple[list[str], list[Country], lis
 def read_institutions(label: str, data: Any) -> list[Institution]:
     r = _Reader(label, data, "institutions", set())
     institutions = []
-    for where, item in r.entries("institutions", "name", {"en", "aliases", "former"}):
+    for where, item in r.entries("institutions", "name", {"en", "aliases", "former", "sector"}):
+        sector = r.text(item, "sector", where)
+        if sector not in ("", *SECTORS):
+            raise MetadataError(label, f"expected {' or '.join(SECTORS)}", key=f"{where}.sector")
         former = []
         for j, f in enumerate(r.list_of(item.get("former") or [], f"{where}.former", dict)):
             fwhere = f"{where}.former[{j}]"
@@ -311,6 +321,7 @@ def read_institutions(label: str, data: Any) -> list[Institution]:
             en=r.text(item, "en", where),
             aliases=r.strings(item, "aliases", where),
             former=tuple(sorted(former, key=lambda f: f.renamed_in)),
+            sector=sector,
         ))
     return institutions
 

@@ -155,13 +155,25 @@ class Literal:
     """Builds each query word's literal part against one open searcher.
 
     ``word_only`` gathers, for each query word, the documents it matched only by its
-    separate words, not as written (what the listing says of such a hit).
+    separate words; ``held``, those that hold it as written, in another spelling of a
+    country's name or as a metadata value (see :meth:`words_only`).
     """
 
     def __init__(self, searcher):
         self.searcher = searcher
         self.DocSet, self.Ranked = _queries()
         self.word_only: dict[str, set[int]] = {}
+        self.held: dict[str, set[int]] = {}
+
+    def carried(self, label: str, queries: list[Any]) -> None:
+        """Record the documents that ``queries`` (an id, a metadata value) find as holding ``label``."""
+        for q in queries:
+            self.held.setdefault(label, set()).update(self.searcher.docs_for_query(q))
+
+    def words_only(self, docnum: int) -> list[str]:
+        """The query words that document matched only by their separate words."""
+        return [label for label, docs in self.word_only.items()
+                if docnum in docs and docnum not in self.held.get(label, ())]
 
     def __call__(self, fields: tuple[str, ...], grams: list[tuple[str, int]], word_q: Any,
                  quoted: bool, weights: dict[str, float], one_word: bool = False,
@@ -190,8 +202,9 @@ class Literal:
             return self.Ranked(found, bonus)
         if quoted:  # a phrase must occur as written; its words only rank
             return self.Ranked(found, word_q)
-        if label is not None and words - literal:
+        if label is not None:
             self.word_only.setdefault(label, set()).update(words - literal)
+            self.held.setdefault(label, set()).update(literal)
         # Documents with the words rank by them; the bigrams rank only those without.
         others = literal - words
         scoring = [word_q, found] + ([self.Ranked(self.DocSet(s, others), bonus)] if others else [])

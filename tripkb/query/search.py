@@ -13,16 +13,16 @@ from __future__ import annotations
 import bisect
 import re
 from functools import lru_cache
-from itertools import islice
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import QueryError, UsageError
 from ..index.analysis import gram_tokens, runs, word_tokens
-from ..index.schema import GRAM_SUFFIX, PAGE_BREAK, TEXT_FIELDS, StoredDoc
+from ..index.schema import GRAM_SUFFIX, PAGE_BREAK, TEXT_FIELDS, StoredDoc, holds_word
 from ..kb import KnowledgeBase
 from ..meta.sidecar import TYPES
+from ..meta.vocab_files import SECTORS
 from ..text.normalise import _CJK, is_cjk_char, match_form, nfkc, query_form
 
 MAX_QUERY_CHARS = 1000
@@ -56,6 +56,8 @@ class Filters:
     category: str | None = None
     since: int | None = None
     until: int | None = None
+    #: library: institutions in the library sector (meta/vocab.py Vocabulary.sector), other: the rest.
+    sector: str | None = None
     #: Only documents whose section of this name (建議, 目的 …) holds the query; see query/outline.py.
     section: str | None = None
 
@@ -64,6 +66,8 @@ class Filters:
             value = getattr(self, name)
             if value is not None:
                 check_year(value, f"--{name} {value}")
+        if self.sector is not None and self.sector not in SECTORS:
+            raise UsageError(f"--sector must be one of {', '.join(SECTORS)}; not {self.sector!r}")
 
     def query(self, kb_root=None):
         from whoosh import query as Q
@@ -86,6 +90,8 @@ class Filters:
             parts.append(Q.Term("region", self.region.strip()))
         if self.category:
             parts.append(Q.Term("category", self.category.strip()))
+        if self.sector:
+            parts.append(Q.Term("sector", self.sector))
         if self.since is not None or self.until is not None:
             if self.since is not None and self.until is not None and self.since > self.until:
                 raise UsageError(f"--since {self.since} is after --until {self.until}")
@@ -155,6 +161,8 @@ class _Context:
     segment: Callable[[str], list[str] | None]
     literal: Callable | None
     known: Callable | None = None
+    #: The query word as typed, when building its other spellings (what a listing names).
+    label: str | None = None
 
 
 def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
@@ -321,13 +329,26 @@ def _index_query(q, Q, literals: list[str], words: list[str], negated: bool, ctx
         cls = type(q)
         leaf = Q.Or([cls(f, folded, boost=TEXT_FIELDS[f]) for f in fields]
                     + [cls(f + GRAM_SUFFIX, folded, boost=TEXT_FIELDS[f]) for f in fields]
-                    + (ctx.known.id_prefix(str(text)) if ctx.known and name == "_q" and cls is Q.Prefix else []))
+                    + (ctx.known.id_query(str(text), prefix=True) if ctx.known and name == "_q" and cls is Q.Prefix else []))
         if not negated and isinstance(q, Q.Prefix):
             words.append(folded)
         return _floor(leaf)
     extra = [] if not ctx.known or name != "_q" else (ctx.known.metadata(str(text)) if negated else ctx.known(str(text)))
+    label = None if negated else ctx.label or str(text)
+    if extra and label is not None and ctx.literal is not None:
+        ctx.literal.carried(label, extra)
     if re.fullmatch(r"[a-z]{3,}s", folded):  # Taiwans for Taiwan's
         extra.append(_floor(Q.Or([Q.Phrase(f + GRAM_SUFFIX, [folded[:-1], "s"], boost=TEXT_FIELDS[f]) for f in fields])))
+    if _CAMEL_WORD.fullmatch(str(text)):  # SelfService for Self-Service
+        parts = [p.lower() for p in _camel_parts(str(text))]
+        extra.append(_floor(Q.Or([Q.Phrase(f + GRAM_SUFFIX, parts, boost=TEXT_FIELDS[f]) for f in fields])))
+        if not negated:
+            literals.append(" ".join(parts))
+    if ctx.known is not None and isinstance(q, (Q.Term, Q.Phrase)):  # 意大利米蘭 for 義大利米蘭
+        for variant in ctx.known.variants(folded):
+            twin = Q.Term(q.fieldname, variant) if isinstance(q, Q.Term) else q.__class__(q.fieldname, variant.split())
+            built = _index_query(twin, Q, literals, words, negated, replace(ctx, known=None, label=label))
+            extra += [built] if built is not None else []
     grams = [g for g, *_ in gram_tokens(folded, query=True)]
     if not grams:
         return Q.Or(extra) if extra else None
@@ -346,12 +367,22 @@ def _index_query(q, Q, literals: list[str], words: list[str], negated: bool, ctx
     if ctx.literal is not None and (len(grams) > 1 or exact):
         placed = [(g, pos) for g, pos, *_ in gram_tokens(folded, query=True)]
         built = ctx.literal(fields, placed, word_q, isinstance(q, Q.Phrase), TEXT_FIELDS, tokens == [folded],
-                            label=None if negated else str(text), exact=exact)
+                            label=label, exact=exact)
         return Q.Or([built] + extra, boost=q.boost)
     if isinstance(q, Q.Phrase):  # a quoted phrase must occur as written; its words only rank
         literal = Q.Or(gram_qs, boost=q.boost)
         return Q.Or([_floor(Q.AndMaybe(literal, word_q) if word_q is not None else literal)] + extra)
     return Q.Or([_floor(Q.Or(([word_q] if word_q is not None else []) + gram_qs, boost=q.boost))] + extra)
+
+
+#: A Latin word joined from capitalised words (SelfService), and those words.
+_CAMEL_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]*[a-z][A-Z][A-Za-z]*")
+_CAMEL_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def _camel_parts(word: str) -> list[str]:
+    """The words joined in ``SelfService``: Self, Service."""
+    return _CAMEL_PART.findall(word)
 
 
 #: Punctuation that is part of a Latin term (C++, C#, .NET, U.S., R&D, 3.0): such a term is
@@ -411,9 +442,6 @@ def lexicon_segmenter(reader, longest: int = 16) -> Callable[[str], list[str] | 
     per process). A character no indexed word covers makes the word
     unmatchable as words; its literal text is still searched as bigrams.
     """
-    def known(term: str) -> bool:
-        return any((f, term) in reader for f in TEXT_FIELDS)
-
     def segment(folded: str) -> list[str] | None:
         tokens: list[str] = []
         for kind, run, _ in runs(folded):
@@ -423,7 +451,7 @@ def lexicon_segmenter(reader, longest: int = 16) -> Callable[[str], list[str] | 
             i = 0
             while i < len(run):
                 for n in range(min(longest, len(run) - i), 0, -1):
-                    if known(run[i:i + n]):
+                    if holds_word(reader, run[i:i + n]):
                         tokens.append(run[i:i + n])
                         i += n
                         break
@@ -442,7 +470,7 @@ def _facet(Q, name: str, q, ctx: _Context):
     text = str(getattr(q, "text", "")).strip()
     vocab = Vocabulary.load()
     if name == "id" and ctx.known is not None:  # ids any case, EX096* their prefix
-        found = ctx.known.id_prefix(text) if isinstance(q, Q.Prefix) else ctx.known(text)[:1]
+        found = ctx.known.id_query(text, prefix=isinstance(q, Q.Prefix))
         return found[0] if found else Q.Term("id", text)
     if name == "events":
         return Q.Term("events", (vocab.org_code(text) or text).lower())
@@ -536,8 +564,6 @@ def _section_clause(text: str, filters: Filters | None) -> tuple[str, Filters | 
     """The query without its ``section:NAME`` clause, which becomes the filters' section."""
     if "section:" not in text.lower():  # the usual query: no need to load the section rules
         return text, filters
-    from dataclasses import replace
-
     from .outline import split_section_clause
 
     text, section = split_section_clause(text)
@@ -610,9 +636,10 @@ def search_in(searcher, kb: KnowledgeBase, text: str, filters: Filters | None, f
     section = filters.section if filters else None
     vocab = Vocabulary.load(kb.root)
     literal = Literal(searcher)
-    parsed = parse(text, segment=lexicon_segmenter(searcher.reader()), literal=literal,
-                   known=Known(searcher, vocab))
-    query = _with_known_items(searcher, parsed.query, text)
+    known = Known(searcher, vocab)
+    parsed = parse(text, segment=lexicon_segmenter(searcher.reader()), literal=literal, known=known)
+    items = _known_items(searcher, [text, *known.variants(query_form(text))])
+    query = _with_known_items(searcher, parsed.query, items)
     notes, suggestions = list(parsed.notes), []
     total = _count(searcher, query, filter_q)
     if total == 0:
@@ -631,45 +658,65 @@ def search_in(searcher, kb: KnowledgeBase, text: str, filters: Filters | None, f
         hit = _hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re, section)
         if hit is None:
             continue
-        hit.words_only = [label for label, docs in literal.word_only.items() if h.docnum in docs]
+        hit.words_only = [] if h.docnum in items else literal.words_only(h.docnum)
         hits.append(hit)
     if section:  # only documents whose section holds the query count
         total, hits = len(hits), hits[:limit]
     return SearchResult(query=text, total=total, hits=hits, notes=notes, suggestions=suggestions)
 
 
-#: Known-item checks read the stored record of at most this many candidates.
-MAX_KNOWN_CANDIDATES = 50
-
-
-def _with_known_items(searcher, query, text: str):
-    """``query``, with the documents whose whole title or one of whose authors is the query
-    first: a pasted title (with or without its punctuation) or a name is a known item."""
+def _with_known_items(searcher, query, items: set[int]):
+    """``query``, with the known ``items`` first."""
     from whoosh import query as Q
 
     from .known import KNOWN
     from .literal import Plus, _queries
 
-    key = _name_key(text)
-    grams = [g for g, *_ in gram_tokens(key, query=True)]
-    if len(key) < 2 or not grams or len(grams) > 64:
-        return query
-    found = set()
-    for name in ("title", "authors"):
-        phrase = Q.Phrase(name + GRAM_SUFFIX, grams) if len(grams) > 1 else Q.Term(name + GRAM_SUFFIX, grams[0])
-        # At most one more than allowed is read: a word in many titles is no known item.
-        candidates = list(islice(searcher.docs_for_query(phrase), MAX_KNOWN_CANDIDATES + 1))
-        if len(candidates) > MAX_KNOWN_CANDIDATES:
-            continue
-        for docnum in candidates:
-            record = searcher.stored_fields(docnum)["data"]["record"]
-            values = [record.get("title", "")] if name == "title" else record.get("authors", [])
-            if any(_name_key(v) == key for v in values):
-                found.add(docnum)
-    if not found:
+    if not items:
         return query
     DocSet, _ = _queries()
-    return Q.Or([query, Plus(DocSet(searcher, found), KNOWN)])
+    return Q.Or([query, Plus(DocSet(searcher, items), KNOWN)])
+
+
+def _known_items(searcher, texts: list[str]) -> set[int]:
+    """The documents whose whole title or one of whose authors is one of ``texts`` (the query
+    and its other spellings of country names): a pasted title, with or without its
+    punctuation and spaces, or a name is a known item."""
+    keys = {key for key in map(_name_key, texts) if len(key) > 1}
+    found = set()
+    for text in texts if keys else []:
+        for name in ("title", "authors"):
+            candidates = _name_candidates(searcher, name + GRAM_SUFFIX, text)
+            for docnum in candidates:
+                record = searcher.stored_fields(docnum)["data"]["record"]
+                values = [record.get("title", "")] if name == "title" else record.get("authors", [])
+                if any(_name_key(v) in keys for v in values):
+                    found.add(docnum)
+    return found
+
+
+#: Known-item checks read the stored record of at most this many candidates, found by at most
+#: this many of the query's grams (the rarest: a title typed with its words joined, SelfService,
+#: or spaced otherwise holds grams the title has not; the stored record is compared whole).
+MAX_KNOWN_CANDIDATES = 50
+KNOWN_GRAMS = 4
+
+
+def _name_candidates(searcher, fieldname: str, text: str) -> list[int]:
+    """The documents whose ``fieldname`` holds the rarest grams of ``text`` (as typed, its
+    punctuation as spaces) that the field knows; none if they are too many to read."""
+    from whoosh import query as Q
+
+    spaced = re.sub(r"[\W_]+", " ", query_form(_CAMEL_WORD.sub(lambda m: " ".join(_camel_parts(m.group())), text)))
+    grams = {g for g, *_ in gram_tokens(spaced, query=True)}
+    if len(grams) > 64:
+        return []
+    reader = searcher.reader()
+    rare = sorted((reader.doc_frequency(fieldname, g), g) for g in grams if (fieldname, g) in reader)
+    if not rare:
+        return []
+    candidates = list(searcher.docs_for_query(Q.And([Q.Term(fieldname, g) for _, g in rare[:KNOWN_GRAMS]])))
+    return candidates if len(candidates) <= MAX_KNOWN_CANDIDATES else []
 
 
 def _name_key(text: str) -> str:

@@ -54,7 +54,7 @@ def select(kb: KnowledgeBase, query: str | None = None, filters: Filters | None 
     from whoosh import query as Q
 
     wanted = parse(query).query if query is not None else Q.Every()
-    filter_q = (filters or Filters()).query()
+    filter_q = (filters or Filters()).query(kb.root)
     synced = refresh(kb, progress)
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher:

@@ -19,8 +19,10 @@ from ..kb import KnowledgeBase
 from .search import FIELD_ALIASES, QUERY_FIELDS, Filters, SearchResult, check_year, prepare_query, search_in
 
 #: The options a line may hold: those of ``tripkb search`` that narrow or size the result.
-FILTER_OPTIONS = ("--type", "--institution", "--org", "--country", "--region", "--category",
+FILTER_OPTIONS = ("--type", "--institution", "--org", "--country", "--region", "--category", "--sector",
                   "--since", "--until", "--section")
+#: The filters whose value is a text, given as is to :class:`Filters`.
+TEXT_FILTERS = FILTER_OPTIONS[:7]
 LIMIT_OPTIONS = ("--limit", "-n")
 COMMANDS = {":help": "what a line may hold", ":quit": "leave the shell (also Ctrl-D)"}
 #: An option's value names a thing of this kind in the vocabulary; so does a query field.
@@ -71,7 +73,7 @@ def parse_line(text: str, limit: int = 10) -> Line | None:
         if not value:
             raise UsageError(f"{name} needs a value, e.g. {_EXAMPLES.get(name, name + ' 5')}")
         values["--limit" if name == "-n" else name] = value
-    filters = Filters(**{name[2:]: value for name, value in values.items() if name in FILTER_OPTIONS[:6]},
+    filters = Filters(**{name[2:]: value for name, value in values.items() if name in TEXT_FILTERS},
                       since=_year(values, "--since"), until=_year(values, "--until"),
                       section=values.get("--section"))
     if "--limit" in values:
@@ -84,7 +86,7 @@ def parse_line(text: str, limit: int = 10) -> Line | None:
 
 _EXAMPLES = {"--org": "--org IFLA", "--country": "--country 美國", "--since": "--since 2005",
              "--until": "--until 2010", "--institution": "--institution 國家圖書館", "--type": "--type report",
-             "--section": "--section 建議", "--region": "--region 歐洲地區", "--category": "--category 開會"}
+             "--section": "--section 建議", "--sector": "--sector library", "--region": "--region 歐洲地區", "--category": "--category 開會"}
 
 
 def _number(value: str, name: str) -> int:

@@ -37,6 +37,10 @@ COUNTS = ("documents", "participants")
 OTHER = "其他"
 UNKNOWN = "未註明"
 
+#: A column read a value at a time costs about what it costs read whole, value for value: when
+#: fewer than 1/FEW of the documents are counted, only their values are read.
+FEW = 2
+
 Label = str | int | None
 Values = list[tuple[Label, ...]]  # per document number: the labels it counts under
 
@@ -120,7 +124,7 @@ def stats(kb: KnowledgeBase, by: Sequence[str], filters: Filters | None = None,
     synced = refresh(kb, progress)
     with open_index(kb.index_dir).searcher() as searcher:
         docs = _matching(searcher, parsed.query if parsed else None, index_filter)
-        fields = _Fields(searcher.reader(), vocab)
+        fields = _Fields(searcher.reader(), vocab, docs)
         if filters.region:
             regions = fields.values("region")
             docs = [d for d in docs if filters.region.strip() in regions[d]]
@@ -147,10 +151,13 @@ def _matching(searcher, query, index_filter) -> list[int]:
 class _Fields:
     """The labels each document counts under, per field, read from one index reader."""
 
-    def __init__(self, reader, vocab):
+    def __init__(self, reader, vocab, docs: list[int] | None = None):
         self.reader = reader
         self.vocab = vocab
         self.size = reader.doc_count_all()
+        #: The documents counted, when so few that their values are read one by one (a sector's
+        #: or an institution's share of a national catalogue); else whole columns are read.
+        self.few = docs if docs is not None and len(docs) * FEW < self.size else None
         self._cache: dict[tuple[str, bool], Values] = {}
 
     def values(self, name: str, historical: bool = False) -> Values:
@@ -187,7 +194,15 @@ class _Fields:
 
     def _raw(self, name: str) -> list[Any]:
         """A sortable column's values by document number (Whoosh cannot read one of an empty index)."""
-        return list(self.reader.column_reader(name)) if self.size else []
+        if not self.size:
+            return []
+        column = self.reader.column_reader(name)
+        if self.few is None:
+            return list(column)
+        values: list[Any] = [None] * self.size  # never read: only the documents counted are
+        for doc in self.few:
+            values[doc] = column[doc]
+        return values
 
     def _column(self, name: str, label: Callable[[Any], Label]) -> Values:
         memo: dict[Any, tuple[Label, ...]] = {}
