@@ -3,6 +3,7 @@ the command itself driven through a real pseudo-terminal."""
 
 from __future__ import annotations
 
+import codecs
 import os
 import pty
 import re
@@ -76,23 +77,28 @@ class Terminal:
         self.process = subprocess.Popen([sys.executable, "-m", "tripkb", *args], stdin=child, stdout=child,
                                         stderr=child, env=env, close_fds=True, start_new_session=True)
         os.close(child)
-        self.seen = ""
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a character may come in two reads
+        self.raw = ""
+        self.read = 0  # how much of the text shown (escape sequences removed) has been read
 
     def read_until(self, text: str, timeout: float = 120) -> str:
-        """Everything shown from now until ``text`` appears (escape sequences removed)."""
-        deadline, start = time.monotonic() + timeout, len(self.seen)
-        while text not in self.seen[start:]:
+        """Everything shown from what was last read until ``text`` appears (escape sequences
+        removed, from the whole output: one may come in two reads)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = _ESCAPES.sub("", self.raw)
+            at = shown.find(text, self.read)
+            if at >= 0:
+                start, self.read = self.read, at + len(text)
+                return shown[start:at]
             if time.monotonic() > deadline or self.process.poll() is not None and not select.select([self.fd], [], [], 0)[0]:
-                raise AssertionError(f"{text!r} not shown; the terminal shows: {self.seen[start:]!r}")
+                raise AssertionError(f"{text!r} not shown; the terminal shows: {shown[self.read:]!r}")
             if select.select([self.fd], [], [], 0.2)[0]:
                 try:
                     data = os.read(self.fd, 65536)
                 except OSError:  # the child has gone and the terminal closed
                     data = b""
-                self.seen += _ESCAPES.sub("", data.decode("utf-8", "replace"))
-        shown = self.seen[start:]
-        self.seen = self.seen[:start] + shown[shown.index(text) + len(text):]
-        return shown[:shown.index(text)]
+                self.raw += self.decoder.decode(data)
 
     def type(self, keys: str) -> None:
         os.write(self.fd, keys.encode("utf-8"))
@@ -101,7 +107,7 @@ class Terminal:
         """Type ``line``, wait for it to be shown (the prompt, with its name, is redrawn at
         every key), then Enter: what is shown until the next prompt."""
         self.type(line)
-        self.read_until(line[-3:])
+        self.read_until(line)
         return self.submit()
 
     def submit(self) -> str:
@@ -156,3 +162,15 @@ def test_ctrl_d_leaves_the_shell_and_a_linked_history_is_not_followed(sample_kb,
     term.type("\x04")
     assert term.close() == 0
     assert target.read_text(encoding="utf-8") == ""
+
+
+def test_lines_piped_in_are_searched_one_by_one_without_a_prompt(sample_kb, terminal_env):
+    run = subprocess.run([sys.executable, "-m", "tripkb", "--kb", str(sample_kb.root), "shell"], text=True,
+                         input="國際圖書館協會聯盟 --org IFLA -n 1\n年會 --since x\n圖書館 --country 美國\n",
+                         capture_output=True, env=terminal_env, timeout=300)
+    assert run.returncode == 0 and PROMPT not in run.stdout
+    first = search(sample_kb, "國際圖書館協會聯盟", Filters(org="IFLA"), limit=1)
+    third = search(sample_kb, "圖書館", Filters(country="美國"))
+    assert f"{first.total} documents match 國際圖書館協會聯盟 (showing 1)" in run.stdout
+    assert f"{third.total} documents match 圖書館" in run.stdout
+    assert run.stderr.count("Error: ") == 1 and "--since needs a whole number" in run.stderr

@@ -517,7 +517,10 @@ SHELL_PROMPT = "tripkb> "
 def shell_prompt(history_file, complete: Callable[[str], list[str]]) -> Callable[[], str]:
     """The shell's line reader (prompt_toolkit, loaded only here): history kept in
     ``history_file`` (None: for this session only), Tab completes with ``complete``
-    (the line up to the cursor → what the word there may become)."""
+    (the line up to the cursor → what the word there may become). Lines piped in are read
+    as they come, without a prompt, history or editing."""
+    if not sys.stdin.isatty():
+        return _piped_line
     from prompt_toolkit import PromptSession
     from prompt_toolkit.completion import Completer, Completion
     from prompt_toolkit.history import FileHistory, InMemoryHistory
@@ -532,6 +535,13 @@ def shell_prompt(history_file, complete: Callable[[str], list[str]]) -> Callable
     history = FileHistory(str(history_file)) if history_file else InMemoryHistory()
     session = PromptSession(history=history, completer=Candidates(), complete_while_typing=False)
     return lambda: session.prompt(SHELL_PROMPT)
+
+
+def _piped_line() -> str:
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line
 
 
 def shell_intro(kb_root, commands: dict[str, str]) -> None:
