@@ -197,3 +197,21 @@ def test_a_quoted_chinese_phrase_needs_its_words_together(kb):
     assert ids(search(kb, '"國際圖書館協會聯盟"')) == ["EX0960001"]  # one indexed word
     assert search(kb, "年會圖書館").total == 3  # unquoted: both words, anywhere
     assert ids(search(kb, '"年會圖書館"')) == []  # both words are there, never side by side
+
+
+@pytest.mark.parametrize("text", ["圖書館", "台北 美國", "annual conference", "IFLA", "國際圖書館協會聯盟 年會 2007",
+                                  "e.g. U.S. 3.0", "數位典藏，國家圖書館。", "or and not", "＃ｗｏｒｄ",
+                                  "圖書館\t年會\u3000海報"])
+def test_a_query_of_plain_words_is_built_as_whoosh_s_parser_builds_it(text):
+    from tripkb.query.search import _parser, _plain, syntax_form
+
+    syntax = syntax_form(text)
+    assert _plain(syntax) is not None and _plain(syntax) == _parser().parse(syntax)
+
+
+@pytest.mark.parametrize("text", ['"annual conference"', "台北 OR 美國", "-IFLA 年會", "圖書*", "org:IFLA",
+                                  "(年會 OR 會議)", "C++", "year:[2005 TO 2007]", "年會^2", "a AND b", "Taiwan's"])
+def test_a_query_with_syntax_goes_to_whoosh_s_parser(text):
+    from tripkb.query.search import _plain, syntax_form
+
+    assert _plain(syntax_form(text)) is None

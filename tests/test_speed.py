@@ -27,6 +27,10 @@ def test_json_lookup_loads_no_rich_and_none_of_what_whoosh_never_uses(sample_kb)
     assert "whoosh.reading" in modules and "tripkb.query.search" in modules
     assert not {m for m in modules if m == "rich" or m.startswith("rich.")}
     assert not modules & {"asyncio", "urllib.request", "http.client", "ssl", "cached_property", "filelock"}
+    # Nor what only an index that changed, a sidecar to parse, a section: query or the shell needs.
+    assert modules & {"yaml", "tripkb.index.sync", "tripkb.text.sections", "whoosh.lang.morph_en",
+                      "whoosh.qparser"} == set()
+    assert not {m for m in modules if m.split(".")[0] == "prompt_toolkit"}
 
 
 def test_json_lookup_prints_what_the_library_finds(sample_kb):
@@ -75,7 +79,7 @@ def test_help_loads_neither_markdown_nor_pygments():
     run, modules = _imports("--help")
     assert run.returncode == 0 and "search" in run.stdout
     assert "typer.rich_utils" in modules
-    assert not {m for m in modules if m.split(".")[0] in ("markdown_it", "pygments")}
+    assert not {m for m in modules if m.split(".")[0] in ("markdown_it", "pygments", "prompt_toolkit")}
     assert not modules & {"rich.markdown", "rich.traceback", "rich.syntax"}
 
 

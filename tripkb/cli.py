@@ -263,6 +263,68 @@ def search(
 
 @app.command()
 @_friendly
+def shell(
+    ctx: typer.Context,
+    limit: int = typer.Option(10, "--limit", "-n", min=1, help="Show at most N documents a query (a line's "
+                                                                 "own --limit wins)."),
+    no_history: bool = typer.Option(False, "--no-history", help="Keep no history of the lines typed."),
+) -> None:
+    """Search many times in a row, the index kept open: each line is a query.
+
+    A line is what follows 'tripkb search': words, "a phrase", OR, -word,
+    field:word, and the same filters (--org IFLA --since 2005 --limit 5).
+    Tab completes organisation, institution and country names, options and
+    field names; the arrow keys recall earlier lines (kept in
+    ~/.local/share/tripkb/shell_history). :help shows this; :quit or Ctrl-D leaves.
+
+    Examples:
+
+        tripkb shell
+
+        tripkb --kb ~/trips shell --limit 5
+    """
+    from . import render
+    from .query.search import QUERY_FIELDS
+    from .query.session import COMMANDS, FILTER_OPTIONS, LIMIT_OPTIONS, Session, completions, history_file, parse_line
+
+    kb = _kb(ctx)
+    history = None
+    if not no_history:
+        try:
+            history = history_file()
+        except UsageError as exc:
+            render.warning(str(exc))
+    with Session(kb) as session:
+        vocab = session.vocabulary()
+        read_line = render.shell_prompt(history, lambda before: completions(vocab, before))
+        render.shell_intro(kb.root, COMMANDS)
+        while True:
+            try:
+                line = parse_line(read_line(), limit)
+                if line is None:
+                    continue
+                if line.command == ":quit":
+                    break
+                if line.command == ":help":
+                    render.shell_help(FILTER_OPTIONS + LIMIT_OPTIONS, QUERY_FIELDS, COMMANDS)
+                    continue
+                with _progress_bar("Indexing") as progress:
+                    result = session.search(line, progress)
+                for problem in result.problems:
+                    render.warning(str(problem))
+                render.search_result(result, line.query)
+            except EOFError:
+                break
+            except KeyboardInterrupt:  # Ctrl-C clears the line, as in a shell
+                continue
+            except TripkbError as exc:
+                render.error(str(exc))
+            except OSError as exc:
+                render.error(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
+
+
+@app.command()
+@_friendly
 def show(
     ctx: typer.Context,
     doc_id: str = typer.Argument(..., metavar="ID", help="The document's id, e.g. C09601649."),

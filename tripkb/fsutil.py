@@ -8,7 +8,6 @@ file (a FIFO would block), and deletes only the temporary folders it marked as i
 from __future__ import annotations
 
 import errno
-import hashlib
 import itertools
 import os
 import shutil
@@ -58,6 +57,15 @@ def user_cache_dir() -> Path:
     return path
 
 
+def user_data_dir() -> Path:
+    """``$XDG_DATA_HOME/tripkb`` (else ``~/.local/share/tripkb``), made if missing, private to
+    the user: what tripkb keeps for the user, outside any KB (the shell's history)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    path = Path(base) / "tripkb"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
 def write_text_atomic(target: Path, text: str, durable: bool = True) -> None:
     """Write via a temporary file and a rename; ``durable=False`` skips the fsync, for
     bulk writers that make thousands of files and call :func:`os.sync` once at the end."""
@@ -95,6 +103,8 @@ def copy_atomic(source: Path, target: Path) -> None:
 
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file's bytes: a document's identity."""
+    import hashlib  # here: loading OpenSSL is a good part of a lookup's imports
+
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

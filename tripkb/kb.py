@@ -8,12 +8,12 @@ from pathlib import Path, PurePosixPath
 
 from .errors import MetadataError, UsageError
 from .fsutil import NO_LINKS, link_on_the_way, not_regular
-from .text.extract import SUFFIXES
+from .text.suffixes import SUFFIXES
 
 ENV_VAR = "TRIPKB_HOME"
 #: Where ingest makes a document and its sidecar whole before renaming them into ``corpus/``.
 STAGING = ".staging"
-#: What ingest takes in: whatever :mod:`tripkb.text.extract` has a reader for.
+#: What ingest takes in: whatever :mod:`tripkb.text.extract` has a reader for (:mod:`tripkb.text.suffixes`).
 DOCUMENT_SUFFIXES = SUFFIXES
 
 
@@ -106,12 +106,20 @@ class KnowledgeBase:
         """Every symbolic link in ``corpus/`` (to a file or a folder, anywhere), as :meth:`corpus_files`."""
         return self._walk()[1]
 
-    def _walk(self) -> tuple[list[str], list[str]]:
+    def corpus_files_and_folders(self) -> tuple[list[str], list[str]]:
+        """:meth:`corpus_files`, and the folders they were listed from ('' for ``corpus/``,
+        then 'sub/' …), from the same walk."""
+        files, _, folders = self._walk()
+        return files, folders
+
+    def _walk(self) -> tuple[list[str], list[str], list[str]]:
         files: list[str] = []
         links: list[str] = []
+        folders: list[str] = []
         pending = [("", str(self.corpus))]
         while pending:
             prefix, folder = pending.pop()
+            folders.append(prefix)
             with os.scandir(folder) as entries:
                 for entry in entries:
                     if entry.name.startswith("."):
@@ -122,7 +130,7 @@ class KnowledgeBase:
                     files.append(prefix + entry.name)
                     if entry.is_symlink():
                         links.append(prefix + entry.name)
-        return sorted(files), sorted(links)
+        return sorted(files), sorted(links), folders
 
     def sidecars(self) -> list[Path]:
         """Every sidecar in ``corpus/``, in a stable order."""

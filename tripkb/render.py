@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -513,3 +513,52 @@ def _trend(result, width: int) -> None:
     undated = result.margins[year_at].get(None)
     if undated:
         out.print(Text(f"{undated} {result.count} without a year are not drawn.", style="dim"))
+
+
+SHELL_PROMPT = "tripkb> "
+
+
+def shell_prompt(history_file, complete: Callable[[str], list[str]]) -> Callable[[], str]:
+    """The shell's line reader (prompt_toolkit, loaded only here): history kept in
+    ``history_file`` (None: for this session only), Tab completes with ``complete``
+    (the line up to the cursor → what the word there may become). Lines piped in are read
+    as they come, without a prompt, history or editing."""
+    if not sys.stdin.isatty():
+        return _piped_line
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.completion import Completer, Completion
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    class Candidates(Completer):
+        def get_completions(self, document, complete_event):
+            before = document.text_before_cursor
+            word = before.split(" ")[-1]
+            for candidate in complete(before):
+                yield Completion(candidate, start_position=-len(word), display=safe(candidate))
+
+    history = FileHistory(str(history_file)) if history_file else InMemoryHistory()
+    session = PromptSession(history=history, completer=Candidates(), complete_while_typing=False)
+    return lambda: session.prompt(SHELL_PROMPT)
+
+
+def _piped_line() -> str:
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line
+
+
+def shell_intro(kb_root, commands: dict[str, str]) -> None:
+    out.print(Text(f"Searching {safe(kb_root)}. Type a query as after 'tripkb search', "
+                   f"e.g. 年會 --org IFLA --since 2005; ", style="dim")
+              + Text(" ".join(commands), style="dim bold") + Text("; Tab completes names.", style="dim"))
+
+
+def shell_help(options: tuple[str, ...], fields: tuple[str, ...], commands: dict[str, str]) -> None:
+    out.print(Text("A line is a query, as after 'tripkb search': words, \"a phrase\", OR, -word, field:word."))
+    out.print(Text("Filters: ") + Text(" ".join(options), style="bold") + Text("  (e.g. --org IFLA --since 2005)"))
+    out.print(Text("Fields: ") + Text(" ".join(f"{f}:" for f in fields), style="bold"))
+    for name, what in commands.items():
+        out.print(Text(f"{name:7} ", style="bold") + Text(what))
+    out.print(Text("Tab completes organisations, institutions and countries after --org, --institution, "
+                   "--country (or org:, institution:, country:), options and field names."))

@@ -47,11 +47,12 @@ def stamp_of(key: str, *stats: os.stat_result | None) -> str:
 Layout = list[tuple[str, str | None, str | None]]
 
 
-def corpus_layout(kb: KnowledgeBase) -> Layout:
+def corpus_layout(kb: KnowledgeBase, files: list[str] | None = None) -> Layout:
     """(key, sidecar, document) as '/'-paths relative to ``corpus/``: each sidecar with its
     same-stem document if there is one, then each document without a sidecar. Plain strings,
-    so that a corpus of many thousand records is compared with the index cheaply."""
-    files = kb.corpus_files()
+    so that a corpus of many thousand records is compared with the index cheaply.
+    ``files``: :meth:`KnowledgeBase.corpus_files`, if the caller has listed them."""
+    files = kb.corpus_files() if files is None else files
     present = set(files)
     layout: Layout = []
     for rel in files:
@@ -64,6 +65,13 @@ def corpus_layout(kb: KnowledgeBase) -> Layout:
         if f".{suffix.lower()}" in DOCUMENT_SUFFIXES and f"{stem}.yaml" not in present:
             layout.append((rel, None, rel))
     return layout
+
+
+def changed(kb: KnowledgeBase, layout: Layout, indexed: dict[str, str]) -> Layout:
+    """The part of ``layout`` whose files are not as the index last saw them."""
+    base = os.path.join(kb.corpus, "")
+    return [(key, sidecar, document) for key, sidecar, document in layout
+            if indexed.get(key) != stamp(key, sidecar and base + sidecar, document and base + document)]
 
 
 def layout_entries(kb: KnowledgeBase, layout: Layout) -> list[Entry]:
@@ -92,7 +100,7 @@ def known_stamps(ix, index_dir: Path) -> dict[str, str]:
     faster than the column of a large index. A copy from any
     other generation of the index is ignored and replaced.
     """
-    saved = saved_stamps(ix, index_dir)
+    saved = saved_stamps(index_dir, ix.latest_generation())
     if saved is not None:
         return saved
     stamps = indexed_stamps(ix)
@@ -104,11 +112,11 @@ def known_stamps(ix, index_dir: Path) -> dict[str, str]:
     return stamps
 
 
-def saved_stamps(ix, index_dir: Path) -> dict[str, str] | None:
-    """The copy :func:`known_stamps` keeps, if it was made from the index's current generation."""
+def saved_stamps(index_dir: Path, generation: int) -> dict[str, str] | None:
+    """The copy :func:`known_stamps` keeps, if it was made from ``generation`` of the index."""
     try:
         saved = json.loads(read_regular(index_dir / STAMPS_COPY))
-        if saved.get("generation") == ix.latest_generation() and isinstance(saved.get("stamps"), dict):
+        if saved.get("generation") == generation and isinstance(saved.get("stamps"), dict):
             return saved["stamps"]
     except (OSError, ValueError, AttributeError):
         pass

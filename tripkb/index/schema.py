@@ -150,6 +150,14 @@ def open_index(index_dir: Path, checked: bool = False):
     return _storage(index_dir).open_index(INDEX_NAME)
 
 
+def latest_generation(index_dir: Path) -> int:
+    """The index's current generation (-1: none), from the names of its files alone:
+    cheaper than opening it, which reads its table of contents and schema."""
+    from whoosh.index import TOC
+
+    return TOC._latest_generation(_storage(index_dir), INDEX_NAME)
+
+
 def segment_count(index_dir: Path) -> int:
     """The segments the index is in: each repeats the terms it shares with the others, so
     fewer make a smaller index and a faster search."""

@@ -19,23 +19,20 @@ import math
 import os
 import shutil
 from collections import deque
-from contextlib import ExitStack
 from functools import partial
-from dataclasses import dataclass, field
 
-from ..errors import ExtractError, KBIndexError
+from ..errors import ExtractError
 from ..fsutil import TEMPORARY_MARK, clear_temporary, temporary_folder
 from ..kb import KnowledgeBase
 from ..lock import writer_lock
-from ..reporting import Problem, Progress
+from ..reporting import Problem, Progress, SyncReport
 from ..text.extract import Extracted, Pending, begin, choose
 from ..text.ocr import Mode, Ocr
 from ..workers import bounded_map, workers_for
 from .analysis import preload
 from .batch_writer import BatchWriter
 from .bulk import index_in_bulk
-from .corpus import (Entry, Layout, corpus_entries, corpus_layout, known_stamps, layout_entries, saved_stamps,
-                     stamp)
+from .corpus import Entry, changed, corpus_entries, corpus_layout, known_stamps, layout_entries
 from .prepare import Prepared, prepare
 from .schema import create_index, open_index, status
 
@@ -45,16 +42,6 @@ NEW_INDEX = "index.new-"
 OLD_INDEX = "index.old-"
 #: Documents whose OCR is started ahead of the one being finished, so no core waits.
 LOOKAHEAD = 2
-
-
-@dataclass
-class SyncReport:
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
 
 def sync(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bool = False,
@@ -79,7 +66,7 @@ def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bo
     ix = open_index(kb.index_dir, checked=True)
     indexed = known_stamps(ix, kb.index_dir)
     layout = corpus_layout(kb)
-    todo = layout_entries(kb, _changed(kb, layout, indexed))
+    todo = layout_entries(kb, changed(kb, layout, indexed))
     current = {key for key, _, _ in layout}
     gone = [k for k in indexed if k not in current]
     report = SyncReport(unchanged=len(layout) - len(todo))
@@ -91,36 +78,6 @@ def sync_locked(kb: KnowledgeBase, progress: Progress | None = None, rebuild: bo
             report.removed += 1
         _index_entries(kb, writer, todo, indexed, report, progress, workers, ocr)
     return report
-
-
-def _changed(kb: KnowledgeBase, layout: Layout, indexed: dict[str, str]) -> Layout:
-    """The part of ``layout`` whose files are not as the index last saw them."""
-    base = os.path.join(kb.corpus, "")
-    return [(key, sidecar, document) for key, sidecar, document in layout
-            if indexed.get(key) != stamp(key, sidecar and base + sidecar, document and base + document)]
-
-
-def _in_step(kb: KnowledgeBase) -> SyncReport | None:
-    """A report of nothing to do when the index holds ``corpus/`` exactly as it is now, else None.
-
-    Looked at without the writer lock and without writing anything, so that a lookup
-    on an index that is up to date takes no lock: a sync changes the index by whole
-    commits, each a generation the comparison sees entirely or not at all. Only the
-    copy of the stamps is trusted here; without a current one, the locked way makes it.
-    """
-    from whoosh.index import IndexError as WhooshIndexError
-
-    try:
-        ix = open_index(kb.index_dir, checked=True)
-        indexed = saved_stamps(ix, kb.index_dir)
-    except (OSError, KBIndexError, WhooshIndexError):  # being rebuilt this very moment
-        return None
-    if indexed is None:
-        return None
-    layout = corpus_layout(kb)
-    if len(layout) != len(indexed) or _changed(kb, layout, indexed):
-        return None
-    return SyncReport(unchanged=len(layout))
 
 
 def _rebuild(kb: KnowledgeBase, progress: Progress | None, workers: int | None, ocr: Ocr) -> SyncReport:
@@ -223,22 +180,3 @@ def _index_entries(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry
         finish_oldest()
 #: Records without a document go the bulk way (:mod:`bulk`) once there are this many.
 BULK_MIN = 1000
-
-
-def refresh(kb: KnowledgeBase, progress: Progress | None = None) -> SyncReport | None:
-    """Sync before reading; when another process is writing, read what is there.
-
-    Returns None when the index was left as it was because it is busy. A
-    missing or outdated index is always built (waiting for the writer if needed).
-    """
-    if status(kb.index_dir):
-        return sync(kb, progress)
-    unchanged = _in_step(kb)
-    if unchanged is not None:
-        return unchanged
-    with ExitStack() as held:
-        try:
-            held.enter_context(writer_lock(kb, wait=0))
-        except KBIndexError:  # busy: only this; a sync that fails (a full disk) is an error, not stale results
-            return None
-        return sync_locked(kb, progress)

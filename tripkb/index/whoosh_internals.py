@@ -30,6 +30,8 @@ Whoosh-Reloaded 2.7.5
   * :mod:`index.postings`: ``Frequencies`` and ``CompactPositions`` subclass
     ``whoosh.formats`` and are pickled, by module path, into every index's
     schema, as is ``index.analysis._Tokenizer`` (see :data:`PICKLED_MOVES`).
+  * :func:`index.schema.latest_generation` calls ``TOC._latest_generation`` (the
+    generation from the file names, without reading the TOC) (tests/test_speed.py).
   * :func:`aligned_columns` replaces ``MultiReader.column_reader``, which leaves out
     a segment that has no file for a column, so that a column read across
     segments has one value per document number (tests/test_stats_consistency.py).
@@ -39,8 +41,9 @@ Whoosh-Reloaded 2.7.5
   * :func:`lighter_imports`: while ``whoosh.compat`` and ``whoosh.reading`` are first
     imported, stands in for ``urllib.request`` (whose ``urlretrieve`` Whoosh only
     re-exports) and for the ``cached_property`` package (which imports asyncio;
-    Whoosh uses its decorator once, on ``SegmentReader.deleted_docs_set``)
-    (tests/test_speed.py).
+    Whoosh uses its decorator once, on ``SegmentReader.deleted_docs_set``); while
+    ``whoosh.query.terms`` is, for ``whoosh.lang.morph_en`` (``variations`` imported when
+    called: only Whoosh's ``Variations`` query calls it) (tests/test_speed.py).
 
 jieba 0.42.1
   * :func:`index.analysis._route_table` reads a tokenizer's ``FREQ`` and ``total``
@@ -108,8 +111,18 @@ def _urlretrieve(*args, **kwargs):
     return urlretrieve(*args, **kwargs)
 
 
+def _variations(word: str):
+    """``whoosh.lang.morph_en.variations``, imported when called (only Whoosh's ``Variations``
+    query calls it, which tripkb never builds; the module compiles hundreds of regexes)."""
+    from whoosh.lang.morph_en import variations
+
+    return variations(word)
+
+
 def lighter_imports() -> None:
     """Import Whoosh without what it imports and never uses for an index: urllib.request
-    (ssl, http, email) and asyncio, a fifth of a lookup's imports (:mod:`tripkb.stand_ins`)."""
+    (ssl, http, email), asyncio and the English morphology rules, a fifth of a lookup's
+    imports (:mod:`tripkb.stand_ins`)."""
     stand_in_while_importing("whoosh.compat", module("urllib.request", urlretrieve=_urlretrieve))
+    stand_in_while_importing("whoosh.query.terms", module("whoosh.lang.morph_en", variations=_variations))
     stand_in_while_importing("whoosh.reading", module("cached_property", cached_property=functools.cached_property))

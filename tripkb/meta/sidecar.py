@@ -12,11 +12,11 @@ import math
 import os
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
-import yaml
 
 from ..errors import DateError, MetadataError
 from ..fsutil import NO_LINKS, Refused, read_regular, write_text_atomic
@@ -43,21 +43,39 @@ MAX_COUNT = 2**31 - 1
 MAX_DEPTH = 64
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML, with libyaml's speed when it is there (a catalogue makes 60,000 sidecars).
+# YAML is loaded only when a sidecar or vocabulary file is read or written: a lookup
+# reads neither (the shipped vocabulary comes from a JSON copy), and yaml costs it time.
+@lru_cache(maxsize=1)
+def safe_loader() -> type:
+    """libyaml's safe loader where PyYAML has it: parses seven times faster than the pure-Python one."""
+    import yaml
 
-    Dates stay text so that :mod:`tripkb.meta.dates` reads them: an impossible date
-    (2007-02-30) then gets the same precise message as 民國96年2月30日.
-    """
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+@lru_cache(maxsize=1)
+def _loader() -> type:
+    """:func:`safe_loader` for sidecars (a catalogue makes 60,000 of them), dates kept as text
+    so that :mod:`tripkb.meta.dates` reads them: an impossible date (2007-02-30) then gets
+    the same precise message as 民國96年2月30日."""
+    class Loader(safe_loader()):  # type: ignore[misc]
+        pass
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_str)
+    return Loader
+
+
+@lru_cache(maxsize=1)
+def _dumper() -> type:
     """libyaml's safe dumper, never writing anchors and aliases: a value used twice is written
     twice, as a person editing the sidecar expects (and, tracking no objects, it is faster)."""
+    import yaml
 
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+    class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return Dumper
 
 
 def read_sidecar(path: Path, derived: bool = True) -> tuple[dict[str, Any], list[str]]:
@@ -103,7 +121,7 @@ def parse_sidecar(text: str, where: str) -> dict[str, Any]:
     YAML can write what no record holds and some readers choke on (a number of
     5,000 digits, an alias bomb); those are refused here, one line naming the file.
     """
-    data = load_yaml(text, where, _Loader)
+    data = load_yaml(text, where, _loader())
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -117,6 +135,8 @@ def load_yaml(text: str, where: str, loader: type) -> Any:
     ValueError, KeyError or IndexError on a tagged value they cannot make (``!!int abc``,
     ``!!bool maybe``, an integer of more than 4,300 digits). Anchors and aliases are refused
     before anything is built: nine levels of ten aliases make a billion values."""
+    import yaml
+
     try:
         _refuse_aliases(text, where, loader)
         return yaml.load(text, Loader=loader)
@@ -138,6 +158,8 @@ def _refuse_aliases(text: str, where: str, loader: type) -> None:
     is built; only a text with '&' or '*' in it can hold one, so most sidecars skip the pass."""
     if "&" not in text and "*" not in text:
         return
+    import yaml
+
     for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise MetadataError(where, "holds a YAML anchor or alias (&name, *name), which a sidecar may "
@@ -428,7 +450,9 @@ def to_json(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def dump(record: dict[str, Any]) -> str:
-    return yaml.dump(record, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
+    import yaml
+
+    return yaml.dump(record, Dumper=_dumper(), allow_unicode=True, sort_keys=False, width=1000)
 
 
 def write_sidecar(path: Path, record: dict[str, Any], durable: bool = True) -> None:

@@ -201,9 +201,15 @@ class Vocabulary:
 
     def all_names(self) -> list[str]:
         """Every name of every organisation, country and institution, as written."""
-        names = [n for org in self._orgs.values() for n in org.names()]
-        names += [n for country in self._countries.values() for n in country.names()]
-        names += [n for inst in self._institutions.values() for _, spelled in inst.spellings() for n in spelled]
+        return list(dict.fromkeys(n for kind in ("org", "country", "institution") for n in self.names_of(kind)))
+
+    def names_of(self, kind: str) -> list[str]:
+        """Every name of every thing of ``kind`` (org, country or institution), as written."""
+        things = {"org": self._orgs, "country": self._countries}.get(kind)
+        if things is not None:
+            names = [n for thing in things.values() for n in thing.names()]
+        else:
+            names = [n for inst in self._institutions.values() for _, spelled in inst.spellings() for n in spelled]
         return [n for n in dict.fromkeys(names) if n]
 
     def folded_names(self) -> dict[str, tuple[str, str]]:

@@ -7,19 +7,15 @@ naming the file and key rather than a name silently not recognised.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tripkb.errors import MetadataError
 from tripkb.fsutil import read_regular
-from tripkb.meta.sidecar import load_yaml
-
-#: libyaml's safe loader where PyYAML has it: parses seven times faster than the pure-Python one.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from tripkb.meta.sidecar import load_yaml, safe_loader
 
 
 @dataclass(frozen=True)
@@ -146,28 +142,37 @@ def shipped(name: str) -> tuple[str, Any]:
 
 
 def _parsed_via_copy(source: Path, label: str) -> Any:
-    """The YAML's content, from a JSON copy in the user's cache while the file is unchanged.
+    """The YAML's content, from a JSON copy in the user's cache while the file is unchanged
+    (its size and modification time, :func:`_via_copy`)."""
+    import zlib
 
-    Every lookup needs the vocabulary, and libyaml parses the shipped files many
-    times slower than json reads the same content. A file whose content JSON cannot
-    hold as YAML gave it (dates, keys that are not texts) is not copied.
+    info = source.stat()
+    return _via_copy(f"{source.stem}-{zlib.crc32(str(source).encode()):08x}.json",
+                     [str(source), info.st_size, info.st_mtime_ns],
+                     lambda: _load(source.read_text(encoding="utf-8"), label))
+
+
+def _via_copy(name: str, stamp: list, parse: Callable[[], Any]) -> Any:
+    """What ``parse`` gives, from a JSON copy ``name`` in the user's cache while ``stamp`` is unchanged.
+
+    Every lookup needs the vocabulary, and libyaml parses the files many times slower
+    than json reads the same content (and loading yaml itself costs a lookup time).
+    A file whose content JSON cannot hold as YAML gave it (dates, keys that are not
+    texts) is not copied.
     """
     import json
-    import zlib
 
     from tripkb.fsutil import user_cache_dir, write_text_atomic
 
-    info = source.stat()
-    stamp = [str(source), info.st_size, info.st_mtime_ns]
     copy = None
     try:
-        copy = user_cache_dir() / "vocab" / f"{source.stem}-{zlib.crc32(str(source).encode()):08x}.json"
+        copy = user_cache_dir() / "vocab" / name
         saved = json.loads(copy.read_text(encoding="utf-8"))
         if saved["stamp"] == stamp:
             return saved["data"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    data = _load(source.read_text(encoding="utf-8"), label)
+    data = parse()
     if copy is not None:
         try:
             text = json.dumps({"stamp": stamp, "data": data}, ensure_ascii=False)
@@ -180,16 +185,22 @@ def _parsed_via_copy(source: Path, label: str) -> Any:
 
 
 def kb_file(path: Path) -> Any:
-    """A KB vocabulary file's parsed content (None when empty)."""
+    """A KB vocabulary file's parsed content (None when empty), from a JSON copy while the
+    file's content is the same (its length and CRC-32 with its path: :func:`_via_copy`)."""
+    import zlib
+
     try:
-        text = read_regular(path).decode("utf-8")  # a link was refused with the KB (kb.refuse_linked_parts)
+        raw = read_regular(path)  # a link was refused with the KB (kb.refuse_linked_parts)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MetadataError(str(path), f"cannot read the file ({exc})") from None
-    return _load(text, str(path))
+    where = str(Path(path).absolute())
+    return _via_copy(f"kb-{path.stem}-{zlib.crc32(where.encode()):08x}.json", [where, len(raw), zlib.crc32(raw)],
+                     lambda: _load(text, str(path)))
 
 
 def _load(text: str, label: str) -> Any:
-    return load_yaml(text, label, SAFE_LOADER)
+    return load_yaml(text, label, safe_loader())
 
 
 class _Reader:

@@ -23,7 +23,7 @@ from ..index.schema import GRAM_SUFFIX, PAGE_BREAK, TEXT_FIELDS, StoredDoc, hold
 from ..kb import KnowledgeBase
 from ..meta.sidecar import TYPES
 from ..meta.vocab_files import SECTORS
-from ..text.normalise import _CJK, is_cjk_char, match_form, query_form
+from ..text.normalise import _CJK, is_cjk_char, match_form, nfkc, query_form
 
 MAX_QUERY_CHARS = 1000
 FIELD_ALIASES = {"author": "authors", "keyword": "keywords", "text": "body", "org": "events",
@@ -187,7 +187,7 @@ def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
         raise QueryError(f"the query {text!r} has no words to search for: '*' stands for the rest of a word, "
                          "as in EX096* or 圖書*")
     try:
-        raw = _parser().parse(syntax)
+        raw = _plain(syntax) or _parser().parse(syntax)
     except Exception as exc:  # Whoosh raises assorted errors on odd syntax
         raise QueryError(f"cannot understand the query {text!r}: {_syntax_problem(text, exc)}") from None
     literals: list[str] = []
@@ -204,8 +204,15 @@ def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
 #: query syntax reads. Other full-width punctuation (？：（）－) stays text, never syntax.
 _SYNTAX_TABLE = ({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if chr(c - 0xFEE0).isalnum()}
                  | {0x3000: 0x20, 0x201C: 0x22, 0x201D: 0x22})
-#: Characters a PDF spaced out one by one (國 家 圖 書 館), pasted as a query: one word.
-_SPACED_OUT = re.compile(rf"(?<!\S)[{_CJK}](?:[ \t]+[{_CJK}]){{2,}}(?!\S)")
+#: Three or more lone characters in a row, separated by spaces: what :func:`_spaced_out` looks at.
+_LONE_CHARACTERS = re.compile(r"(?<!\S)\S(?:[ \t]+\S){2,}(?!\S)")
+
+
+@lru_cache(maxsize=1)
+def _spaced_out() -> re.Pattern:
+    """Characters a PDF spaced out one by one (國 家 圖 書 館), pasted as a query: one word.
+    Compiled on first use: its CJK classes take longer to compile than most lookups."""
+    return re.compile(rf"(?<!\S)[{_CJK}](?:[ \t]+[{_CJK}]){{2,}}(?!\S)")
 _LOWER_OPERATOR = re.compile(r"(?<=\s)(or|and|not)(?=\s)")
 
 
@@ -213,7 +220,9 @@ def syntax_form(text: str) -> str:
     """The query as its syntax is read: structure first, before any CJK spacing is removed
     (each word is normalised on its own later), so 'country:美國 海報展' is two clauses."""
     text = text.translate(_SYNTAX_TABLE)
-    return _SPACED_OUT.sub(lambda m: re.sub(r"\s+", "", m.group()), text)
+    if not _LONE_CHARACTERS.search(text):
+        return text
+    return _spaced_out().sub(lambda m: re.sub(r"\s+", "", m.group()), text)
 
 
 def _notes(syntax: str) -> list[str]:
@@ -222,6 +231,25 @@ def _notes(syntax: str) -> list[str]:
     for op in dict.fromkeys(m.group() for m in _LOWER_OPERATOR.finditer(f" {syntax} ")):
         notes.append(f"'{op}' was searched as a word: operators are upper-case ({op.upper()})")
     return notes
+
+
+#: A word with nothing the query syntax reads: no quotes, brackets, operators' signs, wildcards,
+#: field colons, boosts or slashes. A query of such words alone, none of them an operator,
+#: is what Whoosh's parser makes of it without loading the parser.
+_PLAIN_WORD = re.compile(r"[^\s\"'()\[\]{}^*?:+\-~\\/<>=!&|]+")
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+
+
+def _plain(syntax: str):
+    """``_parser().parse(syntax)`` for a query of plain words (tests/test_search.py holds them
+    equal), without importing whoosh.qparser; None for any other query."""
+    from whoosh import query as Q
+
+    words = syntax.split()
+    if not words or not all(_PLAIN_WORD.fullmatch(w) and w not in _OPERATORS for w in words):
+        return None
+    terms = [Q.Term("_q", w) for w in words]
+    return terms[0] if len(terms) == 1 else Q.And(terms)
 
 
 @lru_cache(maxsize=1)
@@ -534,6 +562,8 @@ def _one_line(text: str, start: int, end: int) -> tuple[str, list[int]]:
 
 def _section_clause(text: str, filters: Filters | None) -> tuple[str, Filters | None]:
     """The query without its ``section:NAME`` clause, which becomes the filters' section."""
+    if "section:" not in text.lower():  # the usual query: no need to load the section rules
+        return text, filters
     from .outline import split_section_clause
 
     text, section = split_section_clause(text)
@@ -570,55 +600,69 @@ def search(kb: KnowledgeBase, text: str, filters: Filters | None = None, limit: 
     """Run a query, first bringing the index up to date with ``corpus/`` (built on first use).
 
     ``fresh=False`` searches the index as it stands (it is still built if there is
-    none): the look for changes stats every file of the corpus, which a script running
-    many lookups after one ingest can skip.
+    none), without the look for changes (docs/index-format.md, "Freshness"), which
+    a script running many lookups after one ingest can skip.
     """
+    from ..index.freshness import refresh
     from ..index.schema import lengths_in_memory, open_index, status
-    from ..index.sync import refresh
+
+    text, filters, filter_q = prepare_query(kb, text, filters, limit)
+    synced = refresh(kb, progress) if fresh or status(kb.index_dir) else None
+    ix = open_index(kb.index_dir, checked=True)  # refresh or status has just checked it
+    with ix.searcher() as searcher:
+        lengths_in_memory(searcher)
+        result = search_in(searcher, kb, text, filters, filter_q, limit)
+    result.problems = synced.problems if synced else []
+    return result
+
+
+def prepare_query(kb: KnowledgeBase, text: str, filters: Filters | None, limit: int):
+    """The query without its ``section:`` clause, the filters with it, and the filters' query:
+    every mistake in them reported before any index work."""
+    if limit < 1:
+        raise UsageError("--limit must be at least 1")
+    text, filters = _section_clause(text, filters)
+    parse(text, segment=lambda folded: [])
+    return text, filters, (filters or Filters()).query(kb.root)
+
+
+def search_in(searcher, kb: KnowledgeBase, text: str, filters: Filters | None, filter_q,
+              limit: int) -> SearchResult:
+    """:func:`search` with an open searcher, on what :func:`prepare_query` gave."""
     from .known import Known
     from .literal import Literal
     from ..meta.vocab import Vocabulary
 
-    if limit < 1:
-        raise UsageError("--limit must be at least 1")
-    text, filters = _section_clause(text, filters)
     section = filters.section if filters else None
-    parse(text, segment=lambda folded: [])  # syntax errors before any index work
-    filter_q = (filters or Filters()).query(kb.root)
-    synced = refresh(kb, progress) if fresh or status(kb.index_dir) else None
-    ix = open_index(kb.index_dir)
     vocab = Vocabulary.load(kb.root)
-    with ix.searcher() as searcher:
-        lengths_in_memory(searcher)
-        literal = Literal(searcher)
-        known = Known(searcher, vocab)
-        parsed = parse(text, segment=lexicon_segmenter(searcher.reader()), literal=literal, known=known)
-        items = _known_items(searcher, [text, *known.variants(query_form(text))])
-        query = _with_known_items(searcher, parsed.query, items)
-        notes, suggestions = list(parsed.notes), []
-        total = _count(searcher, query, filter_q)
-        if total == 0:
-            from .suggest import by_words, suggest
+    literal = Literal(searcher)
+    known = Known(searcher, vocab)
+    parsed = parse(text, segment=lexicon_segmenter(searcher.reader()), literal=literal, known=known)
+    items = _known_items(searcher, [text, *known.variants(query_form(text))])
+    query = _with_known_items(searcher, parsed.query, items)
+    notes, suggestions = list(parsed.notes), []
+    total = _count(searcher, query, filter_q)
+    if total == 0:
+        from .suggest import by_words, suggest
 
-            suggestions = suggest(searcher, text, vocab)
-            fallback = None if suggestions else by_words(searcher, text, parsed)  # a misspelling, or a question
-            if fallback is not None:
-                query, note = fallback
-                total = _count(searcher, query, filter_q)
-                notes += [note] if total else []
-        literal_re, word_re = parsed.patterns()
-        results = searcher.search(query, limit=None if section else limit, filter=filter_q) if total else []
-        hits = []
-        for h in results:
-            hit = _hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re, section)
-            if hit is None:
-                continue
-            hit.words_only = [] if h.docnum in items else literal.words_only(h.docnum)
-            hits.append(hit)
-        if section:  # only documents whose section holds the query count
-            total, hits = len(hits), hits[:limit]
-    return SearchResult(query=text, total=total, hits=hits, problems=synced.problems if synced else [],
-                        notes=notes, suggestions=suggestions)
+        suggestions = suggest(searcher, text, vocab)
+        fallback = None if suggestions else by_words(searcher, text, parsed)  # a misspelling, or a question
+        if fallback is not None:
+            query, note = fallback
+            total = _count(searcher, query, filter_q)
+            notes += [note] if total else []
+    literal_re, word_re = parsed.patterns()
+    results = searcher.search(query, limit=None if section else limit, filter=filter_q) if total else []
+    hits = []
+    for h in results:
+        hit = _hit(h, StoredDoc.from_stored(h["data"]), literal_re, word_re, section)
+        if hit is None:
+            continue
+        hit.words_only = [] if h.docnum in items else literal.words_only(h.docnum)
+        hits.append(hit)
+    if section:  # only documents whose section holds the query count
+        total, hits = len(hits), hits[:limit]
+    return SearchResult(query=text, total=total, hits=hits, notes=notes, suggestions=suggestions)
 
 
 def _with_known_items(searcher, query, items: set[int]):
@@ -677,8 +721,9 @@ def _name_candidates(searcher, fieldname: str, text: str) -> list[int]:
 
 def _name_key(text: str) -> str:
     """A title or name as compared whole: match form without spaces or punctuation
-    (Taiwan's Digital Archives = taiwansdigitalarchives)."""
-    return re.sub(r"[\W_]+", "", query_form(text))
+    (Taiwan's Digital Archives = taiwansdigitalarchives). The query form without its
+    handling of whitespace, which goes here anyway."""
+    return re.sub(r"[\W_]+", "", match_form(nfkc(text)))
 
 
 def _count(searcher, query, filter_q) -> int:
@@ -699,7 +744,7 @@ def stored_fields(kb: KnowledgeBase, doc_id: str, progress=None) -> dict[str, An
     """The stored fields of the document with this id, the index brought up to date first."""
     from ..errors import NotFoundError
     from ..index.schema import open_index
-    from ..index.sync import refresh
+    from ..index.freshness import refresh
 
     refresh(kb, progress)
     ix = open_index(kb.index_dir)

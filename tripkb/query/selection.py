@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import MetadataError
 from ..index.schema import StoredDoc, open_index
-from ..index.sync import refresh
+from ..index.freshness import refresh
 from ..kb import KnowledgeBase
 from ..meta.sidecar import KEYS, read_sidecar, to_json
 from ..reporting import Problem, Progress

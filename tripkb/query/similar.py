@@ -59,7 +59,7 @@ class _Facts:
 def similar(kb: KnowledgeBase, doc_id: str, limit: int = 10, progress=None) -> SimilarResult:
     """The reports most like ``doc_id``, best first, each with the reasons it was chosen."""
     from ..index.schema import StoredDoc, lengths_in_memory, open_index
-    from ..index.sync import refresh
+    from ..index.freshness import refresh
     from ..meta.vocab import Vocabulary
     from .search import stored_by_id
 

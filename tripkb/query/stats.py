@@ -108,7 +108,7 @@ def stats(kb: KnowledgeBase, by: Sequence[str], filters: Filters | None = None,
           historical: bool = False, progress=None) -> StatsResult:
     """Tally the matching documents by the ``by`` fields, first bringing the index up to date."""
     from ..index.schema import open_index
-    from ..index.sync import refresh
+    from ..index.freshness import refresh
     from .search import parse
     from ..meta.vocab import Vocabulary
 

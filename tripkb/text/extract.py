@@ -34,14 +34,12 @@ from ..fsutil import sha256_of
 from .normalise import display_form
 from .ocr import Engine, Ocr, OcrJob, PageProgress
 from .page_quality import GARBAGE, MIN_LETTERS, NO_TEXT, page_problem
+from .suffixes import WORD_SUFFIXES
 
 #: Documents with more pages are refused: almost surely broken or not a report.
 MAX_PAGES = int(os.environ.get("TRIPKB_MAX_PAGES", "5000"))
 ENGINES = ("auto", "pypdf", "pypdfium2")
 _engine = os.environ.get("TRIPKB_EXTRACTOR", "auto")
-WORD_SUFFIXES = (".docx", ".doc")
-#: Every suffix :func:`read` can read (``kb.DOCUMENT_SUFFIXES`` is this).
-SUFFIXES = (".pdf",) + WORD_SUFFIXES
 
 
 def choose(engine: str | None) -> str:

@@ -26,11 +26,25 @@ _CJK = (
     "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f"
     "\uff00-\uffef\U00020000-\U0003134f"
 )
-_CJK_SPACE = re.compile(f"(?<=[{_CJK}])[ \\t\u3000]+(?=[{_CJK}])")
-_CJK_NEWLINE = re.compile(f"(?<=[{_CJK}])[ \\t\u3000]*\\n[ \\t\u3000\\n]*(?=[{_CJK}])")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+# The patterns below are compiled on first use: a class of tens of thousands of CJK
+# characters takes milliseconds to compile, more than a lookup that never needs it.
+@lru_cache(maxsize=1)
+def _cjk_space() -> re.Pattern:
+    return re.compile(f"(?<=[{_CJK}])[ \\t\u3000]+(?=[{_CJK}])")
+
+
+@lru_cache(maxsize=1)
+def _cjk_newline() -> re.Pattern:
+    return re.compile(f"(?<=[{_CJK}])[ \\t\u3000]*\\n[ \\t\u3000\\n]*(?=[{_CJK}])")
+
+
+@lru_cache(maxsize=1)
+def _han() -> re.Pattern:
+    return re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 def is_cjk_char(ch: str) -> bool:
@@ -47,7 +61,7 @@ def is_cjk_char(ch: str) -> bool:
 
 
 def has_han(text: str) -> bool:
-    return _HAN.search(text) is not None
+    return _han().search(text) is not None
 
 
 #: Full-width ASCII and the ideographic space, as NFKC maps them: most of what it changes in CJK text.
@@ -70,7 +84,10 @@ def nfkc(text: str) -> str:
 def display_form(text: str) -> str:
     """NFKC, CJK-internal whitespace removed, runs of spaces folded."""
     text = nfkc(text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _CJK_NEWLINE.sub("\n", _CJK_SPACE.sub("", text))
+    if " " in text or "\t" in text:  # NFKC made every ideographic space a space
+        text = _cjk_space().sub("", text)
+    if "\n" in text:
+        text = _cjk_newline().sub("\n", text)
     text = _SPACES.sub(" ", text)
     return _BLANK_LINES.sub("\n\n", text).strip()
 
