@@ -103,9 +103,10 @@ class Extracted:
         return None
 
 
-#: Reads many documents: ``(path, Extracted | ExtractError)`` in input order, a bounded number
-#: at a time. Locally (:func:`workers.bounded_map` of :func:`read`) the text layer, whose OCR
-#: :func:`begin` then starts; on Dask (:func:`ingest.cluster.cluster_map`) final, OCR done on the worker.
+#: Reads many documents: ``(path, Extracted | ExtractError)`` as each is done, a bounded number
+#: at a time. Locally (:func:`workers.bounded_map` of :func:`read_final`) the text layer, whose OCR
+#: :func:`begin` then starts, or the final text when no OCR is to come; on Dask
+#: (:func:`ingest.cluster.cluster_map`) final, OCR done on the worker.
 ExtractMap = Callable[[list[Path]], Iterator[tuple[Path, "Extracted | ExtractError"]]]
 
 
