@@ -85,19 +85,17 @@ def orphaned() -> bool:
 def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None,
                 timeout: float = TIMEOUT, memory_mb: int = MEMORY_MB,
                 waiting: Callable[[], None] | None = None, ordered: bool = True,
-                meanwhile: Callable[[], None] | None = None, nice: int = 10) -> Iterator[tuple[T, R | ExtractError]]:
+                nice: int = 10) -> Iterator[tuple[T, R | ExtractError]]:
     """``(item, fn(item))`` in input order, or with ``ordered=False`` as each finishes (a long
     task then holds one worker, not the whole window); a failure comes back as an :class:`ExtractError`.
 
     At most twice ``workers`` tasks are in flight. ``waiting`` is called about twice a
-    second while the next result is awaited (to show the progress of long tasks);
-    ``meanwhile`` once, in this process, when the first tasks have been handed to the
-    workers. ``nice`` lowers the workers' priority below this process's. ``workers=0`` runs in this process (no bounds): for tests and debugging.
+    second while the next result is awaited (to show the progress of long tasks). ``nice``
+    lowers the workers' priority below this process's. ``workers=0`` runs in this process
+    (no bounds): for tests and debugging.
     """
     workers = default_workers() if workers is None else workers
     if workers == 0:
-        if meanwhile is not None:
-            meanwhile()
         for item in items:
             try:
                 yield item, fn(item)
@@ -117,8 +115,6 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = 
 
         for _ in range(workers * 2):
             submit()
-        if meanwhile is not None:
-            meanwhile()
         while pending:
             if ordered:
                 future = next(iter(pending))

@@ -130,16 +130,10 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
     if cluster is None and cluster_workers is None:
         def extract_map(paths: list[Path]) -> Iterator[tuple[Path, Extracted | ExtractError]]:
             missing = ocr.missing if ocr.engine is None else None  # no OCR to come: workers finish the text
-            count = workers_for(len(paths), workers)
-            if len(paths) == 1:
-                # One document: its worker reads while this process loads jieba, which the
-                # writer needs anyway; the body is then analysed here, not by a second jieba there.
-                return bounded_map(partial(read_final, force_ocr=ocr.mode == "force", missing=missing),
-                                   paths, workers=count, meanwhile=preload, nice=0)
             if paths:
                 preload()  # jieba's dictionary loaded once, here: the workers forked for them share it
             return bounded_map(partial(_read_analysed, force_ocr=ocr.mode == "force", missing=missing),
-                               paths, workers=count, ordered=False, nice=0)
+                               paths, workers=workers_for(len(paths), workers), ordered=False, nice=0)
 
         yield extract_map
         return
