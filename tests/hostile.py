@@ -146,3 +146,15 @@ class _Zeros:
         n = self.left if n < 0 else min(n, self.left)
         self.left -= n
         return bytes(n)
+
+
+def slow_pdf(dst: Path, megabytes: int = 8) -> Path:
+    """One page of ``megabytes`` MB of tiny text-showing operators (deflated to a few KB): each
+    reader takes many seconds over it, within pypdf's limits on inflated streams."""
+    data = _deflated(b"BT /F1 9 Tf 10 10 Td (a) Tj ET\n", megabytes)
+    return raw_pdf(dst, [
+        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /MediaBox [0 0 200 200] /Parent 2 0 R /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"])

@@ -25,6 +25,7 @@ from tripkb.query.search import search  # noqa: E402
 from tripkb.text.ocr import Engine, probe  # noqa: E402
 
 from conftest import REPO, make_pdf, make_scan, tripkb_env  # noqa: E402
+from hostile import slow_pdf  # noqa: E402
 from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER  # noqa: E402
 
 QUERIES = ["國際圖書館協會聯盟", "美國圖書館學會", "年會", "德班", "图书馆", "annual conference", "編號R003X",
@@ -41,8 +42,10 @@ DASK = str(Path(sys.executable).with_name("dask")) if Path(sys.executable).with_
 
 
 def _env() -> dict[str, str]:
-    # Workers import tripkb from this checkout, and may start the bounded reader processes.
-    return tripkb_env(PYTHONPATH=str(REPO), DASK_DISTRIBUTED__WORKER__DAEMON="False")
+    # Workers import tripkb from this checkout; they are daemonic, as 'dask worker' makes them by default.
+    env = tripkb_env(PYTHONPATH=str(REPO))
+    env.pop("DASK_DISTRIBUTED__WORKER__DAEMON", None)
+    return env
 
 
 @pytest.fixture(scope="module")
@@ -132,23 +135,27 @@ def test_a_document_that_always_fails_is_reported_and_the_rest_done(tmp_path, sc
     assert not (kb.corpus / "broken.pdf").exists()
 
 
-def test_the_time_bound_holds_on_the_workers(tmp_path, scheduler, folder):
-    """A document that overruns is stopped on its worker and reported; the next one is read."""
-    from tripkb.ingest.cluster import cluster_map
-    from tripkb.text.extract import choose
-
-    slow = make_pdf(tmp_path / "slow.pdf", IFLA_2007 * 300)  # pypdf: ~1.2 s for it, ~0.02 s for r000.pdf
-    choose("pypdf")
-    try:
-        with Client(scheduler, timeout=60) as client:
-            stopped = list(cluster_map(client, [slow], timeout=0.5))
-            # The next document, on the same workers, with room to start a fresh process on a busy machine.
-            after = list(cluster_map(client, [folder / "r000.pdf"], timeout=60))
-    finally:
-        choose("auto")
-    assert [p.name for p, _ in stopped + after] == ["slow.pdf", "r000.pdf"]
-    assert "took longer than 0.5 s to read (stopped" in str(stopped[0][1])
-    assert after[0][1].pages[0].startswith("第0號報告")
+def test_the_time_bound_holds_on_daemonic_workers(tmp_path, scheduler, folder):
+    """On workers started as 'dask worker' starts them (daemonic), a document that overruns the
+    time bound is killed and reported; the rest of the batch is ingested."""
+    with Client(scheduler, timeout=60) as client:
+        daemonic = client.run(lambda: __import__("multiprocessing").current_process().daemon)  # by value
+        assert set(daemonic.values()) == {True}
+    batch = tmp_path / "in"
+    batch.mkdir()
+    for pdf in sorted(folder.glob("r00[0-2].pdf")):
+        (batch / pdf.name).write_bytes(pdf.read_bytes())
+    slow_pdf(batch / "slow.pdf")  # pypdf reads it for over 30 s
+    proc = subprocess.run([sys.executable, "-m", "tripkb", "--kb", str(tmp_path / "kb"), "ingest", "--extractor",
+                           "pypdf", "--cluster", scheduler, str(batch)],
+                          env=_env() | {"TRIPKB_EXTRACT_TIMEOUT": "10"}, capture_output=True, text=True,
+                          encoding="utf-8", timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{batch / 'slow.pdf'}: took longer than 10 s to read (stopped" in proc.stderr
+    kb = KnowledgeBase(tmp_path / "kb")
+    assert sorted(p.name for p in kb.corpus.glob("*.pdf")) == ["r000.pdf", "r001.pdf", "r002.pdf"]
+    assert search(kb, "編號R002X").total == 1
 
 
 def test_a_worker_killed_mid_batch_loses_no_document(tmp_path, scheduler, folder):

@@ -13,7 +13,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -127,10 +127,12 @@ def name_candidates(stem: str, suffix: str, distinguisher: str) -> Iterator[str]
         yield f"{tagged}-{n}{suffix}"
 
 
-def free_name(folder: Path, stem: str, suffix: str, distinguisher: str) -> Path:
-    """The first of :func:`name_candidates` free in ``folder``, with no sidecar of that stem either."""
+def free_name(folder: Path, stem: str, suffix: str, distinguisher: str, taken: Collection[str] = ()) -> Path:
+    """The first of :func:`name_candidates` free in ``folder``, with no sidecar of that stem either,
+    and whose stem is not among the ``taken`` ones (names promised to files not placed yet)."""
     candidates = (folder / name for name in name_candidates(stem, suffix, distinguisher))
-    return next(c for c in candidates if not os.path.lexists(c) and not os.path.lexists(c.with_suffix(".yaml")))
+    return next(c for c in candidates if c.stem not in taken and not os.path.lexists(c)
+                and not os.path.lexists(c.with_suffix(".yaml")))
 
 
 # --- paths inside a knowledge base ---------------------------------------------------------------

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, TimeoutError as FutureTimeout, wait
+from concurrent.futures import FIRST_COMPLETED, Future, TimeoutError as FutureTimeout, wait
 from typing import TypeVar
 
 from .errors import ExtractError
@@ -40,10 +39,12 @@ def workers_for(count: int, workers: int | None = None) -> int:
     return 1 if count == 1 else (default_workers() if workers is None else workers)
 
 
-def _limit_memory(megabytes: int) -> None:
+def _limit_memory(megabytes: int, nice: int = 10) -> None:
+    """The memory bound, and a lower priority than the process that awaits the results
+    (one writer, which every worker feeds) by ``nice``."""
     import resource
 
-    os.nice(10)
+    os.nice(nice)
     limit = megabytes * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -57,7 +58,7 @@ _PR_SET_PDEATHSIG = 1
 _parent: int | None = None
 
 
-def _worker_setup(megabytes: int) -> None:
+def _worker_setup(megabytes: int, nice: int = 10) -> None:
     """A pool worker's bounds, and its death with the process that started it.
 
     Killed with SIGKILL, that process can clean nothing up; its workers would
@@ -67,7 +68,7 @@ def _worker_setup(megabytes: int) -> None:
     """
     global _parent
     _parent = os.getppid()
-    _limit_memory(megabytes)
+    _limit_memory(megabytes, nice)
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
@@ -83,12 +84,15 @@ def orphaned() -> bool:
 
 def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None,
                 timeout: float = TIMEOUT, memory_mb: int = MEMORY_MB,
-                waiting: Callable[[], None] | None = None) -> Iterator[tuple[T, R | ExtractError]]:
-    """``(item, fn(item))`` in input order; a failure comes back as an :class:`ExtractError`.
+                waiting: Callable[[], None] | None = None, ordered: bool = True,
+                nice: int = 10) -> Iterator[tuple[T, R | ExtractError]]:
+    """``(item, fn(item))`` in input order, or with ``ordered=False`` as each finishes (a long
+    task then holds one worker, not the whole window); a failure comes back as an :class:`ExtractError`.
 
-    ``waiting`` is called about twice a second while the next result is awaited
-    (to show the progress of long tasks). ``workers=0`` runs in this process (no
-    bounds): for tests and debugging.
+    At most twice ``workers`` tasks are in flight. ``waiting`` is called about twice a
+    second while the next result is awaited (to show the progress of long tasks). ``nice``
+    lowers the workers' priority below this process's. ``workers=0`` runs in this process
+    (no bounds): for tests and debugging.
     """
     workers = default_workers() if workers is None else workers
     if workers == 0:
@@ -101,20 +105,27 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = 
 
     from pebble import ProcessPool
 
-    pending: deque = deque()
+    pending: dict[Future, T] = {}  # in submission order
     source = iter(items)
-    with ProcessPool(max_workers=workers, initializer=_worker_setup, initargs=(memory_mb,)) as pool:
+    with ProcessPool(max_workers=workers, initializer=_worker_setup, initargs=(memory_mb, nice)) as pool:
         def submit() -> None:
             for item in source:
-                pending.append((item, pool.schedule(fn, args=(item,), timeout=timeout)))
+                pending[pool.schedule(fn, args=(item,), timeout=timeout)] = item
                 return
 
         for _ in range(workers * 2):
             submit()
         while pending:
-            item, future = pending.popleft()
-            while waiting is not None and not wait([future], timeout=0.5).done:
-                waiting()
+            if ordered:
+                future = next(iter(pending))
+                while waiting is not None and not wait([future], timeout=0.5).done:
+                    waiting()
+            else:
+                while not (done := wait(pending, timeout=0.5, return_when=FIRST_COMPLETED).done):
+                    if waiting is not None:
+                        waiting()
+                future = next(f for f in pending if f in done)  # the earliest submitted of those done
+            item = pending.pop(future)
             result: R | ExtractError = outcome(future, timeout, memory_mb)
             submit()
             yield item, result
@@ -123,8 +134,8 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = 
 def outcome(future: Future[R], timeout: float, memory_mb: int) -> R | ExtractError:
     """A pebble future's result, or the :class:`ExtractError` saying in words why there is none.
 
-    Shared by the local pool and the one on each Dask worker, so a document
-    fails with the same message wherever it was read.
+    Its words (:func:`too_slow`, :func:`too_big`, :func:`crashed`) are those of the child
+    processes on a Dask worker too, so a document fails alike wherever it was read.
     """
     from pebble import ProcessExpired
 
@@ -133,12 +144,23 @@ def outcome(future: Future[R], timeout: float, memory_mb: int) -> R | ExtractErr
     except ExtractError as exc:
         return exc
     except FutureTimeout:
-        return ExtractError(f"took longer than {timeout:g} s to read (stopped; "
-                            "set TRIPKB_EXTRACT_TIMEOUT to allow more)")
+        return too_slow(timeout)
     except MemoryError:
-        return ExtractError(f"needs more than {memory_mb} MB of memory to read (stopped; "
-                            "set TRIPKB_EXTRACT_MEMORY_MB to allow more)")
+        return too_big(memory_mb)
     except ProcessExpired as exc:
-        return ExtractError(f"the reader crashed on this file (exit code {exc.exitcode})")
+        return crashed(exc.exitcode)
     except Exception as exc:  # any other failure belongs to this one document
         return ExtractError(f"cannot be read ({type(exc).__name__}: {exc})")
+
+
+def too_slow(timeout: float) -> ExtractError:
+    return ExtractError(f"took longer than {timeout:g} s to read (stopped; set TRIPKB_EXTRACT_TIMEOUT to allow more)")
+
+
+def too_big(memory_mb: int) -> ExtractError:
+    return ExtractError(f"needs more than {memory_mb} MB of memory to read (stopped; "
+                        "set TRIPKB_EXTRACT_MEMORY_MB to allow more)")
+
+
+def crashed(exitcode: int | None) -> ExtractError:
+    return ExtractError(f"the reader crashed on this file (exit code {exitcode})")

@@ -30,7 +30,11 @@ class BatchWriter:
     are large and segments are merged by :func:`tiered_merge`. The last commit
     merges every segment the writer made on the way into its own (:func:`_compact`):
     a writer leaves one new segment however long it ran, so the number of segments
-    follows the sizes of the runs, never the speed of the machine.
+    follows the sizes of the runs, never the speed of the machine. Segments built by
+    workers and adopted (``import-csv``, records in a sync: one per chunk of up to
+    ``BULK_CHUNK`` records, so their number follows the records too) are left to the
+    tiered merge: merging them all once more in this one process, after the workers are
+    done, would cost this process more than the workers took to build them.
     """
 
     def __init__(self, ix, batch: float | None = None, seconds: float | None = None, limitmb: int = 64):
@@ -43,6 +47,8 @@ class BatchWriter:
         #: The ids of the segments there were before this writer's first commit, and its commits.
         self.before: set[str] | None = None
         self.commits = 0
+        #: The segments adopted from workers, which the last commit does not compact.
+        self.adopted: set[str] = set()
 
     @property
     def one_segment(self) -> bool:
@@ -93,13 +99,14 @@ class BatchWriter:
             if name.startswith(prefix):
                 os.replace(folder / name, Path(self.ix.storage.folder) / name)
         writer.adopted.append(segment)
+        self.adopted.add(segment.segment_id())
         shutil.rmtree(folder, ignore_errors=True)
         if not self.one_segment:
             self.commit()
 
     def commit(self, last: bool = False) -> None:
         if last and self.w is None and self.commits > 1 and not self.one_segment:
-            own = [seg for seg in self._writer().segments if seg.segment_id() not in self.before]
+            own = [seg for seg in self._writer().segments if seg.segment_id() not in self.before | self.adopted]
             if len(own) < 2:  # nothing left to add or merge: no new generation for nothing
                 w, self.w = self.w, None
                 w.cancel()
@@ -107,7 +114,7 @@ class BatchWriter:
             w, self.w = self.w, None
             policy = _one_segment if self.one_segment else tiered_merge
             if last and self.before is not None and not self.one_segment:
-                policy = partial(_compact, before=self.before)
+                policy = partial(_compact, before=self.before | self.adopted)
             try:
                 w.commit(mergetype=policy)
                 self.commits += 1

@@ -1,18 +1,20 @@
 """Per-document extraction on a Dask cluster, for archives one machine cannot read in time.
 
 Workers are sent each document's bytes (no shared file system is assumed),
-read its text layer with the same :func:`read` inside the same time- and
-memory-bounded pebble pool as local ingest, OCR the pages that need it with
-the same :class:`Ocr`, and send back the final :class:`Extracted` text with
-the OCR cache entry, which the client keeps as a local OCR would have. The client alone copies into ``corpus/``, writes
-sidecars and the index, so the knowledge base's guarantees are those of
-local ingest. :func:`cluster_map` keeps :func:`workers.bounded_map`'s
-contract: results in input order, a failure as an :class:`ExtractError`,
-a bounded window of documents in flight.
+read its text layer with the same :func:`read` under the same time and
+memory bounds as local ingest, OCR the pages that need it with the same
+:class:`Ocr`, and send back the final :class:`Extracted` text with the OCR
+cache entry, which the client keeps as a local OCR would have. The bounds
+are held by a child process per document started with :mod:`subprocess`
+(:mod:`ingest.child`), so workers started the standard way, daemonic, will
+do. The client alone copies into ``corpus/``, writes sidecars and the index,
+so the knowledge base's guarantees are those of local ingest.
+:func:`cluster_map` keeps :func:`workers.bounded_map`'s contract with
+``ordered=False``: results as they finish, a failure as an
+:class:`ExtractError`, a bounded window of documents in flight.
 
 ``distributed`` is imported only when a cluster is asked for: it is the
-optional ``tripkb[cluster]`` extra, and the pebble processes on a worker
-never need it.
+optional ``tripkb[cluster]`` extra, and the child processes never need it.
 """
 
 from __future__ import annotations
@@ -21,8 +23,6 @@ import hashlib
 import logging
 import os
 import tempfile
-import threading
-from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..errors import ClusterError, ExtractError, UsageError
 from ..fsutil import write_text_atomic
-from ..text.extract import ExtractMap, Extracted, _has_pdfium, begin, choose, engine_in_use, read
+from ..text.extract import ExtractMap, Extracted, _has_pdfium, engine_in_use
 from ..text.ocr import Engine, Mode, Ocr, probe
-from ..workers import MEMORY_MB, TIMEOUT, _limit_memory, outcome
+from ..workers import MEMORY_MB, TIMEOUT
+from . import child
 
 if TYPE_CHECKING:
     from distributed import Client, Future
-    from pebble import ProcessPool
 
 #: Seconds to wait for the scheduler to answer and for a first worker to join.
 CONNECT_TIMEOUT = float(os.environ.get("TRIPKB_CLUSTER_TIMEOUT", "20"))
@@ -80,10 +80,6 @@ def _connect(address: str | None, workers: int | None) -> Client:
     # Failures are reported per document in tripkb's words; Dask's own log lines would repeat them.
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
     if address is None:
-        import dask
-
-        # Set for good, not for a block: a nanny restarting a dead worker reads it again then.
-        dask.config.set({"distributed.worker.daemon": False})
         # ":0": a free port on loopback; None would still take (or warn about) the shared 8787.
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address=":0", silence_logs=logging.CRITICAL)
@@ -95,12 +91,9 @@ def _connect(address: str | None, workers: int | None) -> Client:
 
 
 def worker_profile() -> dict[str, Any]:
-    """What a worker must share with the client to read a document alike, and whether it may
-    start the bounded reader processes (a daemonic process may not have children)."""
-    import multiprocessing
-
+    """What a worker must share with the client to read a document alike."""
     engine = probe()
-    return {"version": __version__, "pdfium": _has_pdfium(), "daemon": multiprocessing.current_process().daemon,
+    return {"version": __version__, "pdfium": _has_pdfium(),
             "ocr": engine.name + f" ({engine.languages})" if isinstance(engine, Engine) else None,
             "no_ocr": None if isinstance(engine, Engine) else engine}
 
@@ -123,10 +116,6 @@ def _check_workers(client: Client, where: str, ocr: Mode) -> None:
         if profile["version"] != __version__:
             raise ClusterError(f"the Dask worker {worker} runs tripkb {profile['version']}, this client "
                                f"{__version__}: install the same version on every worker")
-        if profile["daemon"]:
-            raise ClusterError(f"the Dask worker {worker} cannot start the processes that bound each document's "
-                               "time and memory: start it with DASK_DISTRIBUTED__WORKER__DAEMON=False "
-                               "(see docs/cluster.md)")
         if engine == "pypdfium2" and not profile["pdfium"]:
             raise ClusterError(f"the Dask worker {worker} has no pypdfium2, which this client reads PDFs with: "
                                "pip install 'tripkb[cluster,fast]' there, or ingest with --extractor pypdf")
@@ -140,39 +129,41 @@ def _check_workers(client: Client, where: str, ocr: Mode) -> None:
 def cluster_map(client: Client, paths: Iterable[Path], where: str = "the Dask cluster", ocr: Mode = "auto",
                 ocr_cache: Path | None = None, window: int | None = None, timeout: float = TIMEOUT,
                 memory_mb: int = MEMORY_MB) -> Iterator[tuple[Path, Extracted | ExtractError]]:
-    """:func:`workers.bounded_map` of :func:`extract` over the cluster's workers.
+    """:func:`workers.bounded_map` of :func:`extract_bytes` over the cluster's workers, results as they finish.
 
     Each document travels inside its task, so the scheduler can give it to
     another worker when one dies; at most ``window`` documents (default:
     twice the cluster's threads) are read into memory or in flight at once.
     """
     import dask
+    from distributed import as_completed
 
     engine = engine_in_use()
     window = window or max(4, 2 * sum(client.nthreads().values()))
-    pending: deque[tuple[Path, str, Future | ExtractError]] = deque()
+    pending: dict[Future, tuple[Path, str]] = {}
     source = iter(paths)
+    finished = as_completed()
 
-    def submit() -> None:
-        for path in source:
+    def fill() -> Iterator[tuple[Path, ExtractError]]:
+        """Submit documents until ``window`` are in flight; yield those that cannot even be read here."""
+        while len(pending) < window and (path := next(source, None)) is not None:
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                pending.append((path, "", ExtractError(f"cannot read the file: {exc.strerror or exc}")))
-                return
-            pending.append((path, hashlib.sha256(data).hexdigest(),
-                            client.submit(extract_bytes, path.name, data, engine, ocr, timeout, memory_mb,
-                                          retries=RETRIES, pure=False)))
-            return
+                yield path, ExtractError(f"cannot read the file: {exc.strerror or exc}")
+                continue
+            future = client.submit(extract_bytes, path.name, data, engine, ocr, timeout, memory_mb,
+                                   retries=RETRIES, pure=False)
+            pending[future] = (path, hashlib.sha256(data).hexdigest())
+            finished.add(future)
 
     # A document in its task is deliberate (see above): no "large graph" warning for it.
     with dask.config.set({"distributed.admin.large-graph-warning-threshold": "4GiB"}):
-        for _ in range(window):
-            submit()
-        while pending:
-            path, sha, job = pending.popleft()
-            result = job if isinstance(job, ExtractError) else _result(client, job, where)
-            submit()
+        yield from fill()
+        for future in finished:
+            path, sha = pending.pop(future)
+            result = _result(client, future, where)
+            yield from fill()
             if isinstance(result, Read):
                 _keep_ocr(ocr_cache, sha, result.ocr_cache)
                 result = result.extracted
@@ -219,61 +210,32 @@ class Read:
     ocr_cache: str | None = None
 
 
-_pools: dict[int, ProcessPool] = {}
-_ocrs: dict[str, Ocr] = {}
-_lock = threading.Lock()  # pools start on first use: once, whatever the worker's threads
+_missing: dict[str, str | None] = {}
 
 
 def extract_bytes(name: str, data: bytes, engine: str, ocr: Mode, timeout: float, memory_mb: int) -> Read | ExtractError:
     """On a worker: write the document to a private folder under its own name, read it under the
     usual bounds, OCR what needs it, and hand back the text.
 
-    A bad document comes back as an :class:`ExtractError` value, not raised,
-    so Dask does not retry what would fail the same way again.
+    The reading, and the OCR, run in child processes started by :mod:`subprocess`
+    (:mod:`ingest.child`), which a daemonic Dask worker may start. A bad document comes
+    back as an :class:`ExtractError` value, not raised, so Dask does not retry what
+    would fail the same way again.
     """
     from distributed import get_worker
 
+    if ocr not in _missing:  # why this worker cannot OCR, if it cannot: asked once
+        reader = Ocr(ocr)
+        _missing[ocr] = reader.missing if reader.engine is None else None
     scratch = get_worker().local_directory  # Dask's own scratch space: it clears what a killed worker left
     with tempfile.TemporaryDirectory(prefix="tripkb-", dir=scratch) as folder:
         path = Path(folder) / Path(name).name
         path.write_bytes(data)
-        with _lock:
-            pool = _pool(memory_mb)
-        future = pool.schedule(_read_with, args=(path, engine, ocr == "force"), timeout=timeout)
-        layer = outcome(future, timeout, memory_mb)
-        if isinstance(layer, ExtractError):
-            return layer
+        answer = Path(folder) / ".answer"
+        layer = child.run("read", (path, engine, ocr == "force", _missing[ocr]), answer, timeout, memory_mb)
+        if isinstance(layer, ExtractError) or layer.final:
+            return layer if isinstance(layer, ExtractError) else Read(layer)
         sha = hashlib.sha256(data).hexdigest()
-        with _lock:
-            if ocr not in _ocrs:  # one Tesseract per Dask thread: --nthreads says how many cores to use
-                _ocrs[ocr] = Ocr(ocr, Path(scratch) / "tripkb-ocr", workers=get_worker().state.nthreads)
-            reader = _ocrs[ocr]
-            pending = begin(path, layer, reader, sha)
-        extracted = pending.finish()
-        entry = reader.cache_file(sha)
-        if entry is None or not entry.exists():
-            return Read(extracted)
-        text = entry.read_text(encoding="utf-8")
-        entry.unlink()
-        return Read(extracted, text)
-
-
-def _pool(memory_mb: int) -> ProcessPool:
-    """This worker's pebble pool, one process per Dask thread, kept for the worker's life.
-
-    forkserver, not fork: a Dask worker runs threads, and forking those is unsafe.
-    """
-    if memory_mb not in _pools:
-        import multiprocessing
-
-        from distributed import get_worker
-        from pebble import ProcessPool
-
-        _pools[memory_mb] = ProcessPool(max_workers=get_worker().state.nthreads, initializer=_limit_memory,
-                                        initargs=(memory_mb,), context=multiprocessing.get_context("forkserver"))
-    return _pools[memory_mb]
-
-
-def _read_with(path: Path, engine: str, force_ocr: bool) -> Extracted:
-    choose(engine)
-    return read(path, force_ocr)
+        # Each page is bounded by the OCR pool inside the child, as locally; the child dies with this worker.
+        done = child.run("ocr", (path, layer, ocr, Path(folder) / "ocr", sha), answer, None, memory_mb)
+        return done if isinstance(done, ExtractError) else Read(*done)

@@ -43,7 +43,7 @@ from ..meta.sidecar import KEYS, read_sidecar, write_sidecar
 from ..meta.validate import read_valid_sidecar
 from ..meta.vocab import Vocabulary
 from ..reporting import Problem, Progress
-from ..text.extract import ExtractMap, Extracted, Pending, begin, choose, read
+from ..text.extract import ExtractMap, Extracted, Pending, begin, choose, read, read_final
 from ..text.ocr import Mode, Ocr
 from ..workers import bounded_map, workers_for
 
@@ -128,12 +128,12 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
     """Where new documents are read: their text layer in a local pebble pool (OCR follows in
     ``ocr``'s pool, see :func:`_import`), or everything, OCR included, on a Dask cluster."""
     if cluster is None and cluster_workers is None:
-        readers = partial(_read_analysed, force_ocr=ocr.mode == "force")
-
         def extract_map(paths: list[Path]) -> Iterator[tuple[Path, Extracted | ExtractError]]:
+            missing = ocr.missing if ocr.engine is None else None  # no OCR to come: workers finish the text
             if paths:
                 preload()  # jieba's dictionary loaded once, here: the workers forked for them share it
-            return bounded_map(readers, paths, workers=workers_for(len(paths), workers))
+            return bounded_map(partial(_read_analysed, force_ocr=ocr.mode == "force", missing=missing),
+                               paths, workers=workers_for(len(paths), workers), ordered=False, nice=0)
 
         yield extract_map
         return
@@ -143,11 +143,11 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
         yield extract_map
 
 
-def _read_analysed(path: Path, force_ocr: bool) -> Extracted:
-    """:func:`read`, and when no page awaits OCR (the text is final) the body's index fields,
-    so that the process writing the index does not run jieba over it."""
-    got = read(path, force_ocr)
-    if not got.problems:
+def _read_analysed(path: Path, force_ocr: bool, missing: str | None) -> Extracted:
+    """:func:`read_final`, and when the text is final the body's index fields, so that the
+    process writing the index does not run jieba over it."""
+    got = read_final(path, force_ocr, missing)
+    if got.final:
         got.body = body_fields(got.pages)
     return got
 
@@ -198,6 +198,12 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
             if progress:
                 progress(done, total, source.name)
         shas = dict(documents)
+        # Names promised in input order: results come back as they finish, the names do not depend on it.
+        taken: set[str] = set()
+        targets: dict[Path, Path] = {}
+        for source, sha in documents:
+            targets[source] = free_name(kb.corpus, source.stem, source.suffix.lower(), sha, taken)
+            taken.add(targets[source].stem)
         ahead: deque[tuple[Path, Pending]] = deque()
 
         def finish_oldest() -> None:
@@ -209,8 +215,8 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
                     progress(done, total, f"{source.name}: OCR page {page}/{pages}")
 
             extracted = pending.finish(on_page)
-            _guarded(report, source,
-                     lambda: _bring_in(kb, source, shas[source], extracted, known_ids, vocab, report), writer)
+            _guarded(report, source, lambda: _bring_in(kb, source, shas[source], targets[source], extracted,
+                                                       known_ids, vocab, report), writer)
             done += 1
             if progress:
                 progress(done, total, source.name)
@@ -227,6 +233,8 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
                 finish_oldest()
         while ahead:
             finish_oldest()
+    rank = {kb.relative(target): n for n, target in enumerate(targets.values())}
+    report.added.sort(key=lambda added: rank.get(added, -1))  # records first, then documents in input order
 
 
 def _guarded(report: IngestReport, source: Path, work, writer: BatchWriter) -> None:
@@ -244,8 +252,8 @@ def _guarded(report: IngestReport, source: Path, work, writer: BatchWriter) -> N
         writer.add(fields)
 
 
-def _bring_in(kb: KnowledgeBase, source: Path, sha: str, extracted: Extracted, known_ids: set[str],
-              vocab: Vocabulary, report: IngestReport) -> dict[str, Any] | None:
+def _bring_in(kb: KnowledgeBase, source: Path, sha: str, target: Path, extracted: Extracted,
+              known_ids: set[str], vocab: Vocabulary, report: IngestReport) -> dict[str, Any] | None:
     sidecar_in = source.with_suffix(".yaml")
     record: dict[str, Any] = {}
     if sidecar_in.exists():
@@ -254,7 +262,6 @@ def _bring_in(kb: KnowledgeBase, source: Path, sha: str, extracted: Extracted, k
         if record.get("id") in known_ids:
             raise MetadataError(str(sidecar_in), f"id {record['id']} is already used by another document "
                                                  "in the knowledge base (not ingested)", key="id")
-    target = free_name(kb.corpus, source.stem, source.suffix.lower(), sha)
     record = complete(record, extracted, target, sha, known_ids, vocab)
     sidecar = target.with_suffix(".yaml")
     _place(kb, sidecar, record, source, target)

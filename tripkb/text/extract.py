@@ -76,7 +76,8 @@ class Extracted:
     sidecar's record of OCRed pages; ``flag`` says why there is no usable
     text; ``final`` is False until :meth:`Pending.finish` has judged it.
     ``body`` is the text's index fields (:func:`index.schema.body_fields`) when the
-    worker that read it also analysed it.
+    worker that read it also analysed it. ``judged``: ``problems`` is the page-quality
+    verdict on every page as read, so :meth:`Pending.finish` judges again only OCRed pages.
     """
 
     pages: list[str]
@@ -89,6 +90,7 @@ class Extracted:
     flag: str | None = None
     final: bool = True
     body: dict[str, Any] | None = None
+    judged: bool = False
 
     @property
     def first_line(self) -> str | None:
@@ -99,9 +101,10 @@ class Extracted:
         return None
 
 
-#: Reads many documents: ``(path, Extracted | ExtractError)`` in input order, a bounded number
-#: at a time. Locally (:func:`workers.bounded_map` of :func:`read`) the text layer, whose OCR
-#: :func:`begin` then starts; on Dask (:func:`ingest.cluster.cluster_map`) final, OCR done on the worker.
+#: Reads many documents: ``(path, Extracted | ExtractError)`` as each is done, a bounded number
+#: at a time. Locally (:func:`workers.bounded_map` of :func:`read_final`) the text layer, whose OCR
+#: :func:`begin` then starts, or the final text when no OCR is to come; on Dask
+#: (:func:`ingest.cluster.cluster_map`) final, OCR done on the worker.
 ExtractMap = Callable[[list[Path]], Iterator[tuple[Path, "Extracted | ExtractError"]]]
 
 
@@ -131,7 +134,8 @@ class Pending:
         ocred = set(got.ocr["pages"]) if got.ocr else set()
         # OCR text with any letters counts: a short page read by OCR is still read
         still = {n: kind for n, text in enumerate(got.pages, 1)
-                 if (kind := page_problem(text, 1 if n in ocred else MIN_LETTERS))}
+                 if (kind := got.problems.get(n) if got.judged and n not in ocred
+                     else page_problem(text, 1 if n in ocred else MIN_LETTERS))}
         for n, kind in still.items():
             if kind == GARBAGE:
                 got.pages[n - 1] = ""  # nonsense must not be indexed as if it were the text
@@ -172,7 +176,17 @@ def read(path: Path, force_ocr: bool = False) -> Extracted:
         got.problems = {n: NO_TEXT for n in range(1, len(got.pages) + 1)}
     else:
         got.problems = {n: kind for n, text in enumerate(got.pages, 1) if (kind := page_problem(text))}
+        got.judged = True
     return got
+
+
+def read_final(path: Path, force_ocr: bool = False, missing: str | None = None) -> Extracted:
+    """:func:`read`, and finished (judged, flagged) here when no OCR is to come (``missing`` says
+    why not), so that the process writing the index does not judge its pages again."""
+    got = read(path, force_ocr)
+    if got.problems and missing is None:
+        return got  # its pages await OCR
+    return Pending(got, missing=missing).finish()
 
 
 def check_head(path: Path, suffix: str | None = None) -> bytes:

@@ -161,7 +161,9 @@ class Ocr:
         futures: dict[int, Future] = {}
         if todo:
             pool = self._start()
-            futures = {n: pool.schedule(_ocr_page, args=(str(path), n - 1, engine.languages),
+            # The program the probe found on this process's PATH (the forkserver's environment is older).
+            command = _tesseract()
+            futures = {n: pool.schedule(_ocr_page, args=(str(path), n - 1, engine.languages, command),
                                         timeout=PAGE_TIMEOUT + RENDER_TIMEOUT) for n in todo}
         return OcrJob(self, sha, {n: cached[n] for n in pages if n in cached}, futures)
 
@@ -171,9 +173,12 @@ class Ocr:
 
             from pebble import ProcessPool
 
-            # spawn: started while other threads run, a forked worker could inherit a held lock
+            # Not fork: started while other threads run, a forked worker could inherit a held lock.
+            # forkserver: one clean process imports the OCR modules once, every worker is forked from it.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__, "pypdfium2", "pytesseract", "PIL.Image"])
             self._pool = ProcessPool(self.workers, initializer=_worker_setup, initargs=(MEMORY_MB,),
-                                     context=multiprocessing.get_context("spawn"))
+                                     context=context)
         return self._pool
 
     def cache_file(self, sha: str) -> Path | None:
@@ -208,18 +213,29 @@ class Ocr:
 
 
 def _worker_setup(memory_mb: int) -> None:
-    """One OpenMP thread per Tesseract (the parallelism is across pages) and a memory bound."""
-    from ..workers import _limit_memory
+    """One OpenMP thread per Tesseract (the parallelism is across pages), a memory bound, and
+    death with the process that started the worker (see :func:`workers._worker_setup`)."""
+    from .. import workers
 
     os.environ["OMP_THREAD_LIMIT"] = "1"
-    _limit_memory(memory_mb)
+    workers._worker_setup(memory_mb)
 
 
-def _ocr_page(path: str, index: int, languages: str) -> str:
-    """Render one page and OCR it (runs in a worker process)."""
+def _tesseract() -> str:
+    import shutil
+
+    import pytesseract
+
+    command = pytesseract.pytesseract.tesseract_cmd
+    return shutil.which(command) or command
+
+
+def _ocr_page(path: str, index: int, languages: str, command: str) -> str:
+    """Render one page and OCR it with the Tesseract at ``command`` (runs in a worker process)."""
     import pypdfium2
     import pytesseract
 
+    pytesseract.pytesseract.tesseract_cmd = command
     pdf = pypdfium2.PdfDocument(path)
     try:
         page = pdf[index]

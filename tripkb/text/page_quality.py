@@ -14,7 +14,10 @@ attachments that the tests use when present; docs/ocr.md has the figures).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from functools import lru_cache
+from itertools import islice
 
 NO_TEXT = "no text layer"
 GARBAGE = "text extracts as garbage"
@@ -44,16 +47,18 @@ _PLAUSIBLE = (
 )
 
 
-def _plausible(ch: str) -> bool:
-    o = ord(ch)
-    return any(lo <= o <= hi for lo, hi in _PLAUSIBLE)
+def _class(ranges: tuple[tuple[int, int], ...]) -> str:
+    """A regex character-class body of these code-point ranges."""
+    return "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
 
 
-def _ideograph(ch: str) -> bool:
-    o = ord(ch)
-    return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or o >= 0x20000
+#: One match per non-space character outside :data:`_PLAUSIBLE` (``\s`` is exactly ``str.isspace``).
+_IMPLAUSIBLE = re.compile(f"[^\\s{_class(_PLAUSIBLE)}]")
+_SPACE = re.compile(r"\s+")
+_IDEOGRAPH = re.compile(f"[{_class(((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x10FFFF)))}]")
 
 
+@lru_cache(maxsize=None)
 def _rare(ch: str) -> bool:
     """An ideograph neither Big5 nor GB2312 has."""
     for encoding in ("cp950", "gb2312"):
@@ -66,15 +71,19 @@ def _rare(ch: str) -> bool:
 
 
 def page_problem(text: str, min_letters: int = MIN_LETTERS) -> str | None:
-    """None when the text is usable; else :data:`NO_TEXT` or :data:`GARBAGE`."""
-    chars = [c for c in text if not c.isspace()]
-    if sum(not _plausible(c) for c in chars) > MAX_IMPLAUSIBLE * len(chars):
+    """None when the text is usable; else :data:`NO_TEXT` or :data:`GARBAGE`.
+
+    Counted by regular expressions and C-level iteration, not a Python loop over
+    the characters: every page of every document is judged as it is read.
+    """
+    chars = _SPACE.sub("", text)
+    if len(_IMPLAUSIBLE.findall(chars)) > MAX_IMPLAUSIBLE * len(chars):
         return GARBAGE
-    ideographs = Counter(c for c in chars if _ideograph(c))
+    ideographs = Counter(_IDEOGRAPH.findall(chars))
     total = sum(ideographs.values())
     if sum(n for ch, n in ideographs.items() if _rare(ch)) > MAX_RARE * total:
         return GARBAGE
-    if sum(c.isalpha() for c in chars) < min_letters:
+    if min_letters > 0 and next(islice(filter(str.isalpha, chars), min_letters - 1, None), None) is None:
         return NO_TEXT
     if total >= MIN_LETTERS and ideographs.most_common(1)[0][1] * 2 > total:
         return GARBAGE  # a font whose map sends every glyph to one character
