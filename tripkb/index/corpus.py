@@ -104,20 +104,34 @@ def known_stamps(ix, index_dir: Path) -> dict[str, str]:
     if saved is not None:
         return saved
     stamps = indexed_stamps(ix)
-    try:
-        write_text_atomic(index_dir / STAMPS_COPY, json.dumps(
-            {"generation": ix.latest_generation(), "stamps": stamps}, ensure_ascii=False), durable=False)
-    except OSError:  # a read-only KB: the column is read each time
-        pass
+    write_generation_copy(index_dir / STAMPS_COPY, ix.latest_generation(), "stamps", stamps)
     return stamps
 
 
 def saved_stamps(index_dir: Path, generation: int) -> dict[str, str] | None:
     """The copy :func:`known_stamps` keeps, if it was made from ``generation`` of the index."""
+    return read_generation_copy(index_dir / STAMPS_COPY, generation, "stamps")
+
+
+def read_generation_copy(path: Path, generation: int, key: str) -> dict | None:
+    """The mapping under ``key`` of a JSON copy kept beside the index, if made from ``generation``.
+
+    Copies of what the index holds are only good for the generation they were read from;
+    any other, or an unreadable one, counts as none.
+    """
     try:
-        saved = json.loads(read_regular(index_dir / STAMPS_COPY))
-        if saved.get("generation") == generation and isinstance(saved.get("stamps"), dict):
-            return saved["stamps"]
+        saved = json.loads(read_regular(path))
+        if saved.get("generation") == generation and isinstance(saved.get(key), dict):
+            return saved[key]
     except (OSError, ValueError, AttributeError):
         pass
     return None
+
+
+def write_generation_copy(path: Path, generation: int, key: str, values: dict) -> None:
+    """Keep ``values`` for :func:`read_generation_copy`; a read-only KB simply keeps none."""
+    try:
+        write_text_atomic(path, json.dumps({"generation": generation, key: values}, ensure_ascii=False),
+                          durable=False)
+    except OSError:
+        pass

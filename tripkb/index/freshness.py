@@ -18,17 +18,16 @@ when a recorded time was too recent to be trusted (:data:`RACY_NS`); a sync
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
 from ..errors import KBIndexError
-from ..fsutil import read_regular, write_text_atomic
 from ..kb import KnowledgeBase
 from ..reporting import Progress, SyncReport
-from .corpus import changed, corpus_layout, saved_stamps
+from .corpus import (changed, corpus_layout, read_generation_copy, saved_stamps,
+                     write_generation_copy)
 from .schema import latest_generation, status
 
 FOLDERS_COPY = "folders.json"
@@ -118,13 +117,7 @@ def _sidecars_as_indexed(kb: KnowledgeBase, indexed: dict[str, str]) -> bool:
 
 
 def _recorded_folders(index_dir: Path, generation: int) -> dict[str, int | None] | None:
-    try:
-        saved = json.loads(read_regular(index_dir / FOLDERS_COPY))
-        if saved.get("generation") == generation and isinstance(saved.get("folders"), dict):
-            return saved["folders"]
-    except (OSError, ValueError, AttributeError):
-        pass
-    return None
+    return read_generation_copy(index_dir / FOLDERS_COPY, generation, "folders")
 
 
 def _record_folders(kb: KnowledgeBase, generation: int, names: list[str], listed_at: int) -> None:
@@ -142,8 +135,4 @@ def _record_folders(kb: KnowledgeBase, generation: int, names: list[str], listed
         except OSError:
             return
         folders[name] = mtime if mtime < listed_at - RACY_NS else None
-    try:
-        write_text_atomic(kb.index_dir / FOLDERS_COPY, json.dumps(
-            {"generation": generation, "folders": folders}, ensure_ascii=False), durable=False)
-    except OSError:
-        pass
+    write_generation_copy(kb.index_dir / FOLDERS_COPY, generation, "folders", folders)
