@@ -29,14 +29,7 @@ def _ideograph(ch: str) -> bool:
     return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or o >= 0x20000
 
 
-def _rare(ch: str) -> bool:
-    for encoding in ("cp950", "gb2312"):
-        try:
-            ch.encode(encoding)
-            return False
-        except UnicodeEncodeError:
-            pass
-    return True
+_rare = page_quality._rare  # one character's rarity is a rule, not the counting under test
 
 
 def reference(text: str, min_letters: int = MIN_LETTERS) -> str | None:
