@@ -206,3 +206,15 @@ def test_cli_an_unknown_sector_is_one_line_naming_the_valid_ones(mixed, command)
     result = run_cli("--kb", str(kb.root), *command, "--sector", "libraries")
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == "Error: --sector must be one of library, other; not 'libraries'\n"
+
+
+def test_cli_opensearch_export_takes_the_sector_from_the_kb_vocabulary(mixed, tmp_path):
+    kb, _, expected = mixed  # the KB's vocab/ moves the archives agency out of the sector, 國史館 in
+    done = run_cli("--kb", str(kb.root), "export", "--format", "opensearch", "-o", str(tmp_path / "os"))
+    assert done.returncode == 0, done.stderr
+    lines = (tmp_path / "os" / "bulk.ndjson").read_text(encoding="utf-8").splitlines()
+    sectors = {json.loads(doc)["id"]: json.loads(doc).get("sector") for doc in lines[1::2]}
+    shipped = Vocabulary.load()
+    moved = {r["id"] for r in catalogue() if shipped.sector(r["institution"]) != expected[r["id"]]}
+    assert moved  # the KB's vocabulary decides these otherwise than the shipped one
+    assert {i: sectors[i] for i in moved} == {i: expected[i] for i in moved}

@@ -760,7 +760,7 @@ def export(
         sys.stdout.flush()
         # To a terminal, records pass through the same escaping as everything else shown there.
         shown = io.BytesIO() if output is None and sys.stdout.isatty() else sys.stdout.buffer
-        where, unwritten = write_format(items, format_, output, shown, bom)
+        where, unwritten = write_format(items, format_, output, shown, bom, selection.vocab)
         if shown is not sys.stdout.buffer:
             render.terminal_text(shown.getvalue())
         for problem in unwritten:

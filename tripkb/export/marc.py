@@ -178,8 +178,8 @@ def _own_title(item: Selected) -> dict[str, Any]:
     return item.record
 
 
-def _write(items: Sequence[Selected], write: Callable[[Record], None]) -> list[Problem]:
-    vocab, problems = Vocabulary.load(), []
+def _write(items: Sequence[Selected], write: Callable[[Record], None], vocab: Vocabulary | None) -> list[Problem]:
+    vocab, problems = vocab or Vocabulary.load(), []
     for item in items:
         try:
             write(marc_record(_own_title(item), vocab))
@@ -188,15 +188,15 @@ def _write(items: Sequence[Selected], write: Callable[[Record], None]) -> list[P
     return problems
 
 
-def write_marc(items: Sequence[Selected], out: BinaryIO) -> list[Problem]:
+def write_marc(items: Sequence[Selected], out: BinaryIO, vocab: Vocabulary | None = None) -> list[Problem]:
     """ISO 2709 (.mrc): the records one after another; returns the records left out and why."""
-    return _write(items, MARCWriter(out).write)
+    return _write(items, MARCWriter(out).write, vocab)
 
 
-def write_marcxml(items: Sequence[Selected], out: BinaryIO) -> list[Problem]:
+def write_marcxml(items: Sequence[Selected], out: BinaryIO, vocab: Vocabulary | None = None) -> list[Problem]:
     """A MARCXML collection; returns the records left out and why."""
     writer = XMLWriter(out)
-    problems = _write(items, writer.write)
+    problems = _write(items, writer.write, vocab)
     writer.close(close_fh=False)
     out.write(b"\n")
     return problems

@@ -67,11 +67,11 @@ def document(item: Selected, vocab: Vocabulary | None = None) -> dict[str, Any]:
     return doc
 
 
-def bulk_lines(items: Sequence[Selected], index: str = INDEX) -> Iterator[str]:
+def bulk_lines(items: Sequence[Selected], index: str = INDEX, vocab: Vocabulary | None = None) -> Iterator[str]:
     """Action line, then document, for each record (the ``_bulk`` API's NDJSON)."""
     for item in items:
         yield json.dumps({"index": {"_index": index, "_id": item.id}}, ensure_ascii=False)
-        yield json.dumps(document(item), ensure_ascii=False)
+        yield json.dumps(document(item, vocab), ensure_ascii=False)
 
 
 def mapping() -> dict[str, Any]:
@@ -101,7 +101,8 @@ def mapping() -> dict[str, Any]:
     }
 
 
-def write(items: Sequence[Selected], folder: Path, index: str = INDEX) -> tuple[Path, Path]:
+def write(items: Sequence[Selected], folder: Path, vocab: Vocabulary | None = None,
+          index: str = INDEX) -> tuple[Path, Path]:
     """Write ``bulk.ndjson`` and ``mapping.json`` into ``folder`` (made if missing)."""
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--output {folder} is a file; --format opensearch writes two files "
@@ -112,7 +113,7 @@ def write(items: Sequence[Selected], folder: Path, index: str = INDEX) -> tuple[
         raise UsageError(f"cannot create the folder {folder}: {exc.strerror or exc}") from None
     bulk, mapping_file = folder / BULK_FILE, folder / MAPPING_FILE
     with open_atomic(bulk) as out:
-        for line in bulk_lines(items, index):
+        for line in bulk_lines(items, index, vocab or Vocabulary.load()):
             out.write(line.encode("utf-8") + b"\n")
     write_text_atomic(mapping_file, json.dumps(mapping(), ensure_ascii=False, indent=2) + "\n")
     return bulk, mapping_file

@@ -23,6 +23,7 @@ from urllib.parse import quote
 from ..errors import UsageError
 from ..fsutil import open_atomic
 from ..meta.sidecar import KEYS
+from ..meta.vocab import Vocabulary
 from ..query.selection import Selected
 
 #: marc and marcxml are written by :mod:`tripkb.export.marc`, ris and csl-json by :mod:`tripkb.export.references`.
@@ -49,22 +50,25 @@ def check_format(name: str) -> str:
 
 
 def write_format(items: Sequence[Selected], format_: str, output: Path | None, stdout: BinaryIO,
-                 bom: bool = False) -> tuple[str | None, list]:
+                 bom: bool = False, vocab: Vocabulary | None = None) -> tuple[str | None, list]:
     """Write ``items`` in ``format_``; return where they went (None: to ``stdout``) and the
     problems of the records the format could not hold (MARC: no title, too long), left out.
 
     One-file formats go to the ``output`` file, replaced only when complete, or to
-    ``stdout``; opensearch writes two files into the ``output`` folder.
+    ``stdout``; opensearch writes two files into the ``output`` folder. Formats that name
+    organisations or sectors take them from ``vocab`` (the KB's; the shipped one if None).
     """
+    vocab = vocab or Vocabulary.load()
     if check_format(format_) == "opensearch":
         from .opensearch import write
 
-        bulk, mapping = write(items, output)
+        bulk, mapping = write(items, output, vocab)
         return f"{bulk} and {mapping}", []
     from .marc import WRITERS as MARC
     from .references import WRITERS as REFERENCES
 
-    writers = {"csv": partial(write_csv, bom=bom), "jsonl": write_jsonl, "dc": write_dc, **MARC, **REFERENCES}
+    writers = {"csv": partial(write_csv, bom=bom), "jsonl": write_jsonl, "dc": write_dc,
+               **{name: partial(writer, vocab=vocab) for name, writer in {**MARC, **REFERENCES}.items()}}
     with open_atomic(output) if output else nullcontext(stdout) as out:
         unwritten = writers[format_](items, out) or []  # only the MARC and reference writers leave any out
         out.flush()

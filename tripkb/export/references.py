@@ -122,18 +122,18 @@ class _RisWriter(rispy.RisWriter):
         return ""
 
 
-def write_ris(items: Sequence[Selected], out: BinaryIO) -> list[Problem]:
+def write_ris(items: Sequence[Selected], out: BinaryIO, vocab: Vocabulary | None = None) -> list[Problem]:
     """An RIS file of the records, UTF-8."""
-    vocab = Vocabulary.load()
+    vocab = vocab or Vocabulary.load()
     text = io.StringIO()
     rispy.dump([ris_entry(item.record, vocab) for item in items], text, implementation=_RisWriter)
     out.write(text.getvalue().encode("utf-8"))
     return []
 
 
-def write_csl_json(items: Sequence[Selected], out: BinaryIO) -> list[Problem]:
+def write_csl_json(items: Sequence[Selected], out: BinaryIO, vocab: Vocabulary | None = None) -> list[Problem]:
     """A CSL-JSON array of the records, UTF-8."""
-    vocab = Vocabulary.load()
+    vocab = vocab or Vocabulary.load()
     data = [csl_item(item.record, vocab) for item in items]
     out.write(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")
     return []

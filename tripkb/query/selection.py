@@ -18,6 +18,7 @@ from ..index.schema import StoredDoc, open_index
 from ..index.freshness import refresh
 from ..kb import KnowledgeBase
 from ..meta.sidecar import KEYS, read_sidecar, to_json
+from ..meta.vocab import Vocabulary
 from ..reporting import Problem, Progress
 from .search import Filters, parse, stored_fields
 
@@ -46,6 +47,8 @@ class Selected:
 class Selection:
     items: list[Selected] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: The KB's vocabulary (shipped names plus its own vocab/ files), for writers that name things.
+    vocab: Vocabulary = field(default_factory=Vocabulary.load)
 
 
 def select(kb: KnowledgeBase, query: str | None = None, filters: Filters | None = None,
@@ -59,7 +62,7 @@ def select(kb: KnowledgeBase, query: str | None = None, filters: Filters | None 
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher:
         found = {hit["key"]: hit["data"] for hit in searcher.search(wanted, limit=None, filter=filter_q)}
-    selection = Selection(problems=list(synced.problems) if synced else [])
+    selection = Selection(problems=list(synced.problems) if synced else [], vocab=Vocabulary.load(kb.root))
     owners: dict[str, str] = {}
     for key in sorted(found):
         try:
