@@ -218,3 +218,16 @@ def test_cli_opensearch_export_takes_the_sector_from_the_kb_vocabulary(mixed, tm
     moved = {r["id"] for r in catalogue() if shipped.sector(r["institution"]) != expected[r["id"]]}
     assert moved  # the KB's vocabulary decides these otherwise than the shipped one
     assert {i: sectors[i] for i in moved} == {i: expected[i] for i in moved}
+
+
+def test_a_field_in_the_query_reads_the_kb_vocabulary(mixed):
+    kb, _, _ = mixed  # 中油 is an alias, and 中國石油股份有限公司 a former name, only in the KB's vocab/
+    wanted = sorted(r["id"] for r in catalogue() if "石油" in r["institution"] or "中油" in r["institution"])
+    found = run_cli("--kb", str(kb.root), "search", "institution:中油", "--limit", "500", "--json")
+    assert found.returncode == 0, found.stderr
+    assert sorted(h["id"] for h in json.loads(found.stdout)["hits"]) == wanted
+    exported = run_cli("--kb", str(kb.root), "export", "--format", "jsonl", "--query", "institution:中油")
+    assert sorted(json.loads(line)["id"] for line in exported.stdout.splitlines()) == wanted
+    counted = run_cli("--kb", str(kb.root), "stats", "--query", "institution:中油", "--by", "institution", "--json")
+    assert counted.returncode == 0, counted.stderr
+    assert "台灣中油股份有限公司" in counted.stdout and str(len(wanted)) in counted.stdout

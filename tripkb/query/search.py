@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import QueryError, UsageError
 from ..index.analysis import gram_tokens, runs, word_tokens
@@ -24,6 +24,9 @@ from ..kb import KnowledgeBase
 from ..meta.sidecar import TYPES
 from ..meta.vocab_files import SECTORS
 from ..text.normalise import _CJK, is_cjk_char, match_form, nfkc, query_form
+
+if TYPE_CHECKING:  # loaded where a name is read, not by every lookup
+    from ..meta.vocab import Vocabulary
 
 MAX_QUERY_CHARS = 1000
 FIELD_ALIASES = {"author": "authors", "keyword": "keywords", "text": "body", "org": "events",
@@ -163,10 +166,13 @@ class _Context:
     known: Callable | None = None
     #: The query word as typed, when building its other spellings (what a listing names).
     label: str | None = None
+    #: The KB's vocabulary, which reads the names in field:value terms (None: the shipped one).
+    vocab: Vocabulary | None = None
 
 
 def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
-          literal: Callable | None = None, known: Callable | None = None) -> ParsedQuery:
+          literal: Callable | None = None, known: Callable | None = None,
+          vocab: Vocabulary | None = None) -> ParsedQuery:
     """Turn user query syntax into a Whoosh query, or raise :class:`QueryError`.
 
     ``segment`` splits a query word into index words (default: jieba); None
@@ -175,6 +181,8 @@ def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
     against an open index; without it, a plain bigram phrase is used.
     ``known`` gives the extra queries a free-text word also means (an id, a
     vocabulary name as metadata), see :class:`tripkb.query.known.Known`.
+    ``vocab`` reads the names of ``org:``, ``country:`` and ``institution:`` (the KB's own
+    aliases among them; default: the shipped vocabulary).
     """
     from whoosh import query as Q
 
@@ -192,7 +200,8 @@ def parse(text: str, segment: Callable[[str], list[str] | None] | None = None,
         raise QueryError(f"cannot understand the query {text!r}: {_syntax_problem(text, exc)}") from None
     literals: list[str] = []
     words: list[str] = []
-    built = _index_query(raw, Q, literals, words, False, _Context(segment or _jieba_words, literal, known))
+    built = _index_query(raw, Q, literals, words, False, _Context(segment or _jieba_words, literal, known,
+                                                                  vocab=vocab))
     if isinstance(built, Q.Not) or (built is None and re.match(r"\s*(-|NOT\s)", syntax)):
         raise QueryError("the query only excludes words; add a word to search for")
     if built is None or built is Q.NullQuery:
@@ -468,7 +477,7 @@ def _facet(Q, name: str, q, ctx: _Context):
     if name == "year":
         return _years(Q, q)
     text = str(getattr(q, "text", "")).strip()
-    vocab = Vocabulary.load()
+    vocab = ctx.vocab or Vocabulary.load()
     if name == "id" and ctx.known is not None:  # ids any case, EX096* their prefix
         found = ctx.known.id_query(text, prefix=isinstance(q, Q.Prefix))
         return found[0] if found else Q.Term("id", text)
@@ -637,7 +646,8 @@ def search_in(searcher, kb: KnowledgeBase, text: str, filters: Filters | None, f
     vocab = Vocabulary.load(kb.root)
     literal = Literal(searcher)
     known = Known(searcher, vocab)
-    parsed = parse(text, segment=lexicon_segmenter(searcher.reader()), literal=literal, known=known)
+    parsed = parse(text, segment=lexicon_segmenter(searcher.reader()), literal=literal, known=known,
+                   vocab=vocab)
     items = _known_items(searcher, [text, *known.variants(query_form(text))])
     query = _with_known_items(searcher, parsed.query, items)
     notes, suggestions = list(parsed.notes), []

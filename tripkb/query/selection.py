@@ -56,13 +56,14 @@ def select(kb: KnowledgeBase, query: str | None = None, filters: Filters | None 
     """Every document matching ``query`` and ``filters`` (all documents when both are empty), in corpus order."""
     from whoosh import query as Q
 
-    wanted = parse(query).query if query is not None else Q.Every()
+    vocab = Vocabulary.load(kb.root)
+    wanted = parse(query, vocab=vocab).query if query is not None else Q.Every()
     filter_q = (filters or Filters()).query(kb.root)
     synced = refresh(kb, progress)
     ix = open_index(kb.index_dir)
     with ix.searcher() as searcher:
         found = {hit["key"]: hit["data"] for hit in searcher.search(wanted, limit=None, filter=filter_q)}
-    selection = Selection(problems=list(synced.problems) if synced else [], vocab=Vocabulary.load(kb.root))
+    selection = Selection(problems=list(synced.problems) if synced else [], vocab=vocab)
     owners: dict[str, str] = {}
     for key in sorted(found):
         try:

@@ -119,8 +119,8 @@ def stats(kb: KnowledgeBase, by: Sequence[str], filters: Filters | None = None,
         raise UsageError("--top N needs N ≥ 1 and a --by field other than year (years are never folded)")
     filters = filters or Filters()
     index_filter = replace(filters, region=None).query(kb.root)
-    parsed = parse(query) if query is not None else None
     vocab = Vocabulary.load(kb.root)
+    parsed = parse(query, vocab=vocab) if query is not None else None
     synced = refresh(kb, progress)
     with open_index(kb.index_dir).searcher() as searcher:
         docs = _matching(searcher, parsed.query if parsed else None, index_filter)
