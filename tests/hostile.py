@@ -148,13 +148,16 @@ class _Zeros:
         return bytes(n)
 
 
-def slow_pdf(dst: Path, megabytes: int = 8) -> Path:
-    """One page of ``megabytes`` MB of tiny text-showing operators (deflated to a few KB): each
-    reader takes many seconds over it, within pypdf's limits on inflated streams."""
+def slow_pdf(dst: Path, pages: int = 4, megabytes: int = 5) -> Path:
+    """``pages`` pages, each of ``megabytes`` MB of tiny text-showing operators (deflated to a few
+    KB): each reader takes seconds over every page. A page stays within pypdf's limits (its
+    2,000,000 tokens a stream), so only a time bound stops the reading, however fast the machine."""
     data = _deflated(b"BT /F1 9 Tf 10 10 Td (a) Tj ET\n", megabytes)
-    return raw_pdf(dst, [
-        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /MediaBox [0 0 200 200] /Parent 2 0 R /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"])
+    font = 3 + 2 * pages
+    kids = b" ".join(b"%d 0 R" % (3 + 2 * n) for n in range(pages))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages)]
+    for n in range(pages):
+        objects += [b"<< /Type /Page /MediaBox [0 0 200 200] /Parent 2 0 R /Contents %d 0 R "
+                    b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (4 + 2 * n, font),
+                    b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream"]
+    return raw_pdf(dst, objects + [b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"])

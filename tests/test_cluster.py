@@ -145,7 +145,7 @@ def test_the_time_bound_holds_on_daemonic_workers(tmp_path, scheduler, folder):
     batch.mkdir()
     for pdf in sorted(folder.glob("r00[0-2].pdf")):
         (batch / pdf.name).write_bytes(pdf.read_bytes())
-    slow_pdf(batch / "slow.pdf")  # pypdf reads it for over 30 s
+    slow_pdf(batch / "slow.pdf")  # pypdf reads it for over 30 s, page by page
     proc = subprocess.run([sys.executable, "-m", "tripkb", "--kb", str(tmp_path / "kb"), "ingest", "--extractor",
                            "pypdf", "--cluster", scheduler, str(batch)],
                           env=_env() | {"TRIPKB_EXTRACT_TIMEOUT": "10"}, capture_output=True, text=True,
