@@ -330,3 +330,14 @@ def test_every_country_name_is_read_from_a_list(vocab):
         for name in vocab.country(canonical).names():
             assert vocab.countries_from_text(f"{name}、南極洲") == [canonical, "南極洲"], name
             assert vocab.countries_from_text(name) == [canonical], name
+
+
+def test_a_kb_vocabulary_is_read_once_and_again_after_an_edit(tmp_path):
+    """One command reads the KB's vocabulary in several places; a long session sees its edits."""
+    (tmp_path / "vocab").mkdir()
+    names = tmp_path / "vocab" / "institutions.yaml"
+    names.write_text("institutions:\n  - name: 國史館\n    sector: library\n", encoding="utf-8")
+    first = Vocabulary.load(tmp_path)
+    assert Vocabulary.load(tmp_path) is first and first.sector("國史館") == "library"
+    names.write_text("institutions:\n  - name: 國史館\n    sector: other\n", encoding="utf-8")
+    assert Vocabulary.load(tmp_path).sector("國史館") == "other"

@@ -82,10 +82,16 @@ class Vocabulary:
         present = [path for path in files if path.is_file()]
         if not present:
             return base
-        vocab = base._copy()
-        for path in present:
-            vocab._add(path.name, str(path), kb_file(path))
-        return vocab
+        # One command reads the vocabulary in several places (filters, query, known items);
+        # the files are read once while they stay as they are.
+        stamp = tuple((str(path), st.st_mtime_ns, st.st_size) for path, st in ((p, p.lstat()) for p in present))
+        if stamp not in _KB_VOCABULARIES:
+            vocab = base._copy()
+            for path in present:
+                vocab._add(path.name, str(path), kb_file(path))
+            _KB_VOCABULARIES.clear()  # the last KB's only: a long session sees its edits
+            _KB_VOCABULARIES[stamp] = vocab
+        return _KB_VOCABULARIES[stamp]
 
     # Organisations and conferences
 
@@ -314,6 +320,10 @@ class Vocabulary:
                 if name:
                     self._spellings.setdefault(fold_key(name), spelled)
         self._institutions[institution.name] = institution
+
+
+#: A KB's vocabulary by the stamps of its files (see :meth:`Vocabulary.load`).
+_KB_VOCABULARIES: dict[tuple, Vocabulary] = {}
 
 
 @lru_cache(maxsize=1)
