@@ -62,13 +62,12 @@ def documents(kb) -> dict[str, dict[str, str]]:
 def draw(docs: dict[str, dict], count: int, seed: int) -> list[tuple[str, bool]]:
     """(query, crosses a word boundary): distinct CJK substrings of the body texts, about
     four in five crossing a jieba boundary and the rest whole jieba words."""
-    from tripkb.index.analysis import segment, segmenter
+    from tripkb.index.analysis import segment
 
-    seg = segmenter()
     crossing, whole = set(), set()
     for doc_id in sorted(docs):
         for run in CJK_RUN.findall(docs[doc_id].get("body", "")):
-            words = list(segment(seg, run))
+            words = segment(run)
             bounds = {start for _, start, _ in words} | {end for *_, end in words}
             whole.update(w for w, s, e in words if 3 <= e - s <= 4)
             for size in (3, 4):

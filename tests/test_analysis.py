@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tripkb.index.analysis import gram_tokens, runs, segment, segmenter, word_tokens
+from tripkb.index.analysis import gram_tokens, runs, segment, segmenter, table_of, word_tokens
 from tripkb.text.normalise import match_form, query_form
 
 from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER
@@ -92,7 +92,7 @@ def test_segment_cuts_every_run_as_jieba_does():
     assert len(cjk) > 1000
     seg = segmenter()
     for run in cjk:
-        assert list(segment(seg, run)) == list(seg.tokenize(run, HMM=False)), run
+        assert segment(run) == list(seg.tokenize(run, HMM=False)), run
 
 
 def test_segment_breaks_a_tie_as_jieba_does(tmp_path):
@@ -103,6 +103,7 @@ def test_segment_breaks_a_tie_as_jieba_does(tmp_path):
     words.write_text("甲 1\n甲乙 1\n乙丙 1\n丙 1\n", encoding="utf-8")
     seg = jieba.Tokenizer(str(words))
     seg.tmp_dir = str(tmp_path)
+    table = table_of(seg)
     for run in ("甲乙丙", "丙甲乙丙甲"):
-        assert list(segment(seg, run)) == list(seg.tokenize(run, HMM=False))
-    assert [w for w, _, _ in segment(seg, "甲乙丙")] == ["甲乙", "丙"]
+        assert segment(run, table) == list(seg.tokenize(run, HMM=False))
+    assert [w for w, _, _ in segment("甲乙丙", table)] == ["甲乙", "丙"]

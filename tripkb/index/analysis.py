@@ -77,7 +77,7 @@ def gram_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int,
 
 @lru_cache(maxsize=1)
 def segmenter():
-    """The jieba tokenizer, loaded once: its dictionary costs ~0.6 s."""
+    """jieba's tokenizer with the domain dictionary: what :func:`route_table` is made from."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -89,58 +89,77 @@ def segmenter():
 
 
 def preload() -> None:
-    """Load jieba's dictionary and the route table made from it (~1 s) in this process, so
-    that worker processes forked after it share them instead of each making its own."""
-    _route_table(segmenter())
+    """Load the route table in this process, so that worker processes forked after it share it
+    instead of each loading its own."""
+    route_table()
 
 
 #: A block jieba's dictionary mode cuts by its word graph alone (its ``re_han_default`` minus Latin).
 _HAN_BLOCK = re.compile("[\u4e00-\u9fd5]+")
+_HAN_PIECES = re.compile("([\u4e00-\u9fd5]+)")
 
 
-#: Marks a string that no dictionary word starts with, in :func:`_route_table`.
+#: Marks a string that no dictionary word starts with, in a route table.
 _NOT_A_PREFIX = object()
 
+#: log(frequency / total) of each dictionary word, None for a string that only begins words;
+#: and the log probability of an unknown character.
+RouteTable = tuple[dict[str, "float | None"], float]
 
-def _route_table(seg) -> tuple[dict[str, float | None], float]:
-    """log(frequency / total) of each dictionary word, None for a string that only begins
-    words (jieba's FREQ holds those with frequency 0), and the log probability of an unknown
-    character (as frequency 1). Made once per tokenizer: a route then takes one lookup per
-    candidate word instead of three and a ``log``."""
-    table = getattr(seg, "_tripkb_route", None)
+
+def table_of(seg) -> RouteTable:
+    """The route table of jieba tokenizer ``seg``: jieba's FREQ holds a string that only begins
+    words with frequency 0; an unknown character counts as frequency 1. A route then takes one
+    lookup per candidate word instead of three and a ``log``."""
+    seg.check_initialized()
+    logtotal = log(seg.total)
+    return {word: log(f) - logtotal if f else None for word, f in seg.FREQ.items()}, -logtotal
+
+
+@lru_cache(maxsize=1)
+def route_table() -> RouteTable:
+    """The route table of jieba's dictionary with the domain dictionary, read from the user's
+    cache while both files are unchanged (jieba's own load and the table took 1.4 s; the
+    cache takes a sixth of that), else made from jieba and kept there for the next process."""
+    from .route_cache import load_table, save_table, table_key
+
+    key = table_key()
+    table = load_table(key)
     if table is None:
-        seg.check_initialized()
-        logtotal = log(seg.total)
-        table = seg._tripkb_route = ({word: log(f) - logtotal if f else None for word, f in seg.FREQ.items()},
-                                     -logtotal)
+        table = table_of(segmenter())
+        save_table(key, table)
     return table
 
 
-def segment(seg, run: str) -> Iterable[tuple[str, int, int]]:
-    """(word, start, end) of a CJK run: the jieba tokenizer ``seg``'s ``tokenize(run, HMM=False)``."""
-    if not _HAN_BLOCK.fullmatch(run):
-        return seg.tokenize(run, HMM=False)
+def segment(run: str, table: RouteTable | None = None) -> list[tuple[str, int, int]]:
+    """(word, start, end) of a CJK run, as jieba's ``tokenize(run, HMM=False)`` cuts it with the
+    dictionary of ``table`` (default :func:`route_table`)."""
     words, start = [], 0
-    for word in cut(seg, run):
+    for word in cut(run, table=table):
         words.append((word, start, start + len(word)))
         start += len(word)
     return words
 
 
-def cut(seg, run: str, pairs: Sequence[str] | None = None) -> list[str]:
-    """The words of a CJK run as ``seg.tokenize(run, HMM=False)`` cuts them.
+def cut(run: str, pairs: Sequence[str] | None = None, table: RouteTable | None = None) -> list[str]:
+    """The words of a CJK run as jieba's ``tokenize(run, HMM=False)`` cuts them.
 
     An all-Han run (nearly every one) takes jieba's own route — the most
     probable path through the dictionary's word graph, a tie going to the
     longer word — computed in one pass without jieba's DAG dict and generator
-    of tuples: twice as fast, and jieba is most of the analysis. Any other
-    run goes to jieba. ``tests/test_analysis.py`` holds the two together.
-    ``pairs`` are the run's two-character strings, if made already (see :func:`_pieces`).
+    of tuples: twice as fast, and jieba is most of the analysis. In any other
+    run, jieba cuts each Han block so and leaves every other character (kana,
+    hangul, rare ideographs) alone, as here. ``tests/test_analysis.py`` holds
+    the two together. ``pairs`` are the run's two-character strings, if made
+    already (see :func:`_pieces`).
     """
     if not _HAN_BLOCK.fullmatch(run):
-        return [word for word, _, _ in seg.tokenize(run, HMM=False)]
-    table, unknown = _route_table(seg)
-    get, n, missing, lowest = table.get, len(run), _NOT_A_PREFIX, -math.inf
+        words: list[str] = []
+        for piece in _HAN_PIECES.split(run):
+            words.extend(cut(piece, table=table) if _HAN_BLOCK.fullmatch(piece) else piece)
+        return words
+    route, unknown = table or route_table()
+    get, n, missing, lowest = route.get, len(run), _NOT_A_PREFIX, -math.inf
     best = [0.0] * (n + 1)  # log probability of the best cut of run[k:]
     ends = [0] * n  # where the first word of that cut ends
     for k in range(n - 1, -1, -1):
@@ -171,11 +190,9 @@ def cut(seg, run: str, pairs: Sequence[str] | None = None) -> list[str]:
 def inner_words(word: str) -> tuple[tuple[str, int], ...]:
     """(word, offset) of each two- or three-character dictionary word inside ``word`` but not
     all of it (jieba's search mode). Words recur throughout a corpus: each is looked up once."""
-    seg = segmenter()
-    seg.check_initialized()
-    freq = seg.FREQ
+    get = route_table()[0].get
     return tuple((word[i:i + n], i) for n in (2, 3) for i in range(len(word) - n + 1)
-                 if n < len(word) and freq.get(word[i:i + n]))
+                 if n < len(word) and get(word[i:i + n]) is not None)
 
 
 def word_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int, int]]:
@@ -186,13 +203,12 @@ def word_tokens(text: str, query: bool = False) -> Iterator[tuple[str, int, int,
     美國圖書館學會; queries keep whole words.
     """
     pos = 0
-    seg = segmenter()
     for kind, run, at in runs(text):
         if kind == "word":
             yield run, pos, at[0], at[-1] + 1
             pos += 1
             continue
-        for word, s, e in segment(seg, run):
+        for word, s, e in segment(run):
             if not query and len(word) > 2:
                 for sub, i in inner_words(word):
                     yield sub, pos, at[s + i], at[s + i + len(sub) - 1] + 1
@@ -222,12 +238,11 @@ def word_counts(text: str) -> dict[str, int]:
     one pass without a tuple per token (what the word postings are made from)."""
     counts: dict[str, int] = {}
     get = counts.get
-    seg = segmenter()
     for run, pairs in _pieces(text):
         if pairs is None:
             counts[run] = get(run, 0) + 1
             continue
-        for word in cut(seg, run, pairs):
+        for word in cut(run, pairs):
             if len(word) > 2:
                 for sub, _ in inner_words(word):
                     counts[sub] = get(sub, 0) + 1
