@@ -33,7 +33,7 @@ def docx_text(path: Path, head: bytes) -> tuple[str, str | None, str | None]:
         import docx
         from docx.opc.exceptions import PackageNotFoundError
         from docx.table import Table
-        from lxml.etree import XMLSyntaxError
+        from lxml.etree import ErrorTypes, XMLSyntaxError
     except ImportError:
         raise ToolMissing("cannot read .docx files: pip install python-docx (or 'tripkb[word]')") from None
     import zipfile
@@ -48,7 +48,11 @@ def docx_text(path: Path, head: bytes) -> tuple[str, str | None, str | None]:
                 lines.append(block.text)
         title = document.core_properties.title or None
         author = document.core_properties.author or None
-    except (zipfile.BadZipFile, PackageNotFoundError, XMLSyntaxError, KeyError, ValueError, OSError) as exc:
+    except XMLSyntaxError as exc:
+        if exc.code == ErrorTypes.ERR_NO_MEMORY:  # libxml2 ran out of the worker's memory: a bomb, not damage
+            raise MemoryError from None
+        raise ExtractError(f"damaged or unreadable .docx ({type(exc).__name__}: {exc})") from None
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, OSError) as exc:
         raise ExtractError(f"damaged or unreadable .docx ({type(exc).__name__}: {exc})") from None
     return "\n".join(lines), title, author
 
