@@ -119,8 +119,8 @@ def table_of(seg) -> RouteTable:
 @lru_cache(maxsize=1)
 def route_table() -> RouteTable:
     """The route table of jieba's dictionary with the domain dictionary, read from the user's
-    cache while both files are unchanged (jieba's own load and the table took 1.4 s; the
-    cache takes a sixth of that), else made from jieba and kept there for the next process."""
+    cache while both files are unchanged (jieba's own load and the table were most of a short
+    ingest; bench/README.md), else made from jieba and kept there for the next process."""
     from .route_cache import load_table, save_table, table_key
 
     key = table_key()

@@ -126,17 +126,19 @@ class Staging:
 
 class ChunkSegment:
     """Runs in a worker: a one-segment index of its own in the staging folder, for
-    :meth:`BatchWriter.adopt`, with the count of items done kept for the progress bar."""
+    :meth:`BatchWriter.adopt`, with the count of items done kept for the progress bar
+    (every ``every`` items)."""
 
-    def __init__(self, staging: Path, number: int):
+    def __init__(self, staging: Path, number: int, every: int = COUNT_EVERY):
         from .segment_writer import GroupedWriter
 
+        self.every = every
         self.counter, self.fresh_count = staging / f"{number}.count", staging / f"{number}.new"
         self.folder = Path(tempfile.mkdtemp(dir=staging))
         self.writer = GroupedWriter(create_index(self.folder), limitmb=BULK_POOL_MB)
 
     def count(self, done: int) -> None:
-        if done % COUNT_EVERY == 0:
+        if done % self.every == 0:
             self.fresh_count.write_text(str(done))
             os.replace(self.fresh_count, self.counter)
 

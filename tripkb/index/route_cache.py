@@ -1,10 +1,10 @@
 """The route table of jieba's dictionary, kept in the user's cache in a form that loads fast.
 
 jieba keeps its dictionary in a marshal file whose load, with the domain
-dictionary added and the route table made, took 1.4 s of every process that
-analyses text. Here the table is three flat blobs (the words, the strings that
-only begin words, the words' log probabilities as doubles), from which the
-dict is made in C: a sixth of that time. The file is named for what it was
+dictionary added and the route table made, was most of a short ingest
+(bench/README.md). Here the table is three flat blobs (the words, the strings
+that only begin words, the words' log probabilities as doubles), from which
+the dict is made in C, several times faster. The file is named for what it was
 made from (jieba's dictionary file, the domain dictionary, this format), so a
 change to either makes a new one; a file that does not read back whole is made
 again.

@@ -156,7 +156,7 @@ def _index_entries(kb: KnowledgeBase, writer: "BatchWriter", entries: list[Entry
         index(entry, prepare(kb, entry, pending.finish(on_page), ocr.mode))
 
     if total:
-        preload()  # jieba's dictionary loaded once, here: the workers forked below share it
+        preload()  # the route table loaded once, here: the workers forked below share it
     records = [entry for entry in entries if entry.document is None]
     if len(records) >= BULK_MIN:
         handed_back = index_in_bulk(kb, writer, records, indexed, tally, advance, workers)

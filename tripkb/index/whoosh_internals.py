@@ -46,10 +46,11 @@ Whoosh-Reloaded 2.7.5
     called: only Whoosh's ``Variations`` query calls it) (tests/test_speed.py).
 
 jieba 0.42.1
-  * :func:`index.analysis._route_table` reads a tokenizer's ``FREQ`` and ``total``
-    and keeps its own table on the tokenizer as ``_tripkb_route``;
-    :func:`index.analysis.segment` computes jieba's dictionary-mode route itself
-    for all-Han runs (tests/test_analysis.py holds it to ``tokenize(HMM=False)``).
+  * :func:`index.analysis.table_of` reads a tokenizer's ``FREQ`` and ``total`` to make the
+    route table that :mod:`index.route_cache` keeps; :func:`index.route_cache.table_key`
+    names it after the ``dict.txt`` in jieba's package folder; :func:`index.analysis.cut`
+    computes jieba's dictionary-mode route itself (tests/test_analysis.py holds it to
+    ``tokenize(HMM=False)``, tests/test_route_cache.py the kept table to jieba's).
 """
 
 from __future__ import annotations

@@ -10,16 +10,17 @@ Crash safety: a document and its sidecar are first written complete into
 killed at any moment leaves either nothing, or both files, or a staged
 sidecar whose document is already in place, which the next run finishes.
 
-Text is read in bounded workers; pages that need OCR are OCRed in this
-process's pool, a few documents ahead of the one being placed, so the next
-scan's pages keep every core busy while this one's last pages finish.
+New documents are read, placed and indexed by bounded workers a chunk at a
+time (:mod:`.chunks`); pages that need OCR are OCRed in this process's pool, a
+few documents ahead of the one being placed, so the next scan's pages keep
+every core busy while this one's last pages finish.
 """
 
 from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -46,6 +47,7 @@ from ..reporting import Problem, Progress
 from ..text.extract import ExtractMap, Extracted, Pending, begin, choose, read, read_final
 from ..text.ocr import Mode, Ocr
 from ..workers import bounded_map, workers_for
+from .chunks import bring_in_chunks
 
 
 @dataclass
@@ -106,8 +108,9 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
         collected = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
         sources = [p for p in collected if not is_bundle(p)]
         if sources:
+            local = workers_for(2, workers) if cluster is None and cluster_workers is None else 0
             try:
-                _import(kb, sources, report, progress, extract_map, engine)
+                _import(kb, sources, report, progress, extract_map, engine, local)
             finally:
                 if (kb.corpus / STAGING).is_dir() and not any((kb.corpus / STAGING).iterdir()):
                     (kb.corpus / STAGING).rmdir()
@@ -131,7 +134,7 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
         def extract_map(paths: list[Path]) -> Iterator[tuple[Path, Extracted | ExtractError]]:
             missing = ocr.missing if ocr.engine is None else None  # no OCR to come: workers finish the text
             if paths:
-                preload()  # jieba's dictionary loaded once, here: the workers forked for them share it
+                preload()  # the route table loaded once, here: the workers forked for them share it
             return bounded_map(partial(_read_analysed, force_ocr=ocr.mode == "force", missing=missing),
                                paths, workers=workers_for(len(paths), workers), ordered=False, nice=0)
 
@@ -168,7 +171,9 @@ def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> Non
 
 
 def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
-            progress: Progress | None, extract_map: ExtractMap, ocr: Ocr) -> None:
+            progress: Progress | None, extract_map: ExtractMap, ocr: Ocr, local: int = 0) -> None:
+    """Bring ``sources`` in: records here, documents a chunk a worker on ``local`` local workers
+    (:mod:`.chunks`) or else one by one, read by ``extract_map`` and placed and indexed here."""
     ix = open_index(kb.index_dir)
     vocab = Vocabulary.load(kb.root)
     with ix.reader() as reader:
@@ -193,7 +198,7 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
     (kb.corpus / STAGING).mkdir(exist_ok=True)
     with BatchWriter(ix) as writer:
         for source in records:
-            _guarded(report, source, lambda: _bring_in_record(kb, source, known_ids, vocab, report), writer)
+            _guarded(report, source, lambda: _bring_in_record(kb, source, known_ids, vocab, report), writer.add)
             done += 1
             if progress:
                 progress(done, total, source.name)
@@ -206,8 +211,13 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
             taken.add(targets[source].stem)
         ahead: deque[tuple[Path, Pending]] = deque()
 
-        def finish_oldest() -> None:
+        def step(source: Path | None, running: int = 0) -> None:
             nonlocal done
+            done += source is not None
+            if progress:
+                progress(min(total, done + running), total, source.name if source else "reading")
+
+        def finish_oldest() -> None:
             source, pending = ahead.popleft()
 
             def on_page(page: int, pages: int) -> None:
@@ -215,29 +225,44 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
                     progress(done, total, f"{source.name}: OCR page {page}/{pages}")
 
             extracted = pending.finish(on_page)
-            _guarded(report, source, lambda: _bring_in(kb, source, shas[source], targets[source], extracted,
-                                                       known_ids, vocab, report), writer)
-            done += 1
-            if progress:
-                progress(done, total, source.name)
+            _bring_in_guarded(kb, source, shas[source], targets[source], extracted, known_ids, vocab, report,
+                              writer.add)
+            step(source)
 
-        for source, layer in extract_map([s for s, _ in documents]):
+        def take(source: Path, layer: Extracted | ExtractError) -> None:
             if isinstance(layer, ExtractError):
                 report.problems.append(Problem(str(source), str(layer)))
-                done += 1
-                if progress:
-                    progress(done, total, source.name)
-                continue
+                step(source)
+                return
             ahead.append((source, begin(source, layer, ocr, shas[source])))
             while len(ahead) > LOOKAHEAD:
                 finish_oldest()
+
+        one_by_one = [s for s, _ in documents]
+        if local and len(documents) > 1 and ocr.mode != "force":
+            preload()
+            read_here = partial(_read_analysed, force_ocr=False, missing=ocr.missing if ocr.engine is None else None)
+            to_finish, one_by_one = bring_in_chunks(kb, writer, [(s, sha, targets[s]) for s, sha in documents],
+                                                    known_ids, vocab, local, read_here, _bring_in_guarded, report,
+                                                    step)
+            for source, layer in to_finish:
+                take(source, layer)
+        for source, layer in extract_map(one_by_one):
+            take(source, layer)
         while ahead:
             finish_oldest()
     rank = {kb.relative(target): n for n, target in enumerate(targets.values())}
     report.added.sort(key=lambda added: rank.get(added, -1))  # records first, then documents in input order
 
 
-def _guarded(report: IngestReport, source: Path, work, writer: BatchWriter) -> None:
+def _bring_in_guarded(kb: KnowledgeBase, source: Path, sha: str, target: Path, extracted: Extracted,
+                      known_ids: set[str], vocab: Vocabulary, report: IngestReport,
+                      add: Callable[[dict[str, Any]], None]) -> None:
+    """:func:`_bring_in` one document and ``add`` its index fields; its failure becomes one line."""
+    _guarded(report, source, lambda: _bring_in(kb, source, sha, target, extracted, known_ids, vocab, report), add)
+
+
+def _guarded(report: IngestReport, source: Path, work, add: Callable[[dict[str, Any]], None]) -> None:
     """Run one document's import; its failure becomes one line, the batch goes on."""
     try:
         fields = work()
@@ -249,7 +274,7 @@ def _guarded(report: IngestReport, source: Path, work, writer: BatchWriter) -> N
         report.problems.append(Problem(str(source), f"cannot copy into the corpus: {exc.strerror or exc}"))
         return
     if fields is not None:
-        writer.add(fields)
+        add(fields)
 
 
 def _bring_in(kb: KnowledgeBase, source: Path, sha: str, target: Path, extracted: Extracted,

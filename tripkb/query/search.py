@@ -670,6 +670,7 @@ def search_in(searcher, kb: KnowledgeBase, text: str, filters: Filters | None, f
             continue
         hit.words_only = [] if h.docnum in items else literal.words_only(h.docnum)
         hits.append(hit)
+    hits.sort(key=lambda hit: (-hit.score, hit.id))  # a tie by id, not by the order documents were indexed in
     if section:  # only documents whose section holds the query count
         total, hits = len(hits), hits[:limit]
     return SearchResult(query=text, total=total, hits=hits, notes=notes, suggestions=suggestions)
