@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from array import array
+
 from whoosh.writing import SegmentWriter
 
 from tripkb.index import segment_writer as segwriter
-from tripkb.index.schema import create_index, document_fields
+from tripkb.index.schema import create_index, document_fields, length_bytes as schema_length_bytes
 from tripkb.index.segment_writer import GroupedWriter
 from tripkb.text.normalise import match_form
 
@@ -133,3 +135,61 @@ def test_a_lone_posting_is_compressed_only_when_zlib_shortens_it(tmp_path):
         assert lone._compression == 0 and list(lone.all_ids()) == [0]
         many = reader.postings("body_g", match_form("罕見").encode())  # one document, twenty positions
         assert many._compression == 3 and many.value_as("positions") == list(range(0, 40, 2))
+
+
+def whoosh_write_terms(fieldwriter, schema, perdoc, terms) -> None:
+    """The reference: grouped postings written through Whoosh's own field and postings writers
+    (``start_term``, ``finish_term``), a block at a time."""
+    from whoosh.util.numeric import byte_to_length
+
+    table = [0] + [byte_to_length(b) for b in range(1, 256)]
+    lastfield = None
+    lengths: bytes | None = None
+    compression = None
+    for fieldname, btext, flat in terms:
+        if fieldname != lastfield:
+            if lastfield is not None:
+                fieldwriter.finish_field()
+            fieldwriter.start_field(fieldname, schema[fieldname])
+            lengths = schema_length_bytes(perdoc, fieldname) if perdoc is not None else None
+            lastfield = fieldname
+        docnums, weights, values = flat[0::3], flat[1::3], flat[2::3]
+        fieldwriter.start_term(btext)
+        writer = fieldwriter._postwriter
+        if compression is None:
+            compression = writer._compression
+        # A lone posting with a short value pickles to a few dozen bytes, which zlib makes longer.
+        writer._compression = compression if len(docnums) > 1 or len(values[0] or b"") > segwriter.LONE_RAW else 0
+        limit = writer._blocklimit
+        for start in range(0, len(docnums), limit):
+            if start:
+                writer._write_block()
+            ids = docnums[start:start + limit]
+            writer._ids = array("I", ids)
+            writer._weights = array("f", weights[start:start + limit])
+            writer._maxweight = max(0, max(writer._weights))
+            writer._values = [v for v in values[start:start + limit] if v]
+            if lengths is not None:
+                known = [table[lengths[d]] for d in ids if lengths[d]]
+                if known:
+                    writer._minlength, writer._maxlength = min(known), max(known)
+        fieldwriter.finish_term()
+    if lastfield is not None:
+        fieldwriter.finish_field()
+
+
+def test_postings_and_terms_are_the_bytes_whooshs_writers_write(tmp_path, monkeypatch):
+    """Blocks of one posting and of several (terms in more than 128 documents), compressed and not,
+    weights of 1 and others, values and none: the files are Whoosh's to the byte."""
+    def segment_files(folder, write) -> dict[str, bytes]:
+        monkeypatch.setattr(segwriter, "write_terms", write)
+        ix = create_index(folder)
+        writer = GroupedWriter(ix, compound=False)  # the segment's files apart, named by their kind
+        for n in range(300):
+            writer.add_document(**fields(n))
+        writer.commit()
+        return {p.suffix: p.read_bytes() for p in folder.iterdir() if p.suffix in (".trm", ".pst")}
+
+    ours = segment_files(tmp_path / "ours", segwriter.write_terms)
+    theirs = segment_files(tmp_path / "theirs", whoosh_write_terms)
+    assert ours.keys() == {".trm", ".pst"} and ours == theirs

@@ -25,16 +25,20 @@ import itertools
 import marshal
 import os
 import pickle
+import struct
+import zlib
 from array import array
 from operator import itemgetter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from whoosh.analysis import IDTokenizer
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
 from whoosh.fields import ID
 from whoosh.formats import Existence
 from whoosh.filedb.structfile import StructFile
+from whoosh.system import pack_int, pack_long, pack_ushort
+from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 from .postings import SHARED, Analysed, Posting, Preanalysed
@@ -166,29 +170,28 @@ def _read_run(path: str) -> Iterator[Term]:
             yield from (tuple(term) for term in chunk)
 
 
-def _length_table() -> list[int]:
-    """Whoosh's ``byte_to_length`` of each length byte; 0 means no length, as in Whoosh."""
-    from whoosh.util.numeric import byte_to_length
-
-    return [0] + [byte_to_length(b) for b in range(1, 256)]
-
-
 #: The longest value of a lone posting whose block is stored uncompressed: eight bytes is
 #: seven positions or so, where zlib starts to shorten the block instead of lengthening it.
 LONE_RAW = 8
 
 
 def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
-    """Write grouped postings through Whoosh's field writer, a block at a time.
+    """Write grouped postings in Whoosh's postings and term formats, a block at a time.
 
-    Does what ``FieldWriter.add_postings`` does posting by posting: blocks of
-    ``blocklimit`` postings, empty values left out, the block's highest weight
-    and its documents' shortest and longest field lengths.
+    Writes the bytes that ``FieldWriter.start_term``, ``add`` and ``finish_term``
+    write posting by posting (Whoosh's postings writer, ``W3PostingsWriter``, and
+    its ``W3TermInfo``): blocks of ``blocklimit`` postings, empty values left out,
+    each with its highest weight and its documents' shortest and longest field
+    lengths, and the term's statistics in the terms table. Those calls took
+    most of the time of writing a segment, a few dozen for each term;
+    ``tests/test_segwriter.py`` holds the bytes to theirs.
     """
-    table = _length_table()
+    tindex, postfile = fieldwriter._tindex, fieldwriter._postfile
+    write, pos = postfile.write, postfile.tell()
+    dumps, compress, pack_sizes, hashfn = pickle.dumps, zlib.compress, _SIZES.pack, tindex.hashfn
+    termfile, buckets, term_starts = tindex.dbfile, tindex.buckets, tindex.index
     lastfield = None
     lengths: bytes | None = None
-    compression = None
     for fieldname, btext, flat in terms:
         if fieldname != lastfield:
             if lastfield is not None:
@@ -196,29 +199,72 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
             fieldwriter.start_field(fieldname, schema[fieldname])
             lengths = length_bytes(perdoc, fieldname) if perdoc is not None else None
             lastfield = fieldname
+            prefix = pack_ushort(fieldwriter._fieldid)
+            limit, compression = fieldwriter._postwriter._blocklimit, fieldwriter._postwriter._compression
+            fixed = schema[fieldname].format.fixed_value_size()
         docnums, weights, values = flat[0::3], flat[1::3], flat[2::3]
-        fieldwriter.start_term(btext)
-        writer = fieldwriter._postwriter
-        if compression is None:
-            compression = writer._compression
         # A lone posting with a short value pickles to a few dozen bytes, which zlib makes longer.
-        writer._compression = compression if len(docnums) > 1 or len(values[0] or b"") > LONE_RAW else 0
-        limit = writer._blocklimit
-        for start in range(0, len(docnums), limit):
-            if start:
-                writer._write_block()
-            ids = docnums[start:start + limit]
-            writer._ids = array("I", ids)
-            writer._weights = array("f", weights[start:start + limit])
-            writer._maxweight = max(0, max(writer._weights))
-            writer._values = [v for v in values[start:start + limit] if v]
+        comp = compression if len(docnums) > 1 or len(values[0] or b"") > LONE_RAW else 0
+        # Lengths are kept as bytes, each standing for a length and in the same order
+        # (``length_to_byte(byte_to_length(b)) == b``): their least and greatest are taken as bytes.
+        out = [WHOOSH3_HEADER_MAGIC]
+        total, minlength, maxlength, maxweight, count = 0, None, 0, 0, len(docnums)
+        for first in range(0, count, limit):
+            ids = docnums[first:first + limit]
+            block = array("f", weights[first:first + limit])  # as Whoosh keeps them: 32-bit floats
+            top = max(0, max(block))
+            low, high = None, 0
             if lengths is not None:
-                known = [table[lengths[d]] for d in ids if lengths[d]]
+                known = [lengths[d] for d in ids if lengths[d]]
                 if known:
-                    writer._minlength, writer._maxlength = min(known), max(known)
-        fieldwriter.finish_term()
+                    low, high = min(known), max(known)
+            kept = [v for v in values[first:first + limit] if v]
+            data = (tuple(delta_encode(ids)), _mini_weights(block),
+                    tuple(kept) if fixed is None or fixed < 0 else None if fixed == 0 else b"".join(kept))
+            databytes = dumps(data, 4)
+            if comp:
+                databytes = compress(databytes, comp)
+            info = dumps((len(ids), ids[-1], top, comp, low or 0, high), 4)
+            size = len(info) + len(databytes)
+            out += (pack_int(-size if first + limit >= count else size), info, databytes)
+            total += sum(block)
+            minlength = low if minlength is None else min(minlength, low)
+            maxlength, maxweight = max(maxlength, high), max(maxweight, top)
+        postings = b"".join(out)
+        write(postings)
+        # The term's row, as the terms table's ``add`` writes it: sizes, key, value, and its hash.
+        key = prefix + btext
+        value = _TERM_INFO.pack(0, total, count, minlength or 0, maxlength, maxweight, docnums[0], docnums[-1]) \
+            + pack_long(pos) + pack_int(len(postings))
+        pos += len(postings)
+        if key <= tindex.lastkey:
+            raise ValueError(f"terms out of order: {tindex.lastkey!r}..{key!r}")
+        at = termfile.tell()
+        term_starts.append(at)
+        termfile.write(pack_sizes(len(key), len(value)) + key + value)
+        h = hashfn(key)
+        buckets[h & 255].append((h, at))
+        tindex.lastkey = key
     if lastfield is not None:
         fieldwriter.finish_field()
+
+
+#: How the terms table writes a row's key and value sizes (``filetables._lengths``).
+_SIZES = struct.Struct("!ii")
+
+
+#: Whoosh's ``W3TermInfo`` layout: flags, total weight, documents, shortest and longest length
+#: (as bytes), highest weight, first and last document.
+_TERM_INFO = struct.Struct("!BfIBBfII")
+
+
+def _mini_weights(weights: array) -> float | tuple[float, ...] | None:
+    """Whoosh's ``_mini_weights``: None when every weight is 1, the weight when all are one, else all."""
+    if all(w == 1.0 for w in weights):
+        return None
+    if all(w == weights[0] for w in weights):
+        return weights[0]
+    return tuple(weights)
 
 
 def merged(streams: list[Iterable[Term]]) -> Iterator[Term]:

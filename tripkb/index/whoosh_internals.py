@@ -15,9 +15,11 @@ Whoosh-Reloaded 2.7.5
     a byte per posting (tests/test_segments.py).
   * :mod:`index.segment_writer` (:class:`GroupedWriter`, a ``SegmentWriter``):
     overrides ``_merge_segments``, ``_flush_segment`` and ``_close_segment``;
-    fills the postings writer's ``_ids``, ``_weights``, ``_values``, ``_maxweight``,
-    ``_minlength``, ``_maxlength`` and ``_compression``, reads its ``_blocklimit`` and
-    calls its ``_write_block``; reads segments with ``W3LeafMatcher``'s ``_read_ids``,
+    :func:`write_terms` writes the bytes of ``W3PostingsWriter`` blocks (``WHOOSH3_HEADER_MAGIC``,
+    the pickled block info and data) and of ``W3TermInfo`` itself, reading the postings
+    writer's ``_blocklimit`` and ``_compression``, the field writer's ``_fieldid``, ``_tindex``
+    and ``_postfile``, and the terms table's ``dbfile``, ``buckets``, ``index``, ``hashfn`` and
+    ``lastkey`` (its bytes are held to Whoosh's own writers'); reads segments with ``W3LeafMatcher``'s ``_read_ids``,
     ``_read_weights``, ``_read_values``, ``_next_block``, ``_ids``, ``_weights``,
     ``_values`` and a terms reader's ``_terms`` and ``_postfile``; and replaces
     ``whoosh.codec.whoosh3.dumps`` and ``whoosh.columns.dumps`` process-wide
