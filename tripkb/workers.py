@@ -83,7 +83,7 @@ def orphaned() -> bool:
 
 
 def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None,
-                timeout: float = TIMEOUT, memory_mb: int = MEMORY_MB,
+                timeout: float | None = TIMEOUT, memory_mb: int = MEMORY_MB,
                 waiting: Callable[[], None] | None = None, ordered: bool = True,
                 nice: int = 10) -> Iterator[tuple[T, R | ExtractError]]:
     """``(item, fn(item))`` in input order, or with ``ordered=False`` as each finishes (a long
@@ -91,8 +91,8 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = 
 
     At most twice ``workers`` tasks are in flight. ``waiting`` is called about twice a
     second while the next result is awaited (to show the progress of long tasks). ``nice``
-    lowers the workers' priority below this process's. ``workers=0`` runs in this process
-    (no bounds): for tests and debugging.
+    lowers the workers' priority below this process's. ``timeout`` None: the task keeps its own
+    time bound. ``workers=0`` runs in this process (no bounds): for tests and debugging.
     """
     workers = default_workers() if workers is None else workers
     if workers == 0:
@@ -131,7 +131,7 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = 
             yield item, result
 
 
-def outcome(future: Future[R], timeout: float, memory_mb: int) -> R | ExtractError:
+def outcome(future: Future[R], timeout: float | None, memory_mb: int) -> R | ExtractError:
     """A pebble future's result, or the :class:`ExtractError` saying in words why there is none.
 
     Its words (:func:`too_slow`, :func:`too_big`, :func:`crashed`) are those of the child

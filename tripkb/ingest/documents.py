@@ -10,8 +10,8 @@ Crash safety: a document and its sidecar are first written complete into
 killed at any moment leaves either nothing, or both files, or a staged
 sidecar whose document is already in place, which the next run finishes.
 
-New documents are read, placed and indexed by bounded workers a chunk at a
-time (:mod:`.chunks`); pages that need OCR are OCRed in this process's pool, a
+New documents are read, placed and indexed by bounded workers, each writing
+an index segment of its own (:mod:`.worker_segments`); pages that need OCR are OCRed in this process's pool, a
 few documents ahead of the one being placed, so the next scan's pages keep
 every core busy while this one's last pages finish.
 """
@@ -47,7 +47,7 @@ from ..reporting import Problem, Progress
 from ..text.extract import ExtractMap, Extracted, Pending, begin, choose, read, read_final
 from ..text.ocr import Mode, Ocr
 from ..workers import bounded_map, workers_for
-from .chunks import bring_in_chunks
+from .worker_segments import bring_in_by_workers
 
 
 @dataclass
@@ -172,8 +172,9 @@ def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> Non
 
 def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
             progress: Progress | None, extract_map: ExtractMap, ocr: Ocr, local: int = 0) -> None:
-    """Bring ``sources`` in: records here, documents a chunk a worker on ``local`` local workers
-    (:mod:`.chunks`) or else one by one, read by ``extract_map`` and placed and indexed here."""
+    """Bring ``sources`` in: records here, documents by ``local`` local workers that each write
+    a segment (:mod:`.worker_segments`), or else one by one, read by ``extract_map`` and placed
+    and indexed here."""
     ix = open_index(kb.index_dir)
     vocab = Vocabulary.load(kb.root)
     with ix.reader() as reader:
@@ -242,9 +243,9 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
         if local and len(documents) > 1 and ocr.mode != "force":
             preload()
             read_here = partial(_read_analysed, force_ocr=False, missing=ocr.missing if ocr.engine is None else None)
-            to_finish, one_by_one = bring_in_chunks(kb, writer, [(s, sha, targets[s]) for s, sha in documents],
-                                                    known_ids, vocab, local, read_here, _bring_in_guarded, report,
-                                                    step)
+            to_finish, one_by_one = bring_in_by_workers(kb, writer, [(s, sha, targets[s]) for s, sha in documents],
+                                                        known_ids, vocab, local, read_here, _bring_in_guarded,
+                                                        report, step)
             for source, layer in to_finish:
                 take(source, layer)
         for source, layer in extract_map(one_by_one):
