@@ -31,8 +31,10 @@ def six_reports(folder, pdf_maker):
 def test_each_worker_writes_one_segment_and_the_kb_is_as_one_by_one(tmp_path, pdf_maker):
     six_reports(tmp_path / "in", pdf_maker)
     chunked = KnowledgeBase.locate(tmp_path / "chunked", create=True)
-    report = ingest(chunked, [tmp_path / "in"], workers=2)
+    seen = []
+    report = ingest(chunked, [tmp_path / "in"], workers=2, progress=lambda done, total, _: seen.append((done, total)))
     assert report.problems == [] and len(report.added) == 6
+    assert seen[-1] == (6, 6) and all(a <= b for a, b in zip(seen, seen[1:]))  # the bar never steps back
     assert report.segments == 2  # one a worker
     here = KnowledgeBase.locate(tmp_path / "here", create=True)
     ingest(here, [tmp_path / "in"], workers=0)  # one by one, in this process

@@ -212,18 +212,23 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
             taken.add(targets[source].stem)
         ahead: deque[tuple[Path, Pending]] = deque()
 
+        shown = 0
+
         def step(source: Path | None, running: int = 0) -> None:
-            nonlocal done
+            """One more document done (``source``), ``running`` more done in workers' segments not
+            yet adopted; the bar never steps back as those are adopted."""
+            nonlocal done, shown
             done += source is not None
+            shown = max(shown, min(total, done + running))
             if progress:
-                progress(min(total, done + running), total, source.name if source else "reading")
+                progress(shown, total, source.name if source else "reading")
 
         def finish_oldest() -> None:
             source, pending = ahead.popleft()
 
             def on_page(page: int, pages: int) -> None:
                 if progress:
-                    progress(done, total, f"{source.name}: OCR page {page}/{pages}")
+                    progress(shown, total, f"{source.name}: OCR page {page}/{pages}")
 
             extracted = pending.finish(on_page)
             _bring_in_guarded(kb, source, shas[source], targets[source], extracted, known_ids, vocab, report,
