@@ -190,6 +190,7 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
     write, pos = postfile.write, postfile.tell()
     dumps, compress, pack_sizes, hashfn = pickle.dumps, zlib.compress, _SIZES.pack, tindex.hashfn
     termfile, buckets, term_starts = tindex.dbfile, tindex.buckets, tindex.index
+    single: dict[float, float] = {}  # each weight as the 32-bit float Whoosh keeps
     lastfield = None
     lengths: bytes | None = None
     for fieldname, btext, flat in terms:
@@ -202,39 +203,51 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
             prefix = pack_ushort(fieldwriter._fieldid)
             limit, compression = fieldwriter._postwriter._blocklimit, fieldwriter._postwriter._compression
             fixed = schema[fieldname].format.fixed_value_size()
-        docnums, weights, values = flat[0::3], flat[1::3], flat[2::3]
-        # A lone posting with a short value pickles to a few dozen bytes, which zlib makes longer.
-        comp = compression if len(docnums) > 1 or len(values[0] or b"") > LONE_RAW else 0
         # Lengths are kept as bytes, each standing for a length and in the same order
         # (``length_to_byte(byte_to_length(b)) == b``): their least and greatest are taken as bytes.
-        out = [WHOOSH3_HEADER_MAGIC]
-        total, minlength, maxlength, maxweight, count = 0, None, 0, 0, len(docnums)
-        for first in range(0, count, limit):
-            ids = docnums[first:first + limit]
-            block = array("f", weights[first:first + limit])  # as Whoosh keeps them: 32-bit floats
-            top = max(0, max(block))
-            low, high = None, 0
-            if lengths is not None:
-                known = [lengths[d] for d in ids if lengths[d]]
-                if known:
-                    low, high = min(known), max(known)
-            kept = [v for v in values[first:first + limit] if v]
-            data = (tuple(delta_encode(ids)), _mini_weights(block),
-                    tuple(kept) if fixed is None or fixed < 0 else None if fixed == 0 else b"".join(kept))
-            databytes = dumps(data, 4)
+        if len(flat) == 3:  # over half the terms: one posting, one block, made without slices and loops
+            doc, weight, value = flat
+            weight = single.get(weight) or single.setdefault(weight, array("f", (weight,))[0])
+            # A lone posting with a short value pickles to a few dozen bytes, which zlib makes longer.
+            comp = compression if len(value or b"") > LONE_RAW else 0
+            minlength = lengths[doc] or None if lengths is not None else None
+            maxlength, maxweight, total, first_doc, last_doc, count = minlength or 0, max(0, weight), weight, doc, doc, 1
+            kept = (value,) if value else ()
+            databytes = dumps(((doc,), None if weight == 1.0 else weight,
+                               kept if fixed is None or fixed < 0 else None if fixed == 0 else b"".join(kept)), 4)
             if comp:
                 databytes = compress(databytes, comp)
-            info = dumps((len(ids), ids[-1], top, comp, low or 0, high), 4)
-            size = len(info) + len(databytes)
-            out += (pack_int(-size if first + limit >= count else size), info, databytes)
-            total += sum(block)
-            minlength = low if minlength is None else min(minlength, low)
-            maxlength, maxweight = max(maxlength, high), max(maxweight, top)
+            info = dumps((1, doc, maxweight, comp, minlength or 0, maxlength), 4)
+            out = [WHOOSH3_HEADER_MAGIC, pack_int(-len(info) - len(databytes)), info, databytes]
+        else:
+            docnums, weights, values = flat[0::3], flat[1::3], flat[2::3]
+            out = [WHOOSH3_HEADER_MAGIC]
+            total, minlength, maxlength, maxweight, count = 0, None, 0, 0, len(docnums)
+            first_doc, last_doc = docnums[0], docnums[-1]
+            for first in range(0, count, limit):
+                ids = docnums[first:first + limit]
+                block = array("f", weights[first:first + limit])  # as Whoosh keeps them: 32-bit floats
+                top = max(0, max(block))
+                low, high = None, 0
+                if lengths is not None:
+                    known = [lengths[d] for d in ids if lengths[d]]
+                    if known:
+                        low, high = min(known), max(known)
+                kept = [v for v in values[first:first + limit] if v]
+                data = (tuple(delta_encode(ids)), _mini_weights(block),
+                        tuple(kept) if fixed is None or fixed < 0 else None if fixed == 0 else b"".join(kept))
+                databytes = compress(dumps(data, 4), compression) if compression else dumps(data, 4)
+                info = dumps((len(ids), ids[-1], top, compression, low or 0, high), 4)
+                size = len(info) + len(databytes)
+                out += (pack_int(-size if first + limit >= count else size), info, databytes)
+                total += sum(block)
+                minlength = low if minlength is None else min(minlength, low)
+                maxlength, maxweight = max(maxlength, high), max(maxweight, top)
         postings = b"".join(out)
         write(postings)
         # The term's row, as the terms table's ``add`` writes it: sizes, key, value, and its hash.
         key = prefix + btext
-        value = _TERM_INFO.pack(0, total, count, minlength or 0, maxlength, maxweight, docnums[0], docnums[-1]) \
+        value = _TERM_INFO.pack(0, total, count, minlength or 0, maxlength, maxweight, first_doc, last_doc) \
             + pack_long(pos) + pack_int(len(postings))
         pos += len(postings)
         if key <= tindex.lastkey:
