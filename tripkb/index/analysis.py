@@ -250,6 +250,12 @@ def word_counts(text: str) -> dict[str, int]:
     return counts
 
 
+def gram_span(text: str) -> int:
+    """How many positions :func:`gram_positions` gives a document's ``text``: where the grams of a
+    text that follows it (after a page break) begin."""
+    return sum(len(pairs) if pairs else 1 for _, pairs in _pieces(text))
+
+
 def gram_positions(text: str) -> dict[str, list[int]]:
     """The positions of each gram of :func:`gram_tokens` in a document's ``text``, gathered in
     one pass without a tuple per token (what the bigram postings are made from)."""

@@ -64,9 +64,13 @@ class Frequencies(Preanalysed, Frequency):
     """Whoosh's term frequencies (the jieba word fields)."""
 
     def postings(self, text: str, analyzer) -> list[Posting]:
+        return self.counted(analyzer.counts(text))
+
+    def counted(self, counts: dict[str, int]) -> list[Posting]:
+        """The postings of a text whose terms occur ``counts`` times."""
         boost = self.field_boost
         return [(term, n, n * boost if boost != 1 else _FLOATS[n] if n < SMALL else float(n),
-                 _UINTS[n] if n < SMALL else pack_uint(n)) for term, n in analyzer.counts(text).items()]
+                 _UINTS[n] if n < SMALL else pack_uint(n)) for term, n in counts.items()]
 
 
 def varints(numbers: list[int]) -> bytes:
@@ -114,13 +118,17 @@ class CompactPositions(Preanalysed, Positions):
     """Frequency, then the gaps between positions, all as varints (the bigram fields)."""
 
     def postings(self, text: str, analyzer) -> list[Posting]:
+        return self.placed(analyzer.positions(text))
+
+    def placed(self, positions: dict[str, list[int]]) -> list[Posting]:
+        """The postings of a text whose terms stand at ``positions``."""
         boost, encode, one = self.field_boost, self.encode, _ONE_POSITION
         if boost != 1:
-            return [(term, len(p), len(p) * boost, encode(p)) for term, p in analyzer.positions(text).items()]
+            return [(term, len(p), len(p) * boost, encode(p)) for term, p in positions.items()]
         # Most bigrams of a record occur once: their posting is made without a call.
         return [(term, 1, 1.0, one[p[0]]) if len(p) == 1 and p[0] < ONE_MAX else
                 (term, len(p), _FLOATS[len(p)] if len(p) < SMALL else float(len(p)), encode(p))
-                for term, p in analyzer.positions(text).items()]
+                for term, p in positions.items()]
 
     def encode(self, poslist):
         count = len(poslist)

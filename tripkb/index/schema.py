@@ -289,6 +289,16 @@ def body_fields(pages: list[str]) -> dict[str, Any]:
     return _analysed("body", match_form(PAGE_BREAK.join(pages)))
 
 
+def joined_body_fields(text: str, counts: dict[str, int], positions: dict[str, list[int]]) -> dict[str, Any]:
+    """:func:`body_fields` of the match-form ``text`` whose word counts and bigram positions were
+    made a range of pages at a time (see :mod:`tripkb.ingest.page_ranges`)."""
+    from .postings import Analysed
+
+    fields = _text_fields()
+    return {"body": Analysed(text, fields["body"].format.counted(counts)),
+            "body" + GRAM_SUFFIX: Analysed(text, fields["body" + GRAM_SUFFIX].format.placed(positions))}
+
+
 def _sections(pages: list[str], paged: bool, given: list[dict[str, Any]] | None) -> list:
     """The document's sections: those the sidecar lists when it lists any (even none), else those
     recognised in the text; a text without pages (Word) has no page spans to give."""

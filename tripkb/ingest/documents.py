@@ -47,6 +47,7 @@ from ..reporting import Problem, Progress
 from ..text.extract import ExtractMap, Extracted, Pending, begin, choose, read, read_final
 from ..text.ocr import Mode, Ocr
 from ..workers import bounded_map, workers_for
+from .page_ranges import read_in_parts
 from .worker_segments import bring_in_by_workers
 
 
@@ -135,6 +136,9 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
             missing = ocr.missing if ocr.engine is None else None  # no OCR to come: workers finish the text
             if paths:
                 preload()  # the route table loaded once, here: the workers forked for them share it
+            cores = workers_for(2, workers)
+            if len(paths) == 1 and paths[0].suffix.lower() == ".pdf" and cores > 1:  # alone: on every core
+                return read_in_parts(paths[0], cores, ocr.mode == "force", missing)
             return bounded_map(partial(_read_analysed, force_ocr=ocr.mode == "force", missing=missing),
                                paths, workers=workers_for(len(paths), workers), ordered=False, nice=0)
 

@@ -91,6 +91,8 @@ class Extracted:
     final: bool = True
     body: dict[str, Any] | None = None
     judged: bool = False
+    #: The number of the first of ``pages`` less one: 0 unless only a range of the pages was read.
+    offset: int = 0
 
     @property
     def first_line(self) -> str | None:
@@ -159,25 +161,34 @@ def extract(path: Path, ocr: Ocr | None = None, on_page: PageProgress | None = N
         return begin(path, read(path), own).finish(on_page)
 
 
-def read(path: Path, force_ocr: bool = False) -> Extracted:
+def read(path: Path, force_ocr: bool = False, part: tuple[int, int] = (0, 1)) -> Extracted:
     """The document's own text (no OCR), noting the PDF pages that need it; safe in a worker.
 
-    Raises :class:`ExtractError` when the file cannot be read at all.
+    ``part`` (k, n): only the k-th of n equal ranges of a PDF's pages (see
+    :mod:`tripkb.ingest.page_ranges`); a Word file is one part. Raises
+    :class:`ExtractError` when the file cannot be read at all.
     """
     head = check_head(path)
     suffix = path.suffix.lower()
     if suffix in WORD_SUFFIXES:
         return _word(path, suffix, head)
-    got = _with_pdfium(path) if engine_in_use() == "pypdfium2" else _with_pypdf(path)
+    got = _with_pdfium(path, part) if engine_in_use() == "pypdfium2" else _with_pypdf(path, part)
     if got.info_title and got.info_title.strip() == path.stem:  # scanners title a PDF by its file name
         got.info_title = None
     got.final = False
+    numbers = range(got.offset + 1, got.offset + len(got.pages) + 1)
     if force_ocr:
-        got.problems = {n: NO_TEXT for n in range(1, len(got.pages) + 1)}
+        got.problems = dict.fromkeys(numbers, NO_TEXT)
     else:
-        got.problems = {n: kind for n, text in enumerate(got.pages, 1) if (kind := page_problem(text))}
+        got.problems = {n: kind for n, text in zip(numbers, got.pages) if (kind := page_problem(text))}
         got.judged = True
     return got
+
+
+def _page_range(count: int, part: tuple[int, int]) -> range:
+    """The pages (from 0) of part ``part`` = (k, n) of a document of ``count`` pages."""
+    k, n = part
+    return range(count * k // n, count * (k + 1) // n)
 
 
 def read_final(path: Path, force_ocr: bool = False, missing: str | None = None) -> Extracted:
@@ -250,7 +261,7 @@ def _usable_title(title) -> str | None:
     return None
 
 
-def _with_pdfium(path: Path) -> Extracted:
+def _with_pdfium(path: Path, part: tuple[int, int] = (0, 1)) -> Extracted:
     import pypdfium2 as pdfium
 
     try:
@@ -261,8 +272,8 @@ def _with_pdfium(path: Path) -> Extracted:
         raise ExtractError(f"damaged or unreadable PDF ({exc})") from None
     try:
         _check_pages(len(doc))
-        pages = []
-        for i in range(len(doc)):
+        pages, numbers = [], _page_range(len(doc), part)
+        for i in numbers:
             page = doc[i]
             textpage = page.get_textpage()
             pages.append(display_form(textpage.get_text_bounded()))
@@ -274,10 +285,10 @@ def _with_pdfium(path: Path) -> Extracted:
         raise ExtractError(f"damaged or unreadable PDF ({exc})") from None
     finally:
         doc.close()
-    return Extracted(pages=pages, info_title=title, info_author=author)
+    return Extracted(pages=pages, info_title=title, info_author=author, offset=numbers.start)
 
 
-def _with_pypdf(path: Path) -> Extracted:
+def _with_pypdf(path: Path, part: tuple[int, int] = (0, 1)) -> Extracted:
 
     import pypdf
     from pypdf.errors import FileNotDecryptedError, PyPdfError
@@ -290,7 +301,8 @@ def _with_pypdf(path: Path) -> Extracted:
         if reader.is_encrypted and not reader.decrypt(""):
             raise ExtractError("password-protected PDF: cannot read its text without the password")
         _check_pages(len(reader.pages))
-        pages = [display_form(page.extract_text() or "") for page in reader.pages]
+        numbers = _page_range(len(reader.pages), part)
+        pages = [display_form(reader.pages[i].extract_text() or "") for i in numbers]
         title, author = _info(reader, "title"), _info(reader, "author")
     except ExtractError:
         raise
@@ -300,7 +312,7 @@ def _with_pypdf(path: Path) -> Extracted:
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             AssertionError, RecursionError, OSError, NotImplementedError, ZeroDivisionError) as exc:
         raise ExtractError(f"damaged or unreadable PDF ({type(exc).__name__}: {exc})".rstrip()) from None
-    return Extracted(pages=pages, info_title=title, info_author=author)
+    return Extracted(pages=pages, info_title=title, info_author=author, offset=numbers.start)
 
 
 def _info(reader, name: str) -> str | None:
