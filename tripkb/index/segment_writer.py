@@ -211,7 +211,8 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
             # A lone posting with a short value pickles to a few dozen bytes, which zlib makes longer.
             comp = compression if len(value or b"") > LONE_RAW else 0
             minlength = lengths[doc] or None if lengths is not None else None
-            maxlength, maxweight, total, first_doc, last_doc, count = minlength or 0, max(0, weight), weight, doc, doc, 1
+            maxlength, maxweight, total, count = minlength or 0, max(0, weight), weight, 1
+            first_doc = last_doc = doc
             kept = (value,) if value else ()
             databytes = dumps(((doc,), None if weight == 1.0 else weight,
                                kept if fixed is None or fixed < 0 else None if fixed == 0 else b"".join(kept)), 4)

@@ -11,9 +11,11 @@ killed at any moment leaves either nothing, or both files, or a staged
 sidecar whose document is already in place, which the next run finishes.
 
 New documents are read, placed and indexed by bounded workers, each writing
-an index segment of its own (:mod:`.worker_segments`); pages that need OCR are OCRed in this process's pool, a
-few documents ahead of the one being placed, so the next scan's pages keep
-every core busy while this one's last pages finish.
+an index segment of its own (:mod:`.worker_segments`); a PDF read alone is
+read a range of pages a worker (:mod:`.page_ranges`). Pages that need OCR are
+OCRed in this process's pool, a few documents ahead of the one being placed,
+so the next scan's pages keep every core busy while this one's last pages
+finish.
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
         collected = [p for p in collect(paths, report) if not p.resolve().is_relative_to(corpus)]
         sources = [p for p in collected if not is_bundle(p)]
         if sources:
+            # The local workers (0: none, the documents are read on Dask or in this process).
             local = workers_for(2, workers) if cluster is None and cluster_workers is None else 0
             try:
                 _import(kb, sources, report, progress, extract_map, engine, local)
