@@ -289,6 +289,18 @@ def body_fields(pages: list[str]) -> dict[str, Any]:
     return _analysed("body", match_form(PAGE_BREAK.join(pages)))
 
 
+def body_part(pages: list[str]) -> tuple[str, dict[str, int], dict[str, list[int]], int]:
+    """A range of the body's pages analysed on its own by the body's analysers: its match-form
+    text, word counts and bigram positions, and how many positions it takes (where the next
+    range's begin); :func:`joined_body_fields` joins the ranges."""
+    from .analysis import gram_span
+
+    fields = _text_fields()
+    folded = match_form(PAGE_BREAK.join(pages))
+    return (folded, fields["body"].analyzer.counts(folded), fields["body" + GRAM_SUFFIX].analyzer.positions(folded),
+            gram_span(folded))
+
+
 def joined_body_fields(text: str, counts: dict[str, int], positions: dict[str, list[int]]) -> dict[str, Any]:
     """:func:`body_fields` of the match-form ``text`` whose word counts and bigram positions were
     made a range of pages at a time (see :mod:`tripkb.ingest.page_ranges`)."""

@@ -14,10 +14,8 @@ from functools import partial
 from pathlib import Path
 
 from ..errors import ExtractError
-from ..index.analysis import gram_positions, gram_span, word_counts
-from ..index.schema import PAGE_BREAK, joined_body_fields
+from ..index.schema import PAGE_BREAK, body_part, joined_body_fields
 from ..text.extract import Extracted, Pending, read
-from ..text.normalise import match_form
 from ..text.page_quality import GARBAGE
 from ..workers import bounded_map
 
@@ -45,8 +43,7 @@ def read_part(path: Path, part: tuple[int, int], force_ocr: bool, missing: str |
     for n, kind in got.problems.items():
         if kind == GARBAGE:
             got.pages[n - 1 - got.offset] = ""
-    folded = match_form(PAGE_BREAK.join(got.pages))
-    return Part(got, folded, word_counts(folded), gram_positions(folded), gram_span(folded), True)
+    return Part(got, *body_part(got.pages), True)
 
 
 def joined(parts: list[Part], missing: str | None) -> Extracted:
