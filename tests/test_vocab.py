@@ -332,6 +332,26 @@ def test_every_country_name_is_read_from_a_list(vocab):
             assert vocab.countries_from_text(name) == [canonical], name
 
 
+def test_country_names_matched_a_first_character_at_a_time_as_by_one_pattern(vocab):
+    """Each first character's names compiled on their own match what one pattern of all the names
+    matches, at every position of every name written in the ways covers write them."""
+    from tripkb.meta.fold_names import fold_text
+    from tripkb.meta.vocab import _alternation, _ByFirst
+
+    names = {n for c in vocab._countries.values() for n in c.names() if n} | set(vocab._not_countries)
+    whole, by_first = _alternation(names, acronyms_exact=False), _ByFirst(names)
+    texts = [fold_text(f"{before}{name}{after}") for name in sorted(names)
+             for before, after in [("", ""), ("x", ""), ("", "s"), (" ", "紐約"), ("", "  Islands"), ("Ü", "")]]
+    texts += [t.upper() for t in texts[::7]] + [t.lower() for t in texts[3::7]] + ["美國紐約、日本東京", "United  States及Japan"]
+    matched = 0
+    for text in texts:
+        for pos in range(len(text) + 1):
+            one, two = whole.match(text, pos), by_first.match(text, pos)
+            assert (one and one.span()) == (two and two.span()), (text, pos)
+            matched += one is not None
+    assert matched > len(names)
+
+
 def test_a_kb_vocabulary_is_read_once_and_again_after_an_edit(tmp_path):
     """One command reads the KB's vocabulary in several places; a long session sees its edits."""
     (tmp_path / "vocab").mkdir()
