@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from array import array
 
 from whoosh.writing import SegmentWriter
@@ -124,17 +125,19 @@ def test_postings_blocks_are_pickled_with_protocol_4(tmp_path):
         assert matcher._compression == 3
 
 
-def test_a_lone_posting_is_compressed_only_when_zlib_shortens_it(tmp_path):
+def test_a_short_block_is_stored_uncompressed(tmp_path):
     ix = create_index(tmp_path / "index")
     writer = GroupedWriter(ix)
-    writer.add_document(**document_fields("R.yaml", "R.yaml:1.1:-", record(1), None, ["罕見詞，" * 20]))
+    writer.add_document(**document_fields("R.yaml", "R.yaml:1.1:-", record(1), None, ["罕見詞，" * 80]))
     writer.add_document(**fields(2))
     writer.commit()
     with ix.reader() as reader:
         lone = reader.postings("key", b"R.yaml")  # one posting, no value: zlib would only lengthen it
         assert lone._compression == 0 and list(lone.all_ids()) == [0]
-        many = reader.postings("body_g", match_form("罕見").encode())  # one document, twenty positions
-        assert many._compression == 3 and many.value_as("positions") == list(range(0, 40, 2))
+        many = reader.postings("body_g", match_form("罕見").encode())  # one document, eighty positions
+        assert many._compression == 3 and many.value_as("positions") == list(range(0, 160, 2))
+        both = reader.postings("title_g", match_form("聯盟").encode())  # two documents, a position each
+        assert both._compression == 0 and list(both.all_ids()) == [0, 1]
 
 
 def whoosh_write_terms(fieldwriter, schema, perdoc, terms) -> None:
@@ -158,8 +161,6 @@ def whoosh_write_terms(fieldwriter, schema, perdoc, terms) -> None:
         writer = fieldwriter._postwriter
         if compression is None:
             compression = writer._compression
-        # A lone posting with a short value pickles to a few dozen bytes, which zlib makes longer.
-        writer._compression = compression if len(docnums) > 1 or len(values[0] or b"") > segwriter.LONE_RAW else 0
         limit = writer._blocklimit
         for start in range(0, len(docnums), limit):
             if start:
@@ -173,6 +174,9 @@ def whoosh_write_terms(fieldwriter, schema, perdoc, terms) -> None:
                 known = [table[lengths[d]] for d in ids if lengths[d]]
                 if known:
                     writer._minlength, writer._maxlength = min(known), max(known)
+            # A short block is stored uncompressed (its pickle as Whoosh's minifiers make it).
+            raw = pickle.dumps((writer._mini_ids(), writer._mini_weights(), writer._mini_values()), 4)
+            writer._compression = compression if len(raw) > segwriter.RAW_UP_TO else 0
         fieldwriter.finish_term()
     if lastfield is not None:
         fieldwriter.finish_field()

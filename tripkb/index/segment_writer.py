@@ -20,6 +20,7 @@ that an index written here reads back the same as one written by Whoosh.
 from __future__ import annotations
 
 import heapq
+from hashlib import md5
 import io
 import itertools
 import marshal
@@ -28,6 +29,7 @@ import pickle
 import struct
 import zlib
 from array import array
+from functools import partial
 from operator import itemgetter
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -36,6 +38,7 @@ from whoosh.analysis import IDTokenizer
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
 from whoosh.fields import ID
 from whoosh.formats import Existence
+from whoosh.filedb.filetables import md5_hash
 from whoosh.filedb.structfile import StructFile
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numlists import delta_encode
@@ -170,9 +173,9 @@ def _read_run(path: str) -> Iterator[Term]:
             yield from (tuple(term) for term in chunk)
 
 
-#: The longest value of a lone posting whose block is stored uncompressed: eight bytes is
-#: seven positions or so, where zlib starts to shorten the block instead of lengthening it.
-LONE_RAW = 8
+#: The longest pickled block stored uncompressed: zlib saves a few bytes on a block this short,
+#: or adds some, for 4-5 µs each, a seventh of a segment's flush.
+RAW_UP_TO = 64
 
 
 def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
@@ -187,9 +190,16 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
     ``tests/test_segwriter.py`` holds the bytes to theirs.
     """
     tindex, postfile = fieldwriter._tindex, fieldwriter._postfile
-    write, pos = postfile.write, postfile.tell()
-    dumps, compress, pack_sizes, hashfn = pickle.dumps, zlib.compress, _SIZES.pack, tindex.hashfn
+    pos = postfile.tell()
+    dumps, compress, pack_sizes = pickle.dumps, zlib.compress, _SIZES.pack
+    hashfn = _md5_hash if tindex.hashfn is md5_hash else tindex.hashfn
     termfile, buckets, term_starts = tindex.dbfile, tindex.buckets, tindex.index
+    tindex._write_hashes = partial(_write_hashes, tindex)  # called as the field writer closes
+    # Both files written a buffer at a time, each row's place in the terms file counted here.
+    at = termfile.tell()
+    posts: list[bytes] = []
+    rows: list[bytes] = []
+    buffered = 0
     single: dict[float, float] = {}  # each weight as the 32-bit float Whoosh keeps
     lastfield = None
     lengths: bytes | None = None
@@ -208,14 +218,13 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
         if len(flat) == 3:  # over half the terms: one posting, one block, made without slices and loops
             doc, weight, value = flat
             weight = single.get(weight) or single.setdefault(weight, array("f", (weight,))[0])
-            # A lone posting with a short value pickles to a few dozen bytes, which zlib makes longer.
-            comp = compression if len(value or b"") > LONE_RAW else 0
             minlength = lengths[doc] or None if lengths is not None else None
             maxlength, maxweight, total, count = minlength or 0, max(0, weight), weight, 1
             first_doc = last_doc = doc
             kept = (value,) if value else ()
             databytes = dumps(((doc,), None if weight == 1.0 else weight,
                                kept if fixed is None or fixed < 0 else None if fixed == 0 else b"".join(kept)), 4)
+            comp = compression if len(databytes) > RAW_UP_TO else 0
             if comp:
                 databytes = compress(databytes, comp)
             info = dumps((1, doc, maxweight, comp, minlength or 0, maxlength), 4)
@@ -237,15 +246,18 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
                 kept = [v for v in values[first:first + limit] if v]
                 data = (tuple(delta_encode(ids)), _mini_weights(block),
                         tuple(kept) if fixed is None or fixed < 0 else None if fixed == 0 else b"".join(kept))
-                databytes = compress(dumps(data, 4), compression) if compression else dumps(data, 4)
-                info = dumps((len(ids), ids[-1], top, compression, low or 0, high), 4)
+                databytes = dumps(data, 4)
+                comp = compression if len(databytes) > RAW_UP_TO else 0
+                if comp:
+                    databytes = compress(databytes, comp)
+                info = dumps((len(ids), ids[-1], top, comp, low or 0, high), 4)
                 size = len(info) + len(databytes)
                 out += (pack_int(-size if first + limit >= count else size), info, databytes)
                 total += sum(block)
                 minlength = low if minlength is None else min(minlength, low)
                 maxlength, maxweight = max(maxlength, high), max(maxweight, top)
         postings = b"".join(out)
-        write(postings)
+        posts.append(postings)
         # The term's row, as the terms table's ``add`` writes it: sizes, key, value, and its hash.
         key = prefix + btext
         value = _TERM_INFO.pack(0, total, count, minlength or 0, maxlength, maxweight, first_doc, last_doc) \
@@ -253,14 +265,56 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
         pos += len(postings)
         if key <= tindex.lastkey:
             raise ValueError(f"terms out of order: {tindex.lastkey!r}..{key!r}")
-        at = termfile.tell()
+        row = pack_sizes(len(key), len(value)) + key + value
+        rows.append(row)
         term_starts.append(at)
-        termfile.write(pack_sizes(len(key), len(value)) + key + value)
         h = hashfn(key)
         buckets[h & 255].append((h, at))
+        at += len(row)
         tindex.lastkey = key
+        buffered += len(postings)
+        if buffered > WRITE_BUFFER:
+            postfile.write(b"".join(posts))
+            termfile.write(b"".join(rows))
+            posts, rows, buffered = [], [], 0
+    postfile.write(b"".join(posts))
+    termfile.write(b"".join(rows))
     if lastfield is not None:
         fieldwriter.finish_field()
+
+
+def _write_hashes(tindex) -> None:
+    """Whoosh's ``HashWriter._write_hashes``: the terms table's 256 hash tables of (hash, row
+    position), open addressing, written in one go instead of a write a slot."""
+    pos = tindex.dbfile.tell()
+    out = []
+    for entries in tindex.buckets:
+        slots = 2 * len(entries)
+        tindex.directory.append((pos, slots))
+        table = [0] * (2 * slots)  # hash, position, hash, position...
+        used = bytearray(slots)
+        for h, at in entries:
+            slot = (h >> 8) % slots
+            while used[slot]:
+                slot = (slot + 1) % slots
+            used[slot] = 1
+            table[2 * slot], table[2 * slot + 1] = h, at
+        out.append(struct.pack(f"!{'Iq' * slots}", *table))
+        pos += slots * _POINTER_SIZE
+    tindex.dbfile.write(b"".join(out))
+
+
+#: The size of a hash table's slot (``filetables._pointer``: a hash and a position).
+_POINTER_SIZE = struct.calcsize("!Iq")
+
+
+#: Postings bytes kept before they are written (with their term rows).
+WRITE_BUFFER = 1 << 20
+
+
+def _md5_hash(key: bytes) -> int:
+    """Whoosh's ``md5_hash`` (the terms table's hash), without its hex round trip."""
+    return int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
 
 
 #: How the terms table writes a row's key and value sizes (``filetables._lengths``).
