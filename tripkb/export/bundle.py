@@ -26,7 +26,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import BundleError, ExtractError, MetadataError, UsageError
@@ -34,9 +34,11 @@ from ..fsutil import NO_LINKS, honour_umask, is_regular, link_on_the_way, open_a
 from ..index.schema import open_index
 from ..kb import DOCUMENT_SUFFIXES, KnowledgeBase
 from ..meta.sidecar import MAX_SIDECAR_KB, load_sidecar, normalise
-from ..query.selection import Selected
 from ..reporting import Problem
 from ..text.extract import check_head
+
+if TYPE_CHECKING:  # a lookup's chain, which ingest does not load
+    from ..query.selection import Selected
 
 SUFFIXES = (".tar.gz", ".tgz")
 MANIFEST = "manifest.json"

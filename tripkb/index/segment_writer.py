@@ -30,7 +30,7 @@ import struct
 import zlib
 from array import array
 from functools import partial
-from operator import itemgetter
+from operator import itemgetter, sub
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -41,7 +41,6 @@ from whoosh.formats import Existence
 from whoosh.filedb.filetables import md5_hash
 from whoosh.filedb.structfile import StructFile
 from whoosh.system import pack_int, pack_long, pack_ushort
-from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 from .postings import SHARED, Analysed, Posting, Preanalysed
@@ -244,7 +243,7 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
                     if known:
                         low, high = min(known), max(known)
                 kept = [v for v in values[first:first + limit] if v]
-                data = (tuple(delta_encode(ids)), _mini_weights(block),
+                data = (tuple(map(sub, ids, [0, *ids[:-1]])), _mini_weights(block),  # Whoosh's delta_encode
                         tuple(kept) if fixed is None or fixed < 0 else None if fixed == 0 else b"".join(kept))
                 databytes = dumps(data, 4)
                 comp = compression if len(databytes) > RAW_UP_TO else 0
@@ -328,9 +327,9 @@ _TERM_INFO = struct.Struct("!BfIBBfII")
 
 def _mini_weights(weights: array) -> float | tuple[float, ...] | None:
     """Whoosh's ``_mini_weights``: None when every weight is 1, the weight when all are one, else all."""
-    if all(w == 1.0 for w in weights):
+    if weights.count(1.0) == len(weights):
         return None
-    if all(w == weights[0] for w in weights):
+    if weights.count(weights[0]) == len(weights):
         return weights[0]
     return tuple(weights)
 
