@@ -20,7 +20,6 @@ that an index written here reads back the same as one written by Whoosh.
 from __future__ import annotations
 
 import heapq
-from hashlib import md5
 import io
 import itertools
 import marshal
@@ -199,7 +198,7 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
     posts: list[bytes] = []
     rows: list[bytes] = []
     buffered = 0
-    single: dict[float, float] = {}  # each weight as the 32-bit float Whoosh keeps
+    lone: dict[tuple, tuple[bytes, bytes]] = {}  # a field's (doc, weight, value) -> its block, its stats
     lastfield = None
     lengths: bytes | None = None
     for fieldname, btext, flat in terms:
@@ -212,27 +211,18 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
             prefix = pack_ushort(fieldwriter._fieldid)
             limit, compression = fieldwriter._postwriter._blocklimit, fieldwriter._postwriter._compression
             fixed = schema[fieldname].format.fixed_value_size()
+            lone.clear()
         # Lengths are kept as bytes, each standing for a length and in the same order
         # (``length_to_byte(byte_to_length(b)) == b``): their least and greatest are taken as bytes.
-        if len(flat) == 3:  # over half the terms: one posting, one block, made without slices and loops
-            doc, weight, value = flat
-            weight = single.get(weight) or single.setdefault(weight, array("f", (weight,))[0])
-            minlength = lengths[doc] or None if lengths is not None else None
-            maxlength, maxweight, total, count = minlength or 0, max(0, weight), weight, 1
-            first_doc = last_doc = doc
-            kept = (value,) if value else ()
-            databytes = dumps(((doc,), None if weight == 1.0 else weight,
-                               kept if fixed is None or fixed < 0 else None if fixed == 0 else b"".join(kept)), 4)
-            comp = compression if len(databytes) > RAW_UP_TO else 0
-            if comp:
-                databytes = compress(databytes, comp)
-            info = dumps((1, doc, maxweight, comp, minlength or 0, maxlength), 4)
-            out = [WHOOSH3_HEADER_MAGIC, pack_int(-len(info) - len(databytes)), info, databytes]
+        if len(flat) == 3:  # over half the terms: one posting, whose block and stats many terms share
+            made = lone.get(one := tuple(flat))
+            if made is None:
+                made = lone[one] = _lone_block(flat, lengths, fixed, compression)
+            postings, stats = made
         else:
             docnums, weights, values = flat[0::3], flat[1::3], flat[2::3]
             out = [WHOOSH3_HEADER_MAGIC]
             total, minlength, maxlength, maxweight, count = 0, None, 0, 0, len(docnums)
-            first_doc, last_doc = docnums[0], docnums[-1]
             for first in range(0, count, limit):
                 ids = docnums[first:first + limit]
                 block = array("f", weights[first:first + limit])  # as Whoosh keeps them: 32-bit floats
@@ -255,12 +245,12 @@ def write_terms(fieldwriter, schema, perdoc, terms: Iterable[Term]) -> None:
                 total += sum(block)
                 minlength = low if minlength is None else min(minlength, low)
                 maxlength, maxweight = max(maxlength, high), max(maxweight, top)
-        postings = b"".join(out)
+            postings = b"".join(out)
+            stats = _TERM_INFO.pack(0, total, count, minlength or 0, maxlength, maxweight, docnums[0], docnums[-1])
         posts.append(postings)
         # The term's row, as the terms table's ``add`` writes it: sizes, key, value, and its hash.
         key = prefix + btext
-        value = _TERM_INFO.pack(0, total, count, minlength or 0, maxlength, maxweight, first_doc, last_doc) \
-            + pack_long(pos) + pack_int(len(postings))
+        value = stats + pack_long(pos) + pack_int(len(postings))
         pos += len(postings)
         if key <= tindex.lastkey:
             raise ValueError(f"terms out of order: {tindex.lastkey!r}..{key!r}")
@@ -307,13 +297,35 @@ def _write_hashes(tindex) -> None:
 _POINTER_SIZE = struct.calcsize("!Iq")
 
 
+def _lone_block(flat: Flat, lengths: bytes | None, fixed: int | None, compression: int) -> tuple[bytes, bytes]:
+    """The postings block of a term with one posting, and the term's stats for its row."""
+    doc, weight, value = flat
+    weight = array("f", (weight,))[0]  # as Whoosh keeps it: a 32-bit float
+    length = lengths[doc] or None if lengths is not None else None
+    kept = (value,) if value else ()
+    databytes = pickle.dumps(((doc,), None if weight == 1.0 else weight,
+                              kept if fixed is None or fixed < 0 else None if fixed == 0 else b"".join(kept)), 4)
+    comp = compression if len(databytes) > RAW_UP_TO else 0
+    if comp:
+        databytes = zlib.compress(databytes, comp)
+    info = pickle.dumps((1, doc, max(0, weight), comp, length or 0, length or 0), 4)
+    block = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(info) - len(databytes)), info, databytes))
+    return block, _TERM_INFO.pack(0, weight, 1, length or 0, length or 0, max(0, weight), doc, doc)
+
+
 #: Postings bytes kept before they are written (with their term rows).
 WRITE_BUFFER = 1 << 20
 
 
 def _md5_hash(key: bytes) -> int:
     """Whoosh's ``md5_hash`` (the terms table's hash), without its hex round trip."""
-    return int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
+    return int.from_bytes(_md5(key).digest()[12:], "big")
+
+
+try:  # CPython's own MD5: half the time of OpenSSL's for a key of a few bytes
+    from _md5 import md5 as _md5
+except ImportError:  # a Python built without it
+    from hashlib import md5 as _md5
 
 
 #: How the terms table writes a row's key and value sizes (``filetables._lengths``).
