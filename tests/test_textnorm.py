@@ -71,3 +71,20 @@ def test_nfkc_is_unicodedatas():
     cases += ["".join(rng.choice(chars) for _ in range(rng.randint(1, 12))) for _ in range(20000)]
     for text in cases:
         assert nfkc(text) == unicodedata.normalize("NFKC", text), repr(text)
+
+
+def test_a_long_text_is_normalised_as_a_short_one():
+    """Past LONG_TEXT characters the tables are lists: the forms are the same, characters past
+    the basic plane (𠀋, 𡃁 …) and full-width punctuation included."""
+    import unicodedata
+
+    from tripkb.text.normalise import LONG_TEXT, nfkc, t2s_table
+
+    sentence = "本次出國參加２００９年國際圖書館協會聯盟（ＩＦＬＡ）年會，於民國98年8月赴義大利米蘭。\u3000"
+    rare = "".join(chr(c) for c in sorted(t2s_table()) if c > 0xFFFF)[:50]
+    text = (sentence + rare + "ｶﾞ\u0301ﬁ") * (LONG_TEXT // len(sentence) + 2)
+    assert len(text) > LONG_TEXT and len(sentence) < LONG_TEXT
+    assert nfkc(text) == unicodedata.normalize("NFKC", text)
+    pieces = [text[i:i + LONG_TEXT // 2] for i in range(0, len(text), LONG_TEXT // 2)]
+    assert match_form(text) == "".join(match_form(p) for p in pieces) != text.lower()
+    assert match_form(rare) != rare and match_form(rare * 100) == match_form(rare) * 100

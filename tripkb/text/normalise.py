@@ -77,7 +77,7 @@ def nfkc(text: str) -> str:
     The result is the same: each mapped character is its own compatibility decomposition,
     and none of them is the second of a composed pair.
     """
-    mapped = text.translate(_FULL_WIDTH)
+    mapped = text.translate(_full_width_list() if len(text) > LONG_TEXT else _FULL_WIDTH)
     return mapped if unicodedata.is_normalized("NFKC", mapped) else unicodedata.normalize("NFKC", mapped)
 
 
@@ -106,13 +106,38 @@ def t2s_table() -> dict[int, str]:
     return {ord(line[0]): line[2] for line in text.splitlines() if line}
 
 
+#: Past this length a text is translated through a list (see :func:`_as_list`).
+LONG_TEXT = 2000
+
+
+def _as_list(table: dict[int, int] | dict[int, str]) -> list[int | str]:
+    """A translate table as a list of every code point up to its last key: ``str.translate``
+    then looks each character up without the exception a dict raises for each character it
+    lacks, which made translating a page of Chinese text twice as slow. Used for long texts
+    only: the list of the t2s table takes a few milliseconds, more than a query needs."""
+    out: list[int | str] = list(range(max(table) + 1))
+    for code, to in table.items():
+        out[code] = to
+    return out
+
+
+@lru_cache(maxsize=1)
+def _full_width_list() -> list[int | str]:
+    return _as_list(_FULL_WIDTH)
+
+
+@lru_cache(maxsize=1)
+def _t2s_list() -> list[int | str]:
+    return _as_list(t2s_table())
+
+
 def match_form(text: str) -> str:
     """Simplified, lower-cased copy of ``text`` with identical length and offsets.
 
     Character by character (a translate table), so offsets never move and no
     phrase rule can change a length; C speed, no converter to load.
     """
-    converted = text.translate(t2s_table())
+    converted = text.translate(_t2s_list() if len(text) > LONG_TEXT else t2s_table())
     lowered = converted.lower()
     if len(lowered) == len(converted):  # every character lowered to one character
         return lowered
