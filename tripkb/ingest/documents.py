@@ -50,6 +50,7 @@ from ..text.extract import ExtractMap, Extracted, Pending, begin, choose, read, 
 from ..text.ocr import Mode, Ocr
 from ..workers import bounded_map, workers_for
 from .page_ranges import read_in_parts
+from .read_ahead import already_read, read_ahead
 from .worker_segments import bring_in_by_workers
 
 
@@ -153,10 +154,11 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
         yield extract_map
 
 
-def _read_analysed(path: Path, force_ocr: bool, missing: str | None) -> Extracted:
-    """:func:`read_final`, and when the text is final the body's index fields, so that the
-    process writing the index does not run jieba over it."""
-    got = read_final(path, force_ocr, missing)
+def _read_analysed(path: Path, force_ocr: bool, missing: str | None, ahead: Path | None = None) -> Extracted:
+    """:func:`read_final` (or what the read-ahead in folder ``ahead`` read of it, see
+    :mod:`.read_ahead`), and when the text is final the body's index fields, so that the process
+    writing the index does not run jieba over it."""
+    got = already_read(ahead, path) or read_final(path, force_ocr, missing)
     if got.final:
         got.body = body_fields(got.pages)
     return got
@@ -253,11 +255,17 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
 
         one_by_one = [s for s, _ in documents]
         if local and len(documents) > 1 and ocr.mode != "force":
-            preload()
-            read_here = partial(_read_analysed, force_ocr=False, missing=ocr.missing if ocr.engine is None else None)
-            to_finish, one_by_one = bring_in_by_workers(kb, writer, [(s, sha, targets[s]) for s, sha in documents],
-                                                        known_ids, vocab, local, read_here, _bring_in_guarded,
-                                                        report, step)
+            missing = ocr.missing if ocr.engine is None else None
+            # The other cores read the first documents while this one loads the route table.
+            with read_ahead(kb, one_by_one, partial(read_final, force_ocr=False, missing=missing)) as reader:
+                preload()
+                if reader is not None:
+                    reader.stop()
+                read_here = partial(_read_analysed, force_ocr=False, missing=missing,
+                                    ahead=reader.folder if reader else None)
+                to_finish, one_by_one = bring_in_by_workers(kb, writer, [(s, sha, targets[s]) for s, sha in documents],
+                                                            known_ids, vocab, local, read_here, _bring_in_guarded,
+                                                            report, step)
             for source, layer in to_finish:
                 take(source, layer)
         for source, layer in extract_map(one_by_one):
