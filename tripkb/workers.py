@@ -26,6 +26,10 @@ TIMEOUT = float(os.environ.get("TRIPKB_EXTRACT_TIMEOUT", "300"))
 MEMORY_MB = int(os.environ.get("TRIPKB_EXTRACT_MEMORY_MB", "2048"))
 
 
+#: How often a pool's threads look at their workers and messages (see :func:`bounded_map`).
+POLL_SECONDS = 0.01
+
+
 def default_workers() -> int:
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
 
@@ -104,7 +108,11 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = 
         return
 
     from pebble import ProcessPool
+    from pebble.common import CONSTS
 
+    # pebble's threads poll every sleep_unit, 0.1 s by default: a pool took a tenth of a second to
+    # stop after its last result (a whole process ingesting one document waited that long twice).
+    CONSTS.sleep_unit = POLL_SECONDS
     pending: dict[Future, T] = {}  # in submission order
     source = iter(items)
     with ProcessPool(max_workers=workers, initializer=_worker_setup, initargs=(memory_mb, nice)) as pool:
