@@ -159,14 +159,19 @@ def ingest(
 
         tripkb ingest --cluster tcp://10.0.0.5:8786 /archive/scans/
     """
-    from . import render
-    from .ingest.documents import ingest as run
+    from .ingest.read_ahead import reading_ahead
 
     if cluster is not None and dask_workers is not None:
         raise UsageError("give --cluster ADDRESS or --workers N, not both")
-    with render.progress_bar("Ingesting") as progress:
-        report = run(_kb(ctx, create=True), paths, progress, extractor=extractor, ocr=_ocr_mode(ocr),
-                     cluster=cluster, cluster_workers=dask_workers)
+    kb = _kb(ctx, create=True)
+    # Started before the imports below, so that the idle core reads while this one gets ready.
+    with reading_ahead(paths, extractor, _ocr_mode(ocr), cluster is not None or dask_workers is not None) as ahead:
+        from . import render
+        from .ingest.documents import ingest as run
+
+        with render.progress_bar("Ingesting") as progress:
+            report = run(kb, paths, progress, extractor=extractor, ocr=_ocr_mode(ocr),
+                         cluster=cluster, cluster_workers=dask_workers, ahead=ahead)
     for message in report.warnings + (report.synced.warnings if report.synced else []):
         render.warning(message)
     for problem in (report.synced.problems if report.synced else []) + report.problems:

@@ -48,6 +48,11 @@ def open_atomic(target: Path, durable: bool = True) -> Iterator[BinaryIO]:
         raise
 
 
+def files_under(path: Path) -> list[Path]:
+    """What a path names for ingest: the files under a folder, in name order, or the path itself."""
+    return sorted(p for p in path.rglob("*") if not p.is_dir()) if path.is_dir() else [path]
+
+
 def user_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/tripkb`` (else ``~/.cache/tripkb``), made if missing: what tripkb
     derives once and keeps for the user's later runs, outside any KB."""

@@ -31,7 +31,7 @@ from typing import Any
 
 from ..errors import BundleError, ExtractError, MetadataError
 from ..export.bundle import import_bundle, is_bundle
-from ..fsutil import copy_atomic, free_name, is_regular, sha256_of
+from ..fsutil import copy_atomic, files_under, free_name, is_regular, sha256_of
 from ..index.analysis import preload
 from ..index.batch_writer import BatchWriter
 from ..index.corpus import Entry
@@ -50,7 +50,7 @@ from ..text.extract import ExtractMap, Extracted, Pending, begin, choose, read, 
 from ..text.ocr import Mode, Ocr
 from ..workers import bounded_map, workers_for
 from .page_ranges import read_in_parts
-from .read_ahead import already_read, read_ahead
+from .read_ahead import ReadAhead, already_read
 from .worker_segments import bring_in_by_workers
 
 
@@ -72,8 +72,7 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
         if not path.exists():
             report.problems.append(Problem(str(path), "no such file or folder"))
             continue
-        candidates = sorted(p for p in path.rglob("*") if not p.is_dir()) if path.is_dir() else [path]
-        for p in candidates:
+        for p in files_under(path):
             suffix = p.suffix.lower()
             wanted = suffix in DOCUMENT_SUFFIXES or is_bundle(p) or (
                 suffix == ".yaml" and not any(p.with_suffix(s).exists() for s in DOCUMENT_SUFFIXES))
@@ -93,19 +92,25 @@ def collect(paths: list[Path], report: IngestReport) -> Iterator[Path]:
 
 def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = None,
            workers: int | None = None, extractor: str | None = None, ocr: Mode = "auto",
-           cluster: str | None = None, cluster_workers: int | None = None) -> IngestReport:
+           cluster: str | None = None, cluster_workers: int | None = None,
+           ahead: ReadAhead | None = None) -> IngestReport:
     """Copy new documents into the corpus, complete their sidecars and index them.
 
     ``ocr``: ``auto`` OCRs PDF pages without usable text when Tesseract is
     installed, ``off`` never does, ``force`` OCRs every page of every PDF.
     New documents are read (and OCRed) on ``workers`` local processes, or on
     the Dask scheduler at ``cluster``, or on ``cluster_workers`` local Dask
-    workers; everything else is the same in all three.
+    workers; everything else is the same in all three. ``ahead``: a reader of
+    ``paths`` started earlier (:func:`.read_ahead.reading_ahead`), whose text
+    the local workers take; it is stopped when they start.
     """
     choose(extractor)
     report = IngestReport()
-    with Ocr(ocr, kb.ocr_cache) as engine, _extract_map(kb, engine, workers, cluster, cluster_workers) as extract_map, \
-            writer_lock(kb):
+    if ahead is not None and (ocr == "force" or cluster is not None or cluster_workers is not None):
+        ahead.stop()  # what it reads is of no use here
+        ahead = None
+    with Ocr(ocr, kb.ocr_cache) as engine, \
+            _extract_map(kb, engine, workers, cluster, cluster_workers, ahead) as extract_map, writer_lock(kb):
         recover(kb)
         report.synced = sync_locked(kb, progress, workers=workers, ocr=engine)
         corpus = kb.corpus.resolve()
@@ -115,7 +120,7 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
             # The local workers (0: none, the documents are read on Dask or in this process).
             local = workers_for(2, workers) if cluster is None and cluster_workers is None else 0
             try:
-                _import(kb, sources, report, progress, extract_map, engine, local)
+                _import(kb, sources, report, progress, extract_map, engine, local, early=ahead)
             finally:
                 if (kb.corpus / STAGING).is_dir() and not any((kb.corpus / STAGING).iterdir()):
                     (kb.corpus / STAGING).rmdir()
@@ -132,18 +137,20 @@ def ingest(kb: KnowledgeBase, paths: list[Path], progress: Progress | None = Non
 
 @contextmanager
 def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str | None,
-                 cluster_workers: int | None) -> Iterator[ExtractMap]:
+                 cluster_workers: int | None, ahead: ReadAhead | None = None) -> Iterator[ExtractMap]:
     """Where new documents are read: their text layer in a local pebble pool (OCR follows in
-    ``ocr``'s pool, see :func:`_import`), or everything, OCR included, on a Dask cluster."""
+    ``ocr``'s pool, see :func:`_import`; the pool takes what ``ahead`` read), or everything, OCR
+    included, on a Dask cluster."""
     if cluster is None and cluster_workers is None:
         def extract_map(paths: list[Path]) -> Iterator[tuple[Path, Extracted | ExtractError]]:
             missing = ocr.missing if ocr.engine is None else None  # no OCR to come: workers finish the text
             if paths:
                 preload()  # the route table loaded once, here: the workers forked for them share it
+            folder = _stopped(ahead)
             cores = workers_for(2, workers)
             if len(paths) == 1 and paths[0].suffix.lower() == ".pdf" and cores > 1:  # alone: on every core
-                return read_in_parts(paths[0], cores, ocr.mode == "force", missing)
-            return bounded_map(partial(_read_analysed, force_ocr=ocr.mode == "force", missing=missing),
+                return read_in_parts(paths[0], cores, ocr.mode == "force", missing, folder)
+            return bounded_map(partial(_read_analysed, force_ocr=ocr.mode == "force", missing=missing, ahead=folder),
                                paths, workers=workers_for(len(paths), workers), ordered=False, nice=0)
 
         yield extract_map
@@ -154,11 +161,19 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
         yield extract_map
 
 
+def _stopped(ahead: ReadAhead | None) -> Path | None:
+    """Stop the read-ahead (the workers start now: the cores are theirs); the folder of what it read."""
+    if ahead is None:
+        return None
+    ahead.stop()
+    return ahead.folder
+
+
 def _read_analysed(path: Path, force_ocr: bool, missing: str | None, ahead: Path | None = None) -> Extracted:
-    """:func:`read_final` (or what the read-ahead in folder ``ahead`` read of it, see
+    """:func:`read_final` (finishing what the read-ahead in folder ``ahead`` read of it, see
     :mod:`.read_ahead`), and when the text is final the body's index fields, so that the process
     writing the index does not run jieba over it."""
-    got = already_read(ahead, path) or read_final(path, force_ocr, missing)
+    got = read_final(path, force_ocr, missing, already_read(ahead, path))
     if got.final:
         got.body = body_fields(got.pages)
     return got
@@ -180,10 +195,11 @@ def _ingest_bundle(kb: KnowledgeBase, bundle: Path, report: IngestReport) -> Non
 
 
 def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
-            progress: Progress | None, extract_map: ExtractMap, ocr: Ocr, local: int = 0) -> None:
+            progress: Progress | None, extract_map: ExtractMap, ocr: Ocr, local: int = 0,
+            early: ReadAhead | None = None) -> None:
     """Bring ``sources`` in: records here, documents by ``local`` local workers that each write
-    a segment (:mod:`.worker_segments`), or else one by one, read by ``extract_map`` and placed
-    and indexed here."""
+    a segment (:mod:`.worker_segments`; they take what ``early`` read), or else one by one, read
+    by ``extract_map`` and placed and indexed here."""
     ix = open_index(kb.index_dir)
     vocab = Vocabulary.load(kb.root)
     with ix.reader() as reader:
@@ -256,16 +272,11 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
         one_by_one = [s for s, _ in documents]
         if local and len(documents) > 1 and ocr.mode != "force":
             missing = ocr.missing if ocr.engine is None else None
-            # The other cores read the first documents while this one loads the route table.
-            with read_ahead(kb, one_by_one, partial(read_final, force_ocr=False, missing=missing)) as reader:
-                preload()
-                if reader is not None:
-                    reader.stop()
-                read_here = partial(_read_analysed, force_ocr=False, missing=missing,
-                                    ahead=reader.folder if reader else None)
-                to_finish, one_by_one = bring_in_by_workers(kb, writer, [(s, sha, targets[s]) for s, sha in documents],
-                                                            known_ids, vocab, local, read_here, _bring_in_guarded,
-                                                            report, step)
+            preload()
+            read_here = partial(_read_analysed, force_ocr=False, missing=missing, ahead=_stopped(early))
+            to_finish, one_by_one = bring_in_by_workers(kb, writer, [(s, sha, targets[s]) for s, sha in documents],
+                                                        known_ids, vocab, local, read_here, _bring_in_guarded,
+                                                        report, step)
             for source, layer in to_finish:
                 take(source, layer)
         for source, layer in extract_map(one_by_one):

@@ -18,6 +18,7 @@ from ..index.schema import PAGE_BREAK, body_part, joined_body_fields
 from ..text.extract import Extracted, Pending, read
 from ..text.page_quality import GARBAGE
 from ..workers import bounded_map
+from .read_ahead import already_read
 
 
 @dataclass
@@ -33,11 +34,13 @@ class Part:
     analysed: bool = False
 
 
-def read_part(path: Path, part: tuple[int, int], force_ocr: bool, missing: str | None) -> Part:
-    """Runs in a worker: read part ``part`` = (k, n) of ``path``'s pages and, unless its pages
+def read_part(path: Path, part: tuple[int, int], force_ocr: bool, missing: str | None,
+              ahead: Path | None = None) -> Part:
+    """Runs in a worker: read part ``part`` = (k, n) of ``path``'s pages (or take what the
+    read-ahead in folder ``ahead`` read of it, see :mod:`.read_ahead`) and, unless its pages
     await OCR (``missing`` None: OCR is to come), blank its garbage pages as
     :meth:`Pending.finish` does and analyse its text."""
-    got = read(path, force_ocr, part)
+    got = already_read(ahead, path, part) or read(path, force_ocr, part)
     if got.problems and missing is None:
         return Part(got)
     for n, kind in got.problems.items():
@@ -78,12 +81,13 @@ def joined(parts: list[Part], missing: str | None) -> Extracted:
     return got
 
 
-def read_in_parts(path: Path, workers: int, force_ocr: bool, missing: str | None
+def read_in_parts(path: Path, workers: int, force_ocr: bool, missing: str | None, ahead: Path | None = None
                   ) -> Iterator[tuple[Path, Extracted | ExtractError]]:
-    """``path`` read and analysed in ``workers`` parts, each in a bounded worker; one failed part
-    is the document's failure, as a failed whole read would be."""
+    """``path`` read and analysed in ``workers`` parts, each in a bounded worker (taking what the
+    read-ahead in ``ahead`` read); one failed part is the document's failure, as a failed whole
+    read would be."""
     parts: list[Part] = []
-    for _, got in bounded_map(partial(read_part, path, force_ocr=force_ocr, missing=missing),
+    for _, got in bounded_map(partial(read_part, path, force_ocr=force_ocr, missing=missing, ahead=ahead),
                               [(k, workers) for k in range(workers)], workers=workers, nice=0):
         if isinstance(got, ExtractError):
             yield path, got

@@ -1,42 +1,51 @@
-"""The text layer of the first documents, read on the idle core while the route table loads.
+"""The text layer of the documents named, read on an idle core while the ingest starts up.
 
-Before an ingest's workers start, the writing process loads the route table of
-jieba's dictionary (0.2 s), once, so that the workers forked after it share it;
-a worker forked before would load its own. Meanwhile the other cores would wait.
-So a reader process is forked first: it reads the text layer of the new
-documents in order (what a worker's :func:`~tripkb.text.extract.read_final`
-gives: pages in display form, judged, flagged when no OCR is to come) and
-leaves each in a folder of its own, until the table is loaded. Then it is
-stopped, whatever it was reading dropped, and a worker that takes a document
-it read analyses that text instead of reading the file again.
+Before an ingest's workers start, the process that writes the index imports its
+modules, takes the writer lock, finds which documents are new and loads the
+route table of jieba's dictionary, once, so that the workers forked after it
+share it: about half a second with the other cores idle. So as soon as the
+command is parsed, before those imports, a reader process is forked: it reads
+the text layer of the documents named (what :func:`~tripkb.text.extract.read`
+gives; a PDF named alone, in the page ranges its workers will take) into a
+private folder, a file each, until the workers start. Then it is stopped,
+whatever it was reading dropped, and a worker that takes a document (or a
+range) it read finishes that text instead of reading the file again.
 
-The reader works under a worker's memory bound and dies with this process; its
-time is that of the table's load. A document it cannot read is left to the
-worker, which reads it again and reports why.
+The reader writes nothing in the knowledge base, reads only the files named (as
+ingest would), works under a worker's memory bound and dies with the command.
+A document it cannot read is left to the worker, which reads it again and says why.
+This module imports little, so that the reader starts early.
 """
 
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import pickle
 import shutil
-from collections.abc import Callable, Iterator
+import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..fsutil import clear_temporary, temporary_folder
-from ..kb import KnowledgeBase
-from ..text.extract import Extracted
-from ..workers import MEMORY_MB, _worker_setup
+from ..fsutil import files_under
+from ..text.suffixes import SUFFIXES
+from ..workers import MEMORY_MB, _worker_setup, default_workers
 
-#: The folder beside the index where the reader leaves what it read (removed after the ingest).
-READ_AHEAD = "index.ahead-"
+if TYPE_CHECKING:
+    import multiprocessing.process
+
+    from ..text.extract import Extracted
+
+#: A range of a document's pages: (k, n) is the k-th of n (see :mod:`.page_ranges`).
+Part = tuple[int, int]
+WHOLE: Part = (0, 1)
 
 
 class ReadAhead:
-    """The reader of one ingest: started on entering, :meth:`stop`\\ ped when the workers start."""
+    """The reader of one ingest: started on entering :func:`reading_ahead`, :meth:`stop`\\ ped
+    when the workers start."""
 
     def __init__(self, folder: Path, process: multiprocessing.process.BaseProcess | None):
         self.folder = folder
@@ -50,18 +59,44 @@ class ReadAhead:
             self.process = None
 
 
+def documents_named(paths: list[Path]) -> list[Path]:
+    """The documents an ingest of ``paths`` reads, in its order (see ``documents.collect``)."""
+    seen: set[Path] = set()
+    found = []
+    for path in paths:
+        for p in files_under(path):
+            if p.suffix.lower() in SUFFIXES and p.is_file() and (real := p.resolve()) not in seen:
+                seen.add(real)
+                found.append(p)
+    return found
+
+
+def jobs_for(documents: list[Path], cores: int) -> list[tuple[Path, Part]]:
+    """What the reader reads: each document whole, or a PDF named alone in ``cores`` ranges of
+    pages, as ``documents._extract_map`` has it read."""
+    if len(documents) == 1 and documents[0].suffix.lower() == ".pdf" and cores > 1:
+        return [(documents[0], (k, cores)) for k in range(cores)]
+    return [(document, WHOLE) for document in documents]
+
+
 @contextmanager
-def read_ahead(kb: KnowledgeBase, sources: list[Path],
-               read: Callable[[Path], Extracted]) -> Iterator[ReadAhead | None]:
-    """A reader of ``sources`` (in the order the workers take them) by ``read``, for the time of
-    the block; None when there is no room for what it reads."""
-    clear_temporary(kb.root, READ_AHEAD)  # left by a crash; the caller holds the writer lock
+def reading_ahead(paths: list[Path], extractor: str | None, ocr: str = "auto",
+                  on_cluster: bool = False) -> Iterator[ReadAhead | None]:
+    """A reader of the documents under ``paths`` with ``extractor`` for the time of the block;
+    None when its text would not be used (every page OCRed, or read on a cluster), when there
+    is nothing to read or no room for what it reads."""
+    jobs = [] if ocr == "force" or on_cluster else jobs_for(documents_named(paths), default_workers())
+    if not jobs:
+        yield None
+        return
     try:
-        folder = temporary_folder(kb.root, READ_AHEAD)
+        folder = Path(tempfile.mkdtemp(prefix="tripkb-ahead-"))
     except OSError:
         yield None
         return
-    process = multiprocessing.get_context("fork").Process(target=_read, args=(folder, sources, read),
+    import multiprocessing
+
+    process = multiprocessing.get_context("fork").Process(target=_read, args=(folder, jobs, extractor),
                                                           daemon=True)
     ahead = ReadAhead(folder, process)
     try:
@@ -72,30 +107,37 @@ def read_ahead(kb: KnowledgeBase, sources: list[Path],
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _read(folder: Path, sources: list[Path], read: Callable[[Path], Extracted]) -> None:
-    """In the reader: each document's text layer into a file named for its path, until stopped."""
+def _read(folder: Path, jobs: list[tuple[Path, Part]], extractor: str | None) -> None:
+    """In the reader: each job's text layer into a file named for it, until stopped."""
     _worker_setup(MEMORY_MB, nice=0)
-    for source in sources:
+    try:
+        from ..text import extract
+
+        extract.choose(extractor)
+    except Exception:  # the ingest says why
+        return
+    for source, part in jobs:
         try:
-            got = read(source)
+            got = extract.read(source, False, part)
         except Exception:  # the worker reads it again and says why
             continue
-        done = _file(folder, source)
+        done = _file(folder, source, part)
         scratch = done.with_suffix(".part")
         scratch.write_bytes(pickle.dumps(got, protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(scratch, done)
 
 
-def already_read(folder: Path | None, source: Path) -> Extracted | None:
-    """The text layer the reader left for ``source``, if it read it whole."""
+def already_read(folder: Path | None, source: Path, part: Part = WHOLE) -> Extracted | None:
+    """The text layer (``part`` of the pages) the reader left for ``source``, if it read it whole."""
     if folder is None:
         return None
     try:
-        data = _file(folder, source).read_bytes()
+        data = _file(folder, source, part).read_bytes()
     except OSError:
         return None
     return pickle.loads(data)  # written by this ingest's own reader into its private folder
 
 
-def _file(folder: Path, source: Path) -> Path:
-    return folder / (hashlib.sha256(os.fsencode(source)).hexdigest()[:32] + ".read")
+def _file(folder: Path, source: Path, part: Part) -> Path:
+    name = os.fsencode(source) + f"\0{part[0]}/{part[1]}".encode()
+    return folder / (hashlib.sha256(name).hexdigest()[:32] + ".read")

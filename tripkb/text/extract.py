@@ -191,10 +191,12 @@ def _page_range(count: int, part: tuple[int, int]) -> range:
     return range(count * k // n, count * (k + 1) // n)
 
 
-def read_final(path: Path, force_ocr: bool = False, missing: str | None = None) -> Extracted:
-    """:func:`read`, and finished (judged, flagged) here when no OCR is to come (``missing`` says
-    why not), so that the process writing the index does not judge its pages again."""
-    got = read(path, force_ocr)
+def read_final(path: Path, force_ocr: bool = False, missing: str | None = None,
+               layer: Extracted | None = None) -> Extracted:
+    """:func:`read` (or ``layer``, what it gave already), and finished (judged, flagged) here
+    when no OCR is to come (``missing`` says why not), so that the process writing the index
+    does not judge its pages again."""
+    got = layer or read(path, force_ocr)
     if got.problems and missing is None:
         return got  # its pages await OCR
     return Pending(got, missing=missing).finish()
