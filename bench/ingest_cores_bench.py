@@ -141,6 +141,9 @@ def main() -> None:
     parser.add_argument("--only", choices=("mixed", "large"), default=None)
     args = parser.parse_args()
     has_recoll = shutil.which("recollindex") is not None
+    if has_recoll and shutil.which("pdftotext") is None:  # Recoll would skip every PDF, in no time
+        print("recollindex left out: it reads PDFs with pdftotext (apt-get install poppler-utils)", file=sys.stderr)
+        has_recoll = False
     scratch = Path(tempfile.mkdtemp(prefix="cores-", dir=args.workdir))
     try:
         for name, folder in folders(args, args.workdir).items():
