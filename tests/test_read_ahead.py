@@ -11,7 +11,7 @@ from functools import partial
 
 from tripkb.ingest import documents, page_ranges
 from tripkb.ingest.documents import ingest
-from tripkb.ingest.read_ahead import already_read, documents_named, reading_ahead
+from tripkb.ingest.read_ahead import SUBPARTS, already_read, documents_named, jobs_for, keep, reading_ahead
 from tripkb.kb import KnowledgeBase
 from tripkb.query.search import search
 from tripkb.text import extract
@@ -19,6 +19,9 @@ from tripkb.workers import default_workers
 
 from hostile import slow_pdf
 from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER
+
+
+MISSING = "OCR skipped (--no-ocr)"
 
 
 def until(condition, seconds: float = 60) -> None:
@@ -59,18 +62,40 @@ def test_no_reader_when_its_text_would_not_be_used(tmp_path, pdf_maker):
         assert ahead is None
 
 
-def test_a_pdf_named_alone_is_read_in_the_ranges_its_workers_take(tmp_path, pdf_maker):
+def test_a_pdf_named_alone_is_read_in_small_ranges_of_its_workers_parts(tmp_path, pdf_maker):
     pdf = pdf_maker(tmp_path / "long.pdf", IFLA_2007 + ALA_2008 + MAINLAND_PAPER)
     cores = default_workers()
+    n = cores * SUBPARTS
+    # A range of each worker's part in turn: stopped early, both find about as much read.
+    assert jobs_for([pdf], 2)[:4] == [(pdf, (0, 16)), (pdf, (8, 16)), (pdf, (1, 16)), (pdf, (9, 16))] \
+        and SUBPARTS == 8 and len(jobs_for([pdf], 2)) == 16
+    assert jobs_for([pdf, pdf], 2) == [(pdf, (0, 1))] * 2 and jobs_for([pdf], 1) == [(pdf, (0, 1))]
     with reading_ahead([pdf], None) as ahead:
-        until(lambda: len(read_files(ahead)) == (cores if cores > 1 else 1))
+        until(lambda: len(read_files(ahead)) == (n if cores > 1 else 1))
         ahead.stop()
         if cores > 1:
-            for k in range(cores):
-                assert already_read(ahead.folder, pdf, (k, cores)) == extract.read(pdf, False, (k, cores))
+            for j in range(n):
+                assert already_read(ahead.folder, pdf, (j, n)) == extract.read(pdf, False, (j, n))
             assert already_read(ahead.folder, pdf) is None
         else:
             assert already_read(ahead.folder, pdf) == extract.read(pdf)
+
+
+def test_a_worker_reads_the_ranges_of_its_part_the_reader_did_not_in_runs(tmp_path, pdf_maker, monkeypatch):
+    garbage = "轉轉︰針針針針針針針針針針針針"  # a page the garbage check blanks
+    pdf = pdf_maker(tmp_path / "long.pdf", IFLA_2007 + ["", garbage] + ALA_2008 * 3 + MAINLAND_PAPER)
+    asked = []
+    monkeypatch.setattr(page_ranges, "read", lambda path, force, part: asked.append(part) or extract.read(path, force, part))
+    for left in [(), (8, 9, 10, 11, 12, 13, 14, 15), (8, 10, 11, 15), (9, 14)]:
+        folder = tmp_path / f"ahead-{len(left)}-{left[:1]}"
+        folder.mkdir()
+        for j in left:
+            keep(folder, pdf, (j, 16), extract.read(pdf, False, (j, 16)))
+        asked.clear()
+        got = page_ranges.read_part(pdf, (1, 2), False, MISSING, ahead=folder)
+        assert asked == {(): [(8, 16, 16)], (8, 9, 10, 11, 12, 13, 14, 15): [], (8, 10, 11, 15): [(9, 10, 16), (12, 15, 16)],
+                         (9, 14): [(8, 9, 16), (10, 14, 16), (15, 16, 16)]}[left]
+        assert got == page_ranges.read_part(pdf, (1, 2), False, MISSING), left
 
 
 def test_a_document_being_read_when_the_reader_stops_is_left_to_the_worker(tmp_path, pdf_maker):
@@ -140,9 +165,9 @@ def test_a_pdf_named_alone_is_taken_range_by_range_and_the_kb_is_as_one_by_one(t
     monkeypatch.setattr(page_ranges, "read", extract.read)
     monkeypatch.setattr("tripkb.ingest.read_ahead.default_workers", lambda: 2)
     kb = KnowledgeBase.locate(tmp_path / "ahead", create=True)
-    assert not ingested_with_reader(monkeypatch, kb, [pdf], until_read=2).problems
+    assert not ingested_with_reader(monkeypatch, kb, [pdf], until_read=16).problems
     reads = [line.split(maxsplit=2) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert sorted(part for _, _, part in reads) == ["(0, 2)", "(1, 2)"]  # by the reader alone, each range once
+    assert sorted(part for _, _, part in reads) == sorted(f"({j}, 16)" for j in range(16))  # by the reader alone, once each
     assert len({pid for pid, _, _ in reads}) == 1
 
     here = KnowledgeBase.locate(tmp_path / "here", create=True)

@@ -18,7 +18,7 @@ from ..index.schema import PAGE_BREAK, body_part, joined_body_fields
 from ..text.extract import Extracted, Pending, read
 from ..text.page_quality import GARBAGE
 from ..workers import bounded_map
-from .read_ahead import already_read
+from .read_ahead import SUBPARTS, already_read
 
 
 @dataclass
@@ -40,7 +40,7 @@ def read_part(path: Path, part: tuple[int, int], force_ocr: bool, missing: str |
     read-ahead in folder ``ahead`` read of it, see :mod:`.read_ahead`) and, unless its pages
     await OCR (``missing`` None: OCR is to come), blank its garbage pages as
     :meth:`Pending.finish` does and analyse its text."""
-    got = already_read(ahead, path, part) or read(path, force_ocr, part)
+    got = _part_read(path, part, force_ocr, ahead) if ahead is not None else read(path, force_ocr, part)
     if got.problems and missing is None:
         return Part(got)
     for n, kind in got.problems.items():
@@ -49,14 +49,41 @@ def read_part(path: Path, part: tuple[int, int], force_ocr: bool, missing: str |
     return Part(got, *body_part(got.pages), True)
 
 
+def _part_read(path: Path, part: tuple[int, int], force_ocr: bool, ahead: Path) -> Extracted:
+    """The text layer of part ``part`` = (k, n): of its :data:`SUBPARTS` ranges, those the
+    read-ahead in folder ``ahead`` read, and the others read here, each run of them at once."""
+    k, n = part
+    m = SUBPARTS
+    layers: list[Extracted] = []
+    j = k * m
+    while j < (k + 1) * m:
+        got = already_read(ahead, path, (j, n * m))
+        if got is None:
+            stop = j + 1
+            while stop < (k + 1) * m and already_read(ahead, path, (stop, n * m)) is None:
+                stop += 1
+            got = read(path, force_ocr, (j, stop, n * m))
+            j = stop
+        else:
+            j += 1
+        layers.append(got)
+    return concatenated(layers)
+
+
+def concatenated(layers: list[Extracted]) -> Extracted:
+    """One text layer of the layers of consecutive ranges of a document's pages, in order."""
+    first = layers[0]
+    return Extracted(pages=[page for got in layers for page in got.pages],
+                     info_title=first.info_title, info_author=first.info_author, final=False,
+                     warnings=[w for got in layers for w in got.warnings],
+                     problems={n: kind for got in layers for n, kind in got.problems.items()},
+                     judged=all(got.judged for got in layers), offset=first.offset)
+
+
 def joined(parts: list[Part], missing: str | None) -> Extracted:
     """One document of its parts, in order: judged as a whole, and with the body's index fields
     when its text is final (as :func:`ingest.documents._read_analysed` gives them)."""
-    first = parts[0].extracted
-    got = Extracted(pages=[page for part in parts for page in part.extracted.pages],
-                    info_title=first.info_title, info_author=first.info_author, final=False,
-                    problems={n: kind for part in parts for n, kind in part.extracted.problems.items()},
-                    judged=all(part.extracted.judged for part in parts))
+    got = concatenated([part.extracted for part in parts])
     if got.problems and missing is None:
         return got  # its pages await OCR
     got = Pending(got, missing=missing).finish()

@@ -6,7 +6,7 @@ route table of jieba's dictionary, once, so that the workers forked after it
 share it: about half a second with the other cores idle. So as soon as the
 command is parsed, before those imports, a reader process is forked: it reads
 the text layer of the documents named (what :func:`~tripkb.text.extract.read`
-gives; a PDF named alone, in the page ranges its workers will take) into a
+gives; a PDF named alone, in small ranges of the pages its workers will take) into a
 private folder, a file each, until the workers start. Then it is stopped,
 whatever it was reading dropped, and a worker that takes a document (or a
 range) it read finishes that text instead of reading the file again.
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ..text.extract import Extracted
 
 #: A range of a document's pages: (k, n) is the k-th of n (see :mod:`.page_ranges`).
-Part = tuple[int, int]
+Part = tuple[int, ...]
 WHOLE: Part = (0, 1)
 
 
@@ -71,11 +71,19 @@ def documents_named(paths: list[Path]) -> list[Path]:
     return found
 
 
+#: A PDF named alone is read ahead in this many ranges of pages for each of the ranges its
+#: workers take (``documents._extract_map``): what the reader has read when it is stopped is of
+#: use however slowly the PDF reads.
+SUBPARTS = 8
+
+
 def jobs_for(documents: list[Path], cores: int) -> list[tuple[Path, Part]]:
-    """What the reader reads: each document whole, or a PDF named alone in ``cores`` ranges of
-    pages, as ``documents._extract_map`` has it read."""
+    """What the reader reads: each document whole, or a PDF named alone in ``cores`` ×
+    :data:`SUBPARTS` ranges of pages, a range of each worker's in turn, so that each finds
+    about as much read when they start."""
     if len(documents) == 1 and documents[0].suffix.lower() == ".pdf" and cores > 1:
-        return [(documents[0], (k, cores)) for k in range(cores)]
+        n = cores * SUBPARTS
+        return [(documents[0], (k * SUBPARTS + j, n)) for j in range(SUBPARTS) for k in range(cores)]
     return [(document, WHOLE) for document in documents]
 
 
@@ -121,10 +129,15 @@ def _read(folder: Path, jobs: list[tuple[Path, Part]], extractor: str | None) ->
             got = extract.read(source, False, part)
         except Exception:  # the worker reads it again and says why
             continue
-        done = _file(folder, source, part)
-        scratch = done.with_suffix(".part")
-        scratch.write_bytes(pickle.dumps(got, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(scratch, done)
+        keep(folder, source, part, got)
+
+
+def keep(folder: Path, source: Path, part: Part, got: Extracted) -> None:
+    """Leave what was read of ``source`` (``part`` of its pages) in ``folder``, whole or not at all."""
+    done = _file(folder, source, part)
+    scratch = done.with_suffix(".part")
+    scratch.write_bytes(pickle.dumps(got, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(scratch, done)
 
 
 def already_read(folder: Path | None, source: Path, part: Part = WHOLE) -> Extracted | None:

@@ -161,12 +161,12 @@ def extract(path: Path, ocr: Ocr | None = None, on_page: PageProgress | None = N
         return begin(path, read(path), own).finish(on_page)
 
 
-def read(path: Path, force_ocr: bool = False, part: tuple[int, int] = (0, 1)) -> Extracted:
+def read(path: Path, force_ocr: bool = False, part: tuple[int, ...] = (0, 1)) -> Extracted:
     """The document's own text (no OCR), noting the PDF pages that need it; safe in a worker.
 
     ``part`` (k, n): only the k-th of n equal ranges of a PDF's pages (see
-    :mod:`tripkb.ingest.page_ranges`); a Word file is one part. Raises
-    :class:`ExtractError` when the file cannot be read at all.
+    :mod:`tripkb.ingest.page_ranges`); (k, j, n): the k-th to the (j-1)-th of them; a Word
+    file is one part. Raises :class:`ExtractError` when the file cannot be read at all.
     """
     head = check_head(path)
     suffix = path.suffix.lower()
@@ -185,10 +185,11 @@ def read(path: Path, force_ocr: bool = False, part: tuple[int, int] = (0, 1)) ->
     return got
 
 
-def _page_range(count: int, part: tuple[int, int]) -> range:
-    """The pages (from 0) of part ``part`` = (k, n) of a document of ``count`` pages."""
-    k, n = part
-    return range(count * k // n, count * (k + 1) // n)
+def _page_range(count: int, part: tuple[int, ...]) -> range:
+    """The pages (from 0) of part ``part`` = (k, n), or of parts ``part`` = (k, j, n), of a
+    document of ``count`` pages: ranges k..j-1 of n are the pages of ranges k*m..j*m-1 of n*m."""
+    first, stop, n = part if len(part) == 3 else (part[0], part[0] + 1, part[1])
+    return range(count * first // n, count * stop // n)
 
 
 def read_final(path: Path, force_ocr: bool = False, missing: str | None = None,
@@ -263,7 +264,7 @@ def _usable_title(title) -> str | None:
     return None
 
 
-def _with_pdfium(path: Path, part: tuple[int, int] = (0, 1)) -> Extracted:
+def _with_pdfium(path: Path, part: tuple[int, ...] = (0, 1)) -> Extracted:
     import pypdfium2 as pdfium
 
     try:
@@ -290,7 +291,7 @@ def _with_pdfium(path: Path, part: tuple[int, int] = (0, 1)) -> Extracted:
     return Extracted(pages=pages, info_title=title, info_author=author, offset=numbers.start)
 
 
-def _with_pypdf(path: Path, part: tuple[int, int] = (0, 1)) -> Extracted:
+def _with_pypdf(path: Path, part: tuple[int, ...] = (0, 1)) -> Extracted:
 
     import pypdf
     from pypdf.errors import FileNotDecryptedError, PyPdfError
