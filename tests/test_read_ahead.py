@@ -6,6 +6,8 @@ in the knowledge base."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from functools import partial
 
@@ -17,6 +19,7 @@ from tripkb.query.search import search
 from tripkb.text import extract
 from tripkb.workers import default_workers
 
+from conftest import REPO, tripkb_env
 from hostile import slow_pdf
 from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER
 
@@ -173,3 +176,37 @@ def test_a_pdf_named_alone_is_taken_range_by_range_and_the_kb_is_as_one_by_one(t
     here = KnowledgeBase.locate(tmp_path / "here", create=True)
     assert not ingest(here, [pdf], workers=0, ocr="off").problems
     same_kb(kb, here, ["國際圖書館協會聯盟", "美國圖書館學會", "图书馆"])
+
+
+def test_the_command_reads_ahead_in_a_private_folder_it_removes(tmp_path, pdf_maker):
+    """Through the command line: the reader's folder is in the system's temporary folder while
+    the command runs (a PDF slow to read with pypdf keeps it running), and gone when it ends; with no room for
+    it, the command ingests all the same."""
+    folder = tmp_path / "in"
+    for n, text in enumerate([IFLA_2007, ALA_2008, MAINLAND_PAPER]):
+        pdf_maker(folder / f"r{n}.pdf", text)
+    slow_pdf(folder / "z.pdf")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = tripkb_env(PYTHONPATH=str(REPO), TMPDIR=str(temp), TRIPKB_EXTRACT_TIMEOUT="3")
+    command = [sys.executable, "-m", "tripkb", "--kb", str(tmp_path / "kb"), "ingest", "--no-ocr", "--extractor", "pypdf",
+               str(folder)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    until(lambda: list(temp.glob("tripkb-ahead-*")) or proc.poll() is not None)
+    seen = [p.name.startswith("tripkb-ahead-") and oct(p.stat().st_mode & 0o777) for p in temp.glob("tripkb-ahead-*")]
+    _, err = proc.communicate(timeout=300)
+    assert seen == ["0o700"]  # private to the user
+    assert proc.returncode == 1 and err.splitlines() == [
+        f"Error: {folder / 'z.pdf'}: took longer than 3 s to read (stopped; set TRIPKB_EXTRACT_TIMEOUT to allow more)"]
+    assert not list(temp.glob("tripkb-ahead-*"))
+
+    temp.chmod(0o500)  # nowhere to put what it reads: no reader
+    try:
+        (folder / "z.pdf").unlink()
+        done = subprocess.run([*command[:4], str(tmp_path / "kb2"), *command[5:]], env=env, capture_output=True,
+                              text=True, encoding="utf-8", timeout=300)
+    finally:
+        temp.chmod(0o700)
+    assert done.returncode == 0, done.stderr
+    assert [hit.id for hit in search(KnowledgeBase(tmp_path / "kb2"), "國際圖書館協會聯盟").hits] == \
+        [hit.id for hit in search(KnowledgeBase(tmp_path / "kb"), "國際圖書館協會聯盟").hits] != []

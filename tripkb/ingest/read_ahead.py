@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from ..text.extract import Extracted
 
 #: A range of a document's pages: (k, n) is the k-th of n (see :mod:`.page_ranges`).
-Part = tuple[int, ...]
-WHOLE: Part = (0, 1)
+PageRange = tuple[int, ...]
+WHOLE: PageRange = (0, 1)
 
 
 class ReadAhead:
@@ -77,7 +77,7 @@ def documents_named(paths: list[Path]) -> list[Path]:
 SUBPARTS = 8
 
 
-def jobs_for(documents: list[Path], cores: int) -> list[tuple[Path, Part]]:
+def jobs_for(documents: list[Path], cores: int) -> list[tuple[Path, PageRange]]:
     """What the reader reads: each document whole, or a PDF named alone in ``cores`` ×
     :data:`SUBPARTS` ranges of pages, a range of each worker's in turn, so that each finds
     about as much read when they start."""
@@ -115,7 +115,7 @@ def reading_ahead(paths: list[Path], extractor: str | None, ocr: str = "auto",
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _read(folder: Path, jobs: list[tuple[Path, Part]], extractor: str | None) -> None:
+def _read(folder: Path, jobs: list[tuple[Path, PageRange]], extractor: str | None) -> None:
     """In the reader: each job's text layer into a file named for it, until stopped."""
     _worker_setup(MEMORY_MB, nice=0)
     try:
@@ -132,7 +132,7 @@ def _read(folder: Path, jobs: list[tuple[Path, Part]], extractor: str | None) ->
         keep(folder, source, part, got)
 
 
-def keep(folder: Path, source: Path, part: Part, got: Extracted) -> None:
+def keep(folder: Path, source: Path, part: PageRange, got: Extracted) -> None:
     """Leave what was read of ``source`` (``part`` of its pages) in ``folder``, whole or not at all."""
     done = _file(folder, source, part)
     scratch = done.with_suffix(".part")
@@ -140,7 +140,7 @@ def keep(folder: Path, source: Path, part: Part, got: Extracted) -> None:
     os.replace(scratch, done)
 
 
-def already_read(folder: Path | None, source: Path, part: Part = WHOLE) -> Extracted | None:
+def already_read(folder: Path | None, source: Path, part: PageRange = WHOLE) -> Extracted | None:
     """The text layer (``part`` of the pages) the reader left for ``source``, if it read it whole."""
     if folder is None:
         return None
@@ -151,6 +151,6 @@ def already_read(folder: Path | None, source: Path, part: Part = WHOLE) -> Extra
     return pickle.loads(data)  # written by this ingest's own reader into its private folder
 
 
-def _file(folder: Path, source: Path, part: Part) -> Path:
+def _file(folder: Path, source: Path, part: PageRange) -> Path:
     name = os.fsencode(source) + f"\0{part[0]}/{part[1]}".encode()
     return folder / (hashlib.sha256(name).hexdigest()[:32] + ".read")
