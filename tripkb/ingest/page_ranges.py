@@ -53,20 +53,21 @@ def _part_read(path: Path, part: tuple[int, int], force_ocr: bool, ahead: Path) 
     """The text layer of part ``part`` = (k, n): of its :data:`SUBPARTS` ranges, those the
     read-ahead in folder ``ahead`` read, and the others read here, each run of them at once."""
     k, n = part
-    m = SUBPARTS
+    first, of = k * SUBPARTS, n * SUBPARTS
+    found = [already_read(ahead, path, (first + j, of)) for j in range(SUBPARTS)]
     layers: list[Extracted] = []
-    j = k * m
-    while j < (k + 1) * m:
-        got = already_read(ahead, path, (j, n * m))
-        if got is None:
-            stop = j + 1
-            while stop < (k + 1) * m and already_read(ahead, path, (stop, n * m)) is None:
-                stop += 1
-            got = read(path, force_ocr, (j, stop, n * m))
-            j = stop
-        else:
+    j = 0
+    while j < SUBPARTS:
+        got = found[j]
+        if got is not None:
+            layers.append(got)
             j += 1
-        layers.append(got)
+            continue
+        stop = j + 1
+        while stop < SUBPARTS and found[stop] is None:
+            stop += 1
+        layers.append(read(path, force_ocr, (first + j, first + stop, of)))
+        j = stop
     return concatenated(layers)
 
 
