@@ -83,7 +83,8 @@ def concatenated(layers: list[Extracted]) -> Extracted:
 
 def joined(parts: list[Part], missing: str | None) -> Extracted:
     """One document of its parts, in order: judged as a whole, and with the body's index fields
-    when its text is final (as :func:`ingest.documents._read_analysed` gives them)."""
+    when its text is final (as :func:`ingest.documents._read_analysed` gives them). The parts'
+    position lists are taken over, not copied: the parts are used up."""
     got = concatenated([part.extracted for part in parts])
     if got.problems and missing is None:
         return got  # its pages await OCR
