@@ -6,6 +6,7 @@ in the knowledge base."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ from tripkb.query.search import search
 from tripkb.text import extract
 from tripkb.workers import default_workers
 
-from conftest import REPO, tripkb_env
+from conftest import REPO, small_disk, tripkb_env
 from hostile import slow_pdf
 from reports import ALA_2008, IFLA_2007, MAINLAND_PAPER
 
@@ -210,3 +211,27 @@ def test_the_command_reads_ahead_in_a_private_folder_it_removes(tmp_path, pdf_ma
     assert done.returncode == 0, done.stderr
     assert [hit.id for hit in search(KnowledgeBase(tmp_path / "kb2"), "國際圖書館協會聯盟").hits] == \
         [hit.id for hit in search(KnowledgeBase(tmp_path / "kb"), "國際圖書館協會聯盟").hits] != []
+
+
+def test_a_reader_out_of_room_or_interrupted_says_nothing(tmp_path, pdf_maker):
+    """The temporary folder fills up: the reader stops, without a traceback, and the workers read
+    the rest; the reader leaves Ctrl-C to the command."""
+    folder = tmp_path / "in"
+    for n, text in enumerate([IFLA_2007 * 3, ALA_2008 * 3, MAINLAND_PAPER * 3, IFLA_2007 + ALA_2008]):
+        pdf_maker(folder / f"r{n}.pdf", text)
+    with small_disk(tmp_path, "12k") as temp:
+        env = tripkb_env(PYTHONPATH=str(REPO), TMPDIR=str(temp))
+        done = subprocess.run([sys.executable, "-m", "tripkb", "--kb", str(tmp_path / "kb"), "ingest", "--no-ocr",
+                               str(folder)], env=env, capture_output=True, text=True, encoding="utf-8", timeout=300)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        assert not list(temp.iterdir())
+    here = KnowledgeBase.locate(tmp_path / "here", create=True)
+    assert not ingest(here, [folder], workers=0, ocr="off").problems
+    same_kb(KnowledgeBase(tmp_path / "kb"), here, ["國際圖書館協會聯盟", "图书馆"])
+
+    slow_pdf(folder / "z.pdf", pages=4, megabytes=20)
+    with reading_ahead([folder], "pypdf") as ahead:  # SIGINT, as Ctrl-C sends the whole group
+        until(lambda: len(read_files(ahead)) == 4)  # now well into the slow one
+        os.kill(ahead.process.pid, signal.SIGINT)
+        time.sleep(0.5)
+        assert ahead.process.is_alive()

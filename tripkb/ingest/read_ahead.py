@@ -23,6 +23,7 @@ import hashlib
 import os
 import pickle
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,7 +117,9 @@ def reading_ahead(paths: list[Path], extractor: str | None, ocr: str = "auto",
 
 
 def _read(folder: Path, jobs: list[tuple[Path, PageRange]], extractor: str | None) -> None:
-    """In the reader: each job's text layer into a file named for it, until stopped."""
+    """In the reader: each job's text layer into a file named for it, until stopped. It says
+    nothing: what it cannot do is left to the workers (Ctrl-C is the command's to handle)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_setup(MEMORY_MB, nice=0)
     try:
         from ..text import extract
@@ -129,7 +132,10 @@ def _read(folder: Path, jobs: list[tuple[Path, PageRange]], extractor: str | Non
             got = extract.read(source, False, part)
         except Exception:  # the worker reads it again and says why
             continue
-        keep(folder, source, part, got)
+        try:
+            keep(folder, source, part, got)
+        except OSError:  # no room left for it: the workers read the rest
+            return
 
 
 def keep(folder: Path, source: Path, part: PageRange, got: Extracted) -> None:
