@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from functools import partial
 
@@ -235,3 +236,24 @@ def test_a_reader_out_of_room_or_interrupted_says_nothing(tmp_path, pdf_maker):
         os.kill(ahead.process.pid, signal.SIGINT)
         time.sleep(0.5)
         assert ahead.process.is_alive()
+
+
+def test_what_the_reader_of_a_command_killed_outright_left_is_cleared_by_the_next(tmp_path, pdf_maker, monkeypatch):
+    pdf = pdf_maker(tmp_path / "r.pdf", IFLA_2007)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = temp / f"tripkb-ahead-{int(gone.stdout)}-x1"  # its command's process is gone
+    live = temp / f"tripkb-ahead-{os.getpid()}-x2"  # another command, still running
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "a.read").write_bytes(b"text")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("a user's file", encoding="utf-8")
+    (temp / f"tripkb-ahead-{int(gone.stdout)}-x3").symlink_to(elsewhere)  # never followed
+    with reading_ahead([pdf], None) as ahead:
+        assert ahead.folder.parent == temp and ahead.folder.name.startswith(f"tripkb-ahead-{os.getpid()}-")
+    assert not stale.exists() and (live / "a.read").exists() and (elsewhere / "keep.txt").exists()
+    assert sorted(p.name for p in temp.iterdir()) == [live.name, f"tripkb-ahead-{int(gone.stdout)}-x3"]

@@ -24,6 +24,7 @@ import os
 import pickle
 import shutil
 import signal
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -99,7 +100,8 @@ def reading_ahead(paths: list[Path], extractor: str | None, ocr: str = "auto",
         yield None
         return
     try:
-        folder = Path(tempfile.mkdtemp(prefix="tripkb-ahead-"))
+        _clear_stale(Path(tempfile.gettempdir()))
+        folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     except OSError:
         yield None
         return
@@ -114,6 +116,35 @@ def reading_ahead(paths: list[Path], extractor: str | None, ocr: str = "auto",
     finally:
         ahead.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+#: The start of the names of the readers' folders, followed by the command's process id.
+PREFIX = "tripkb-ahead-"
+
+
+def _clear_stale(temp: Path) -> None:
+    """Remove the folders that the readers of commands killed outright left in ``temp``: the
+    user's own folders named for a process that is gone (never through a link)."""
+    for folder in temp.glob(f"{PREFIX}*-*"):
+        pid = folder.name[len(PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            info = folder.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's
+        return True
+    return True
 
 
 def _read(folder: Path, jobs: list[tuple[Path, PageRange]], extractor: str | None) -> None:
