@@ -93,10 +93,9 @@ def jobs_for(documents: list[Path], cores: int) -> list[tuple[Path, PageRange]]:
 def reading_ahead(paths: list[Path], extractor: str | None, ocr: str = "auto",
                   on_cluster: bool = False) -> Iterator[ReadAhead | None]:
     """A reader of the documents under ``paths`` with ``extractor`` for the time of the block;
-    None when its text would not be used (every page OCRed, or read on a cluster), when there
-    is nothing to read or no room for what it reads."""
-    jobs = [] if ocr == "force" or on_cluster else jobs_for(documents_named(paths), default_workers())
-    if not jobs:
+    None when its text would not be used (every page OCRed, or read on a cluster), when none of
+    ``paths`` exists or there is no room for what it reads."""
+    if ocr == "force" or on_cluster or not any(path.exists() for path in paths):
         yield None
         return
     try:
@@ -107,7 +106,7 @@ def reading_ahead(paths: list[Path], extractor: str | None, ocr: str = "auto",
         return
     import multiprocessing
 
-    process = multiprocessing.get_context("fork").Process(target=_read, args=(folder, jobs, extractor),
+    process = multiprocessing.get_context("fork").Process(target=_read, args=(folder, paths, extractor),
                                                           daemon=True)
     ahead = ReadAhead(folder, process)
     try:
@@ -142,20 +141,23 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # another user's
-        return True
+    except PermissionError:  # another user's
+        pass
     return True
 
 
-def _read(folder: Path, jobs: list[tuple[Path, PageRange]], extractor: str | None) -> None:
-    """In the reader: each job's text layer into a file named for it, until stopped. It says
-    nothing: what it cannot do is left to the workers (Ctrl-C is the command's to handle)."""
+def _read(folder: Path, paths: list[Path], extractor: str | None) -> None:
+    """In the reader: the text layer of each document under ``paths`` (found here, not in the
+    command's process, which has its own start to make) into a file named for it, until
+    stopped. It says nothing: what it cannot do is left to the workers (Ctrl-C is the
+    command's to handle)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_setup(MEMORY_MB, nice=0)
     try:
         from ..text import extract
 
         extract.choose(extractor)
+        jobs = jobs_for(documents_named(paths), default_workers())
     except Exception:  # the ingest says why
         return
     for source, part in jobs:
