@@ -143,3 +143,41 @@ def test_documents_with_the_same_score_are_listed_by_id_whatever_the_order_index
         ingest(kb, order, workers=0)  # indexed in the order given
         found.append([hit.id for hit in search(kb, "國際圖書館協會聯盟").hits])
     assert found[0] == found[1] == ["a", "b", "z"]
+
+
+WORKER_IMPORTS = """
+import sys
+from pathlib import Path
+from tripkb.index.bulk import Staging
+from tripkb.ingest import documents, worker_segments
+from tripkb.kb import STAGING, KnowledgeBase
+from tripkb.meta.vocab import Vocabulary
+from tripkb.text.extract import choose
+
+kb, source = KnowledgeBase.locate(Path(sys.argv[1]), create=True), Path(sys.argv[2])
+(kb.corpus / STAGING).mkdir()
+choose(sys.argv[3])
+worker_segments.before_fork(Vocabulary.load(kb.root))
+before = set(sys.modules)
+with Staging(kb) as staging:
+    read = lambda path: documents._read_analysed(path, force_ocr=False, missing="off")
+    folder, outcomes = worker_segments.worker_segment(
+        kb, staging.folder, frozenset(), [(source, "0" * 64, kb.corpus / source.name)], read,
+        documents._bring_in_guarded, 60, 0)
+assert folder is not None and outcomes[0].id == source.stem, outcomes
+# Ours and those we load; the extractor's own lazy imports are its business. (An old name of one
+# of our modules, kept for old indexes, is the module itself.)
+print(" ".join(sorted(m for m in set(sys.modules) - before if sys.modules[m].__name__ == m and
+                      (m.partition(".")[0] in {"tripkb", "yaml", "whoosh", "jieba"} or m == sys.argv[3]))))
+"""
+
+
+def test_a_worker_forked_after_before_fork_imports_nothing_for_its_documents(tmp_path, pdf_maker):
+    """What the workers need is loaded once, before they are forked: a module a worker imported on
+    its first document would be imported, and its patterns compiled, once a worker."""
+    source = pdf_maker(tmp_path / "in" / "r1.pdf", IFLA_2007)
+    for engine in ("pypdf", "pypdfium2"):
+        proc = subprocess.run([sys.executable, "-c", WORKER_IMPORTS, str(tmp_path / engine), str(source), engine],
+                              env=tripkb_env(PYTHONPATH=str(REPO)), capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == [], (engine, proc.stdout)

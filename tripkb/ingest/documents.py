@@ -46,12 +46,12 @@ from ..meta.sidecar import KEYS, read_sidecar, write_sidecar
 from ..meta.validate import read_valid_sidecar
 from ..meta.vocab import Vocabulary
 from ..reporting import Problem, Progress
-from ..text.extract import ExtractMap, Extracted, Pending, begin, choose, read, read_final
+from ..text.extract import ExtractMap, Extracted, Pending, begin, choose, load_engine, read, read_final
 from ..text.ocr import Mode, Ocr
 from ..workers import bounded_map, workers_for
 from .page_ranges import read_in_parts
 from .read_ahead import ReadAhead, already_read
-from .worker_segments import bring_in_by_workers
+from .worker_segments import before_fork, bring_in_by_workers
 
 
 @dataclass
@@ -144,8 +144,9 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
     if cluster is None and cluster_workers is None:
         def extract_map(paths: list[Path]) -> Iterator[tuple[Path, Extracted | ExtractError]]:
             missing = ocr.missing if ocr.engine is None else None  # no OCR to come: workers finish the text
-            if paths:
-                preload()  # the route table loaded once, here: the workers forked for them share it
+            if paths:  # loaded once, here: the workers forked for them share them
+                preload()
+                load_engine()
             folder = _stopped(ahead)
             cores = workers_for(2, workers)
             if len(paths) == 1 and paths[0].suffix.lower() == ".pdf" and cores > 1:  # alone: on every core
@@ -272,7 +273,7 @@ def _import(kb: KnowledgeBase, sources: list[Path], report: IngestReport,
         one_by_one = [s for s, _ in documents]
         if local and len(documents) > 1 and ocr.mode != "force":
             missing = ocr.missing if ocr.engine is None else None
-            preload()
+            before_fork(vocab)
             read_here = partial(_read_analysed, force_ocr=False, missing=missing, ahead=_stopped(early))
             to_finish, one_by_one = bring_in_by_workers(kb, writer, [(s, sha, targets[s]) for s, sha in documents],
                                                         known_ids, vocab, local, read_here, _bring_in_guarded,

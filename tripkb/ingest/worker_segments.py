@@ -20,6 +20,7 @@ time, each with the bounds of its own).
 
 from __future__ import annotations
 
+import codecs
 import os
 import threading
 import time
@@ -111,6 +112,26 @@ def bring_in_by_workers(kb: KnowledgeBase, writer: BatchWriter, jobs: list[Job],
             _take_out(target)
             again.append(source)
     return to_finish, again
+
+
+def before_fork(vocab: Vocabulary) -> None:
+    """Load in this process what every worker would otherwise load for itself on its first
+    document: the route table, the extractor's library, YAML, the segment writer, the patterns
+    of sections and organisations, the codecs that tell rare characters. Forked after, the
+    workers share them, and the read-ahead keeps the other core busy meanwhile."""
+    from ..index import segment_writer  # noqa: F401
+    from ..index.analysis import preload
+    from ..meta.sidecar import yaml_ready
+    from ..text import sections  # noqa: F401
+    from ..text.extract import load_engine
+    from ..text.page_quality import COMMON_SETS
+
+    preload()
+    load_engine()
+    yaml_ready()
+    vocab.org_pattern()
+    for name in COMMON_SETS:
+        codecs.lookup(name)
 
 
 def _take_out(target: Path) -> None:

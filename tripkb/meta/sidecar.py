@@ -65,6 +65,12 @@ def _loader() -> type:
     return Loader
 
 
+def yaml_ready() -> None:
+    """Make the sidecar reader and writer in this process (see :func:`tripkb.ingest.worker_segments.before_fork`)."""
+    _loader()
+    _dumper()
+
+
 @lru_cache(maxsize=1)
 def _dumper() -> type:
     """libyaml's safe dumper, never writing anchors and aliases: a value used twice is written

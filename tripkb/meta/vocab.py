@@ -108,17 +108,21 @@ class Vocabulary:
     def orgs(self) -> tuple[Org, ...]:
         return tuple(self._orgs.values())
 
+    def org_pattern(self) -> re.Pattern[str]:
+        """One pattern for every organisation's names, made when first needed (a lookup needs none)."""
+        if self._org_pattern is None:
+            names = {n for org in self._orgs.values() for n in org.names() if n}
+            self._org_pattern = _alternation(names, acronyms_exact=True)
+        return self._org_pattern
+
     def detect_orgs(self, text: str) -> list[str]:
         """Codes of the organisations a title, keyword list or abstract mentions, in order.
 
         Latin names match as whole words (CALA does not contain ALA, HTML not MLA),
         and all-capital ones only in capitals, so prose such as "ala" is not read as ALA.
         """
-        if self._org_pattern is None:
-            names = {n for org in self._orgs.values() for n in org.names() if n}
-            self._org_pattern = _alternation(names, acronyms_exact=True)
         found: list[str] = []
-        for m in self._org_pattern.finditer(fold_text(text)):
+        for m in self.org_pattern().finditer(fold_text(text)):
             code = self._org_names.keys[fold_key(m.group())]
             if code not in found:
                 found.append(code)

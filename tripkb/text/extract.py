@@ -60,6 +60,14 @@ def engine_in_use() -> str:
     return _engine
 
 
+def load_engine() -> None:
+    """Import the engine's library in this process, so that the worker processes forked after it
+    share it instead of each importing it on its first document."""
+    import importlib
+
+    importlib.import_module(engine_in_use())
+
+
 def _has_pdfium() -> bool:
     import importlib.util
 

@@ -58,10 +58,14 @@ _SPACE = re.compile(r"\s+")
 _IDEOGRAPH = re.compile(f"[{_class(((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x10FFFF)))}]")
 
 
+#: Big5 (as Windows writes it) and GB2312: an ideograph neither has is rare.
+COMMON_SETS = ("cp950", "gb2312")
+
+
 @lru_cache(maxsize=None)
 def _rare(ch: str) -> bool:
     """An ideograph neither Big5 nor GB2312 has."""
-    for encoding in ("cp950", "gb2312"):
+    for encoding in COMMON_SETS:
         try:
             ch.encode(encoding)
             return False
