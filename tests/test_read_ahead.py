@@ -122,17 +122,17 @@ def reads_logged(log, real, path, *args, **kwargs):
 
 
 def ingested_with_reader(monkeypatch, kb, paths, until_read: int):
-    """An ingest of ``paths`` with a reader started first, the route table's load held back until
-    the reader has left ``until_read`` files."""
-    preload = documents.preload
+    """An ingest of ``paths`` with a reader started first, what is loaded before the workers are
+    forked (the route table above all) held back until the reader has left ``until_read`` files."""
+    before_fork = documents.before_fork
     with reading_ahead(paths, None, "off") as ahead:
-        def slow_preload() -> None:
+        def slow_before_fork(vocab) -> None:
             until(lambda: len(read_files(ahead)) >= until_read)
-            preload()
+            before_fork(vocab)
 
-        monkeypatch.setattr(documents, "preload", slow_preload)
+        monkeypatch.setattr(documents, "before_fork", slow_before_fork)
         report = ingest(kb, paths, workers=2, ocr="off", ahead=ahead)
-    monkeypatch.setattr(documents, "preload", preload)
+    monkeypatch.setattr(documents, "before_fork", before_fork)
     return report
 
 

@@ -32,7 +32,6 @@ from typing import Any
 from ..errors import BundleError, ExtractError, MetadataError
 from ..export.bundle import import_bundle, is_bundle
 from ..fsutil import copy_atomic, files_under, free_name, is_regular, sha256_of
-from ..index.analysis import preload
 from ..index.batch_writer import BatchWriter
 from ..index.corpus import Entry
 from ..index.prepare import prepare
@@ -46,7 +45,7 @@ from ..meta.sidecar import KEYS, read_sidecar, write_sidecar
 from ..meta.validate import read_valid_sidecar
 from ..meta.vocab import Vocabulary
 from ..reporting import Problem, Progress
-from ..text.extract import ExtractMap, Extracted, Pending, begin, choose, load_engine, read, read_final
+from ..text.extract import ExtractMap, Extracted, Pending, begin, choose, read, read_final
 from ..text.ocr import Mode, Ocr
 from ..workers import bounded_map, workers_for
 from .page_ranges import read_in_parts
@@ -144,9 +143,8 @@ def _extract_map(kb: KnowledgeBase, ocr: Ocr, workers: int | None, cluster: str 
     if cluster is None and cluster_workers is None:
         def extract_map(paths: list[Path]) -> Iterator[tuple[Path, Extracted | ExtractError]]:
             missing = ocr.missing if ocr.engine is None else None  # no OCR to come: workers finish the text
-            if paths:  # loaded once, here: the workers forked for them share them
-                preload()
-                load_engine()
+            if paths:
+                before_fork(Vocabulary.load(kb.root))
             folder = _stopped(ahead)
             cores = workers_for(2, workers)
             if len(paths) == 1 and paths[0].suffix.lower() == ".pdf" and cores > 1:  # alone: on every core

@@ -144,13 +144,25 @@ def _take_out(target: Path) -> None:
             pass
 
 
-def _take(staging: Path, index: int) -> bool:
-    """Claim document ``index`` for this worker; False if another worker has."""
-    try:
-        os.close(os.open(staging / f"{index}.taken", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
-        return False
-    return True
+class Claims:
+    """The workers' claims on the documents, a byte each appended to one file in the staging
+    folder: where this worker's byte landed is the index of the document it claimed (an append
+    is atomic, and it makes no file: a file a claim, on a disk the other worker was syncing,
+    took a millisecond)."""
+
+    def __init__(self, staging: Path):
+        self.fd = os.open(staging / "claims", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def next(self) -> int:
+        """The index of the next document no worker has claimed (counting past the last)."""
+        os.write(self.fd, b".")
+        return os.lseek(self.fd, 0, os.SEEK_CUR) - 1
+
+    def __enter__(self) -> "Claims":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
 
 
 class Watchdog:
@@ -186,10 +198,9 @@ def worker_segment(kb: KnowledgeBase, staging: Path, known_ids: frozenset[str], 
     vocab = Vocabulary.load(kb.root)
     ids = set(known_ids)
     outcomes: list[Outcome] = []
-    with ChunkSegment(staging, number, every=1) as segment, Watchdog(timeout) as watchdog:
-        for index, (source, sha, target) in enumerate(jobs):
-            if not _take(staging, index):
-                continue
+    with ChunkSegment(staging, number, every=1) as segment, Watchdog(timeout) as watchdog, Claims(staging) as claims:
+        while (index := claims.next()) < len(jobs):
+            source, sha, target = jobs[index]
             segment.count(len(outcomes))
             watchdog.since = time.monotonic()
             outcomes.append(_one(kb, source, sha, target, ids, vocab, read, bring_in, segment))
