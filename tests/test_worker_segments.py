@@ -181,3 +181,28 @@ def test_a_worker_forked_after_before_fork_imports_nothing_for_its_documents(tmp
                               env=tripkb_env(PYTHONPATH=str(REPO)), capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.split() == [], (engine, proc.stdout)
+
+
+def _claim_all(staging, n, out) -> None:
+    from tripkb.ingest.worker_segments import Claims
+
+    with Claims(staging) as claims:
+        got = []
+        while (index := claims.next()) < n:
+            got.append(index)
+    out.write_text(" ".join(map(str, got)))
+
+
+def test_workers_claiming_at_once_share_the_documents_out_each_once(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    outs = [tmp_path / f"{k}.claimed" for k in range(3)]
+    procs = [context.Process(target=_claim_all, args=(tmp_path, 3000, out)) for out in outs]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+    claimed = [[int(i) for i in out.read_text().split()] for out in outs]
+    assert sorted(i for got in claimed for i in got) == list(range(3000))  # each once, none left
+    assert all(got == sorted(got) for got in claimed)  # each worker's in the order of the list
