@@ -92,9 +92,9 @@ class Staging:
     """``schema.bulk-<random>/`` beside the index: the segments workers write, and how far each is.
 
     A worker counts its items in ``<chunk>.count``, a byte an item appended (a count never
-    reads half-written, and no file is made or renamed an item: on a disk another worker
-    is syncing, each of those took a millisecond); :meth:`running` adds them up for the
-    progress bar. Left over by a crash, it is cleared by the next one (we hold the lock).
+    reads half-written, and no file is made or renamed an item, which took a millisecond while
+    the workers wrote and synced documents); :meth:`running` adds them up for the progress
+    bar. Left over by a crash, it is cleared by the next one (we hold the lock).
     """
 
     def __init__(self, kb: KnowledgeBase):

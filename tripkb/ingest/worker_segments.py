@@ -146,9 +146,9 @@ def _take_out(target: Path) -> None:
 
 class Claims:
     """The workers' claims on the documents, a byte each appended to one file in the staging
-    folder: where this worker's byte landed is the index of the document it claimed (an append
-    is atomic, and it makes no file: a file a claim, on a disk the other worker was syncing,
-    took a millisecond)."""
+    folder: where this worker's byte landed is the index of the document it claimed. An append
+    is atomic, and it makes no file (a file a claim took 0.4–0.7 ms while the other worker
+    wrote and synced documents, 0.1 ms alone; an append takes microseconds)."""
 
     def __init__(self, staging: Path):
         self.fd = os.open(staging / "claims", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
