@@ -92,7 +92,7 @@ class Staging:
     """``schema.bulk-<random>/`` beside the index: the segments workers write, and how far each is.
 
     A worker counts its items in ``<chunk>.count``, a byte an item appended (a count never
-    reads half-written, and no file is made or renamed an item, which took a millisecond while
+    reads half-written, and no file is made or renamed an item, which took 0.4–0.7 ms while
     the workers wrote and synced documents); :meth:`running` adds them up for the progress
     bar. Left over by a crash, it is cleared by the next one (we hold the lock).
     """
@@ -134,9 +134,9 @@ class ChunkSegment:
         from .segment_writer import GroupedWriter
 
         self.every, self.counted = every, 0
-        self.counter = os.open(staging / f"{number}.count", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self.folder = Path(tempfile.mkdtemp(dir=staging))
         self.writer = GroupedWriter(create_index(self.folder), limitmb=BULK_POOL_MB)
+        self.counter = os.open(staging / f"{number}.count", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def count(self, done: int) -> None:
         if done % self.every == 0 and done > self.counted:
